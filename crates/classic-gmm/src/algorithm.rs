@@ -1,0 +1,972 @@
+//! EM for Gaussian mixtures: fit, and the scikit-learn style scoring methods.
+//!
+//! Each component keeps the Cholesky factor of its precision (`Σ⁻¹ = U Uᵀ`), so a log-density is a
+//! triangular product and a sum of logs, never an explicit inverse or determinant; responsibilities
+//! and per-sample log-likelihoods use log-sum-exp. Work is split over rows with rayon.
+
+use ndarray::{Array1, Array2, ArrayView2, CowArray, Ix2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::errors::{GmmError, Result};
+use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
+use crate::kmeans;
+use crate::linalg::precision_cholesky;
+
+const LN_2PI: f64 = 1.837_877_066_409_345_3;
+/// Rows per parallel work item.
+const CHUNK: usize = 2048;
+
+/// The fitted covariances, in scikit-learn's shapes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Covariances {
+    /// `K` matrices `d × d`.
+    Full(Vec<Array2<f64>>),
+    /// One `d × d` matrix shared by all components.
+    Tied(Array2<f64>),
+    /// `K × d`: the variances of each component.
+    Diag(Array2<f64>),
+    /// `K` variances, one per component.
+    Spherical(Vec<f64>),
+}
+
+impl Covariances {
+    pub fn covariance_type(&self) -> CovarianceType {
+        match self {
+            Covariances::Full(_) => CovarianceType::Full,
+            Covariances::Tied(_) => CovarianceType::Tied,
+            Covariances::Diag(_) => CovarianceType::Diag,
+            Covariances::Spherical(_) => CovarianceType::Spherical,
+        }
+    }
+
+    /// The full `d × d` covariance of component `k`, whatever the type.
+    pub fn component(&self, k: usize, d: usize) -> Array2<f64> {
+        match self {
+            Covariances::Full(c) => c[k].clone(),
+            Covariances::Tied(c) => c.clone(),
+            Covariances::Diag(c) => Array2::from_diag(&c.row(k)),
+            Covariances::Spherical(v) => Array2::from_diag_elem(d, v[k]),
+        }
+    }
+}
+
+/// The precision factor of one component: full upper-triangular `U` (row-major) or a diagonal.
+#[derive(Debug, Clone, PartialEq)]
+enum Factor {
+    Full(Vec<f64>),
+    Diag(Vec<f64>),
+}
+
+/// Everything the E-step needs: per component `log φ_k − ½ d ln 2π + log det U_k`, means, factors.
+#[derive(Debug, Clone, PartialEq)]
+struct Components {
+    d: usize,
+    log_const: Vec<f64>,
+    means: Vec<f64>,
+    factors: Vec<Factor>,
+}
+
+impl Components {
+    fn k(&self) -> usize {
+        self.log_const.len()
+    }
+
+    /// `out[k] = log φ_k + log N(row | μ_k, Σ_k)`.
+    #[inline]
+    fn log_weighted(&self, row: &[f64], diff: &mut [f64], out: &mut [f64]) {
+        let d = self.d;
+        for (k, o) in out.iter_mut().enumerate() {
+            let mean = &self.means[k * d..(k + 1) * d];
+            for j in 0..d {
+                diff[j] = row[j] - mean[j];
+            }
+            let mut maha = 0.0;
+            match &self.factors[k] {
+                Factor::Full(u) => {
+                    // y_j = Σ_{i ≤ j} diff_i U_ij
+                    for j in 0..d {
+                        let mut y = 0.0;
+                        for i in 0..=j {
+                            y += diff[i] * u[i * d + j];
+                        }
+                        maha += y * y;
+                    }
+                }
+                Factor::Diag(p) => {
+                    for j in 0..d {
+                        let y = diff[j] * p[j];
+                        maha += y * y;
+                    }
+                }
+            }
+            *o = self.log_const[k] - 0.5 * maha;
+        }
+    }
+}
+
+/// `log Σ exp(v)`, exact for −∞ entries and stable for large magnitudes.
+pub fn log_sum_exp(v: &[f64]) -> f64 {
+    let max = v.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if max == f64::NEG_INFINITY {
+        return f64::NEG_INFINITY;
+    }
+    if max.is_infinite() {
+        return max;
+    }
+    max + v.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
+}
+
+/// A fitted Gaussian mixture.
+#[derive(Debug, Clone)]
+pub struct GaussianMixture {
+    params: GmmParams,
+    weights: Vec<f64>,
+    means: Array2<f64>,
+    covariances: Covariances,
+    components: Components,
+    converged: bool,
+    n_iter: usize,
+    lower_bound: f64,
+    lower_bound_history: Vec<f64>,
+}
+
+impl GaussianMixture {
+    /// Fits by EM, `params.n_init` times from different initialisations, keeping the fit with the
+    /// highest final lower bound (mean log-likelihood per sample).
+    pub fn fit(params: &GmmParams, x: ArrayView2<f64>) -> Result<GaussianMixture> {
+        params.validate()?;
+        let x = checked(x, None)?;
+        let (n, d) = x.dim();
+        if n < params.n_components.max(2) {
+            return Err(GmmError::TooFewRows {
+                rows: n,
+                components: params.n_components,
+                needed: params.n_components.max(2),
+            });
+        }
+        let data = x.as_slice().expect("standard layout");
+        let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
+        let mut best: Option<GaussianMixture> = None;
+        for _ in 0..params.n_init {
+            let resp = initial_responsibilities(params, data, d, &mut rng);
+            let run = fit_once(params, data, d, resp)?;
+            if best
+                .as_ref()
+                .is_none_or(|b| run.lower_bound > b.lower_bound)
+            {
+                best = Some(run);
+            }
+        }
+        Ok(best.expect("n_init >= 1"))
+    }
+
+    /// A mixture from given parameters (weights sum to 1, `means` is `K × d`).
+    pub fn from_parameters(
+        weights: Vec<f64>,
+        means: Array2<f64>,
+        covariances: Covariances,
+    ) -> Result<GaussianMixture> {
+        let (k, d) = means.dim();
+        let bad = |field, message: String| Err(GmmError::InvalidParameter { field, message });
+        if weights.len() != k || k == 0 {
+            return bad(
+                "weights",
+                format!("{} weights for {k} means", weights.len()),
+            );
+        }
+        if weights.iter().any(|w| !(*w >= 0.0)) || (weights.iter().sum::<f64>() - 1.0).abs() > 1e-9
+        {
+            return bad("weights", "must be non-negative and sum to 1".into());
+        }
+        let shape_ok = match &covariances {
+            Covariances::Full(c) => c.len() == k && c.iter().all(|m| m.dim() == (d, d)),
+            Covariances::Tied(c) => c.dim() == (d, d),
+            Covariances::Diag(c) => c.dim() == (k, d),
+            Covariances::Spherical(v) => v.len() == k,
+        };
+        if !shape_ok {
+            return bad(
+                "covariances",
+                format!("shape does not fit {k} components of {d} features"),
+            );
+        }
+        let params = GmmParams {
+            n_components: k,
+            covariance_type: covariances.covariance_type(),
+            reg_covar: 0.0,
+            ..GmmParams::default()
+        };
+        let components =
+            build_components(&weights, means.as_slice().expect("owned"), &covariances, d)?;
+        Ok(GaussianMixture {
+            params,
+            weights,
+            means,
+            covariances,
+            components,
+            converged: true,
+            n_iter: 0,
+            lower_bound: f64::NAN,
+            lower_bound_history: Vec::new(),
+        })
+    }
+
+    /// Per-sample log-likelihood `log Σ_k φ_k N(x | μ_k, Σ_k)` (scikit-learn's `score_samples`).
+    pub fn score_samples(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
+        let x = checked(x, Some(self.n_features()))?;
+        let d = self.n_features();
+        let k = self.components.k();
+        let data = x.as_slice().expect("standard layout");
+        let mut out = vec![0.0; x.nrows()];
+        out.par_chunks_mut(CHUNK)
+            .zip(data.par_chunks(CHUNK * d))
+            .for_each(|(out, rows)| {
+                let mut diff = vec![0.0; d];
+                let mut lp = vec![0.0; k];
+                for (o, row) in out.iter_mut().zip(rows.chunks(d)) {
+                    self.components.log_weighted(row, &mut diff, &mut lp);
+                    *o = log_sum_exp(&lp);
+                }
+            });
+        Ok(Array1::from(out))
+    }
+
+    /// Mean per-sample log-likelihood (scikit-learn's `score`).
+    pub fn score(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let s = self.score_samples(x)?;
+        Ok(s.sum() / s.len() as f64)
+    }
+
+    /// Posterior probability of each component for each row, `n × K`.
+    pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        let x = checked(x, Some(self.n_features()))?;
+        let k = self.components.k();
+        let mut resp = vec![0.0; x.nrows() * k];
+        e_step(
+            &self.components,
+            x.as_slice().expect("standard layout"),
+            &mut resp,
+        );
+        Ok(Array2::from_shape_vec((x.nrows(), k), resp).expect("n × K"))
+    }
+
+    /// The most probable component of each row.
+    pub fn predict(&self, x: ArrayView2<f64>) -> Result<Vec<usize>> {
+        let proba = self.predict_proba(x)?;
+        Ok(proba
+            .rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .fold(
+                        (0, f64::NEG_INFINITY),
+                        |b, (i, &p)| if p > b.1 { (i, p) } else { b },
+                    )
+                    .0
+            })
+            .collect())
+    }
+
+    /// Number of free parameters: weights (K−1), means (K·d) and covariances.
+    pub fn n_parameters(&self) -> usize {
+        let (k, d) = (self.components.k(), self.n_features());
+        let cov = match self.covariances.covariance_type() {
+            CovarianceType::Full => k * d * (d + 1) / 2,
+            CovarianceType::Tied => d * (d + 1) / 2,
+            CovarianceType::Diag => k * d,
+            CovarianceType::Spherical => k,
+        };
+        cov + k * d + k - 1
+    }
+
+    /// Bayesian information criterion on `x`: `−2 log L + p ln n` (lower is better).
+    pub fn bic(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let n = x.nrows() as f64;
+        Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
+    }
+
+    /// Akaike information criterion on `x`: `−2 log L + 2p` (lower is better).
+    pub fn aic(&self, x: ArrayView2<f64>) -> Result<f64> {
+        let n = x.nrows() as f64;
+        Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
+    }
+
+    pub fn params(&self) -> &GmmParams {
+        &self.params
+    }
+    pub fn n_components(&self) -> usize {
+        self.components.k()
+    }
+    pub fn n_features(&self) -> usize {
+        self.components.d
+    }
+    pub fn weights(&self) -> &[f64] {
+        &self.weights
+    }
+    pub fn means(&self) -> &Array2<f64> {
+        &self.means
+    }
+    pub fn covariances(&self) -> &Covariances {
+        &self.covariances
+    }
+    /// Whether the kept initialisation met `tol` within `max_iter` iterations.
+    pub fn converged(&self) -> bool {
+        self.converged
+    }
+    /// EM iterations of the kept initialisation.
+    pub fn n_iter(&self) -> usize {
+        self.n_iter
+    }
+    /// The kept initialisation's final lower bound: mean log-likelihood per sample before the last
+    /// M-step (scikit-learn's `lower_bound_`).
+    pub fn lower_bound(&self) -> f64 {
+        self.lower_bound
+    }
+    /// The lower bound after every E-step of the kept initialisation.
+    pub fn lower_bound_history(&self) -> &[f64] {
+        &self.lower_bound_history
+    }
+}
+
+/// The data in standard layout, checked for width and finite values.
+fn checked<'a>(x: ArrayView2<'a, f64>, width: Option<usize>) -> Result<CowArray<'a, f64, Ix2>> {
+    if let Some(expected) = width {
+        if x.ncols() != expected {
+            return Err(GmmError::FeatureMismatch {
+                expected,
+                found: x.ncols(),
+            });
+        }
+    }
+    if let Some(pos) = x
+        .indexed_iter()
+        .find(|(_, v)| !v.is_finite())
+        .map(|(p, _)| p)
+    {
+        return Err(GmmError::NonFinite {
+            row: pos.0,
+            column: pos.1,
+        });
+    }
+    if x.is_standard_layout() {
+        Ok(CowArray::from(x))
+    } else {
+        Ok(CowArray::from(x.as_standard_layout().into_owned()))
+    }
+}
+
+fn initial_responsibilities<R: Rng>(
+    params: &GmmParams,
+    x: &[f64],
+    d: usize,
+    rng: &mut R,
+) -> Vec<f64> {
+    let n = x.len() / d;
+    let k = params.n_components;
+    let one_hot = |labels: Vec<usize>| {
+        let mut resp = vec![0.0; n * k];
+        for (i, l) in labels.into_iter().enumerate() {
+            resp[i * k + l] = 1.0;
+        }
+        resp
+    };
+    match params.init {
+        InitMethod::KMeans => {
+            let mut centers = kmeans::kmeans_plusplus(x, d, k, rng);
+            one_hot(kmeans::lloyd(x, d, &mut centers, 300))
+        }
+        InitMethod::KMeansPlusPlus => {
+            let centers = kmeans::kmeans_plusplus(x, d, k, rng);
+            one_hot(kmeans::assign(x, d, &centers))
+        }
+        InitMethod::Random => {
+            let mut resp: Vec<f64> = (0..n * k).map(|_| rng.random::<f64>()).collect();
+            for row in resp.chunks_mut(k) {
+                let s: f64 = row.iter().sum();
+                row.iter_mut().for_each(|v| *v /= s);
+            }
+            resp
+        }
+    }
+}
+
+fn fit_once(
+    params: &GmmParams,
+    x: &[f64],
+    d: usize,
+    mut resp: Vec<f64>,
+) -> Result<GaussianMixture> {
+    let n = x.len() / d;
+    let (mut weights, mut means, mut covariances) = m_step(params, x, d, &resp);
+    let mut components = build_components(&weights, &means, &covariances, d)?;
+    let mut lower_bound = f64::NEG_INFINITY;
+    let mut history = Vec::new();
+    let mut converged = false;
+    let mut n_iter = 0;
+    for iter in 1..=params.max_iter {
+        let previous = lower_bound;
+        lower_bound = e_step(&components, x, &mut resp) / n as f64;
+        (weights, means, covariances) = m_step(params, x, d, &resp);
+        components = build_components(&weights, &means, &covariances, d)?;
+        history.push(lower_bound);
+        n_iter = iter;
+        if (lower_bound - previous).abs() < params.tol {
+            converged = true;
+            break;
+        }
+    }
+    Ok(GaussianMixture {
+        params: params.clone(),
+        weights,
+        means: Array2::from_shape_vec((params.n_components, d), means).expect("K × d"),
+        covariances,
+        components,
+        converged,
+        n_iter,
+        lower_bound,
+        lower_bound_history: history,
+    })
+}
+
+/// Fills `resp` (`n × K`) with posterior probabilities; returns the summed log-likelihood.
+fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
+    let (d, k) = (components.d, components.k());
+    resp.par_chunks_mut(CHUNK * k)
+        .zip(x.par_chunks(CHUNK * d))
+        .map(|(resp, rows)| {
+            let mut diff = vec![0.0; d];
+            let mut total = 0.0;
+            for (r, row) in resp.chunks_mut(k).zip(rows.chunks(d)) {
+                components.log_weighted(row, &mut diff, r);
+                let norm = log_sum_exp(r);
+                total += norm;
+                r.iter_mut().for_each(|v| *v = (*v - norm).exp());
+            }
+            total
+        })
+        .sum()
+}
+
+/// Sums `a += b` elementwise; the reduction of per-chunk statistics.
+fn add_into(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
+    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
+    a
+}
+
+/// Weights, means (`K × d`, row-major) and covariances from responsibilities.
+fn m_step(
+    params: &GmmParams,
+    x: &[f64],
+    d: usize,
+    resp: &[f64],
+) -> (Vec<f64>, Vec<f64>, Covariances) {
+    let n = x.len() / d;
+    let k = params.n_components;
+    // Pass 1: N_k and Σ_i r_ik x_i.
+    let sums = x
+        .par_chunks(CHUNK * d)
+        .zip(resp.par_chunks(CHUNK * k))
+        .map(|(rows, resp)| {
+            let mut acc = vec![0.0; k + k * d];
+            for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
+                for c in 0..k {
+                    acc[c] += r[c];
+                    let s = &mut acc[k + c * d..k + (c + 1) * d];
+                    for j in 0..d {
+                        s[j] += r[c] * row[j];
+                    }
+                }
+            }
+            acc
+        })
+        .reduce(|| vec![0.0; k + k * d], add_into);
+    let nk: Vec<f64> = sums[..k].iter().map(|v| v + 10.0 * f64::EPSILON).collect();
+    let mut means = sums[k..].to_vec();
+    for c in 0..k {
+        means[c * d..(c + 1) * d]
+            .iter_mut()
+            .for_each(|m| *m /= nk[c]);
+    }
+    let weights: Vec<f64> = nk.iter().map(|v| v / n as f64).collect();
+    let weight_sum: f64 = weights.iter().sum();
+    let weights: Vec<f64> = weights.iter().map(|w| w / weight_sum).collect();
+
+    // Pass 2: Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ, the lower triangle only (or the diagonal).
+    let diagonal_only = matches!(
+        params.covariance_type,
+        CovarianceType::Diag | CovarianceType::Spherical
+    );
+    let width = if diagonal_only { d } else { d * d };
+    let scatter = x
+        .par_chunks(CHUNK * d)
+        .zip(resp.par_chunks(CHUNK * k))
+        .map(|(rows, resp)| {
+            let mut acc = vec![0.0; k * width];
+            let mut diff = vec![0.0; d];
+            for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
+                for c in 0..k {
+                    let w = r[c];
+                    let mean = &means[c * d..(c + 1) * d];
+                    for j in 0..d {
+                        diff[j] = row[j] - mean[j];
+                    }
+                    let s = &mut acc[c * width..(c + 1) * width];
+                    if diagonal_only {
+                        for j in 0..d {
+                            s[j] += w * diff[j] * diff[j];
+                        }
+                    } else {
+                        for i in 0..d {
+                            let wi = w * diff[i];
+                            let s_row = &mut s[i * d..i * d + i + 1];
+                            for (j, v) in s_row.iter_mut().enumerate() {
+                                *v += wi * diff[j];
+                            }
+                        }
+                    }
+                }
+            }
+            acc
+        })
+        .reduce(|| vec![0.0; k * width], add_into);
+    let reg = params.reg_covar;
+    let full_from = |s: &[f64], denominator: f64| {
+        Array2::from_shape_fn((d, d), |(i, j)| {
+            let (a, b) = if j <= i { (i, j) } else { (j, i) };
+            s[a * d + b] / denominator + if i == j { reg } else { 0.0 }
+        })
+    };
+    let covariances = match params.covariance_type {
+        CovarianceType::Full => Covariances::Full(
+            (0..k)
+                .map(|c| full_from(&scatter[c * width..(c + 1) * width], nk[c]))
+                .collect(),
+        ),
+        CovarianceType::Tied => {
+            let mut total = vec![0.0; d * d];
+            for c in 0..k {
+                for (t, s) in total.iter_mut().zip(&scatter[c * width..(c + 1) * width]) {
+                    *t += s;
+                }
+            }
+            Covariances::Tied(full_from(&total, nk.iter().sum()))
+        }
+        CovarianceType::Diag | CovarianceType::Spherical => {
+            let diag = Array2::from_shape_fn((k, d), |(c, j)| scatter[c * d + j] / nk[c] + reg);
+            if params.covariance_type == CovarianceType::Diag {
+                Covariances::Diag(diag)
+            } else {
+                Covariances::Spherical(
+                    diag.rows()
+                        .into_iter()
+                        .map(|r| r.mean().unwrap_or(reg))
+                        .collect(),
+                )
+            }
+        }
+    };
+    (weights, means, covariances)
+}
+
+fn build_components(
+    weights: &[f64],
+    means: &[f64],
+    covariances: &Covariances,
+    d: usize,
+) -> Result<Components> {
+    let k = weights.len();
+    let mut factors = Vec::with_capacity(k);
+    let mut log_const = Vec::with_capacity(k);
+    let diagonal = |variances: &mut dyn Iterator<Item = f64>, component| {
+        let mut p = Vec::with_capacity(d);
+        let mut log_det = 0.0;
+        for v in variances {
+            if !(v > 0.0) || !v.is_finite() {
+                return Err(GmmError::SingularCovariance { component });
+            }
+            let s = 1.0 / v.sqrt();
+            log_det += s.ln();
+            p.push(s);
+        }
+        Ok((Factor::Diag(p), log_det))
+    };
+    for c in 0..k {
+        let (factor, log_det) = match covariances {
+            Covariances::Full(m) => full_factor(&m[c], d, c)?,
+            Covariances::Tied(m) => full_factor(m, d, c)?,
+            Covariances::Diag(m) => diagonal(&mut m.row(c).iter().copied(), c)?,
+            Covariances::Spherical(v) => diagonal(&mut std::iter::repeat_n(v[c], d), c)?,
+        };
+        log_const.push(weights[c].ln() - 0.5 * d as f64 * LN_2PI + log_det);
+        factors.push(factor);
+    }
+    Ok(Components {
+        d,
+        log_const,
+        means: means.to_vec(),
+        factors,
+    })
+}
+
+fn full_factor(m: &Array2<f64>, d: usize, component: usize) -> Result<(Factor, f64)> {
+    let flat: Vec<f64> = m.iter().copied().collect();
+    let (u, log_det) =
+        precision_cholesky(&flat, d).ok_or(GmmError::SingularCovariance { component })?;
+    Ok((Factor::Full(u), log_det))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    /// Density of a 2-D Gaussian written out by hand: explicit inverse and determinant.
+    fn normal_2d(x: [f64; 2], mu: [f64; 2], s: [[f64; 2]; 2]) -> f64 {
+        let det = s[0][0] * s[1][1] - s[0][1] * s[1][0];
+        let inv = [
+            [s[1][1] / det, -s[0][1] / det],
+            [-s[1][0] / det, s[0][0] / det],
+        ];
+        let v = [x[0] - mu[0], x[1] - mu[1]];
+        let q = v[0] * (inv[0][0] * v[0] + inv[0][1] * v[1])
+            + v[1] * (inv[1][0] * v[0] + inv[1][1] * v[1]);
+        (-0.5 * q).exp() / (2.0 * std::f64::consts::PI * det.sqrt())
+    }
+
+    fn points() -> Array2<f64> {
+        array![
+            [0.0, 0.0],
+            [1.0, -2.0],
+            [3.5, 0.25],
+            [-4.0, 7.0],
+            [2.0, 2.0]
+        ]
+    }
+
+    #[test]
+    fn score_samples_equals_closed_form_for_every_covariance_type() {
+        let weights = vec![0.3, 0.7];
+        let means = array![[0.0, 1.0], [2.0, -1.0]];
+        let cases: Vec<(Covariances, [[[f64; 2]; 2]; 2])> = vec![
+            (
+                Covariances::Full(vec![
+                    array![[2.0, 0.5], [0.5, 1.0]],
+                    array![[1.0, -0.3], [-0.3, 0.5]],
+                ]),
+                [[[2.0, 0.5], [0.5, 1.0]], [[1.0, -0.3], [-0.3, 0.5]]],
+            ),
+            (
+                Covariances::Tied(array![[1.5, 0.4], [0.4, 2.0]]),
+                [[[1.5, 0.4], [0.4, 2.0]], [[1.5, 0.4], [0.4, 2.0]]],
+            ),
+            (
+                Covariances::Diag(array![[2.0, 0.5], [0.25, 3.0]]),
+                [[[2.0, 0.0], [0.0, 0.5]], [[0.25, 0.0], [0.0, 3.0]]],
+            ),
+            (
+                Covariances::Spherical(vec![0.5, 4.0]),
+                [[[0.5, 0.0], [0.0, 0.5]], [[4.0, 0.0], [0.0, 4.0]]],
+            ),
+        ];
+        for (cov, dense) in cases {
+            let kind = cov.covariance_type();
+            let gmm =
+                GaussianMixture::from_parameters(weights.clone(), means.clone(), cov).unwrap();
+            let scores = gmm.score_samples(points().view()).unwrap();
+            let proba = gmm.predict_proba(points().view()).unwrap();
+            for (i, row) in points().rows().into_iter().enumerate() {
+                let x = [row[0], row[1]];
+                let p0 = 0.3 * normal_2d(x, [0.0, 1.0], dense[0]);
+                let p1 = 0.7 * normal_2d(x, [2.0, -1.0], dense[1]);
+                assert!(
+                    (scores[i] - (p0 + p1).ln()).abs() < 1e-12,
+                    "{kind:?} row {i}"
+                );
+                assert!(
+                    (proba[[i, 0]] - p0 / (p0 + p1)).abs() < 1e-12,
+                    "{kind:?} row {i}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn far_away_rows_keep_finite_log_likelihoods() {
+        // exp of the log-densities underflows to 0 here; log-sum-exp must not.
+        let gmm = GaussianMixture::from_parameters(
+            vec![0.5, 0.5],
+            array![[0.0], [1.0]],
+            Covariances::Spherical(vec![1.0, 1.0]),
+        )
+        .unwrap();
+        let s = gmm.score_samples(array![[1e3]].view()).unwrap()[0];
+        let expected = -0.5 * LN_2PI - 0.5 * 999.0f64.powi(2)
+            + (0.5 * (1.0 + (-0.5 * (1e6 - 999.0f64.powi(2))).exp())).ln();
+        assert!(s.is_finite());
+        assert!((s - expected).abs() < 1e-9, "{s} vs {expected}");
+        assert_eq!(
+            log_sum_exp(&[f64::NEG_INFINITY, f64::NEG_INFINITY]),
+            f64::NEG_INFINITY
+        );
+        assert!((log_sum_exp(&[1000.0, 1000.0]) - (1000.0 + 2f64.ln())).abs() < 1e-12);
+    }
+
+    /// Two groups 1000 apart: EM's responsibilities are exactly 0/1, so every covariance type has
+    /// a value computable by hand.
+    fn two_groups() -> Array2<f64> {
+        array![
+            [0.0, 0.0],
+            [2.0, 0.0],
+            [0.0, 4.0],
+            [2.0, 4.0],
+            [1000.0, 1000.0],
+            [1001.0, 1000.0],
+            [1000.0, 1003.0],
+            [1001.0, 1003.0],
+            [1000.5, 1001.5]
+        ]
+    }
+
+    fn fit_two(kind: CovarianceType) -> GaussianMixture {
+        let params = GmmParams {
+            n_components: 2,
+            covariance_type: kind,
+            reg_covar: 0.0,
+            ..GmmParams::default()
+        };
+        let gmm = GaussianMixture::fit(&params, two_groups().view()).unwrap();
+        assert!(gmm.converged());
+        gmm
+    }
+
+    /// Index of the component around the origin.
+    fn near(gmm: &GaussianMixture) -> (usize, usize) {
+        if gmm.means()[[0, 0]] < 500.0 {
+            (0, 1)
+        } else {
+            (1, 0)
+        }
+    }
+
+    #[test]
+    fn full_covariances_are_each_groups_own() {
+        let gmm = fit_two(CovarianceType::Full);
+        let (a, b) = near(&gmm);
+        assert!((gmm.weights()[a] - 4.0 / 9.0).abs() < 1e-12);
+        assert!(
+            (gmm.means()[[a, 0]] - 1.0).abs() < 1e-12 && (gmm.means()[[a, 1]] - 2.0).abs() < 1e-12
+        );
+        // Group A: x ∈ {0,2} → var 1; y ∈ {0,4} → var 4; uncorrelated.
+        let Covariances::Full(c) = gmm.covariances() else {
+            panic!()
+        };
+        let expect_a = array![[1.0, 0.0], [0.0, 4.0]];
+        // Group B: x ∈ {0,1,0,1,.5}+1000 → var 0.2; y ∈ {0,0,3,3,1.5}+1000 → var 1.8; cov 0.
+        let expect_b = array![[0.2, 0.0], [0.0, 1.8]];
+        assert!(
+            (&c[a] - &expect_a).iter().all(|v| v.abs() < 1e-9),
+            "{:?}",
+            c[a]
+        );
+        assert!(
+            (&c[b] - &expect_b).iter().all(|v| v.abs() < 1e-9),
+            "{:?}",
+            c[b]
+        );
+    }
+
+    #[test]
+    fn tied_covariance_is_the_pooled_scatter() {
+        let gmm = fit_two(CovarianceType::Tied);
+        let Covariances::Tied(c) = gmm.covariances() else {
+            panic!()
+        };
+        // (4·diag(1,4) + 5·diag(0.2,1.8)) / 9
+        let expect = array![[5.0 / 9.0, 0.0], [0.0, 25.0 / 9.0]];
+        assert!((c - &expect).iter().all(|v| v.abs() < 1e-9), "{c:?}");
+    }
+
+    #[test]
+    fn diag_and_spherical_variances_match_hand_values() {
+        let gmm = fit_two(CovarianceType::Diag);
+        let (a, b) = near(&gmm);
+        let Covariances::Diag(c) = gmm.covariances() else {
+            panic!()
+        };
+        assert!((c[[a, 0]] - 1.0).abs() < 1e-9 && (c[[a, 1]] - 4.0).abs() < 1e-9);
+        assert!((c[[b, 0]] - 0.2).abs() < 1e-9 && (c[[b, 1]] - 1.8).abs() < 1e-9);
+        let gmm = fit_two(CovarianceType::Spherical);
+        let (a, b) = near(&gmm);
+        let Covariances::Spherical(v) = gmm.covariances() else {
+            panic!()
+        };
+        assert!(
+            (v[a] - 2.5).abs() < 1e-9 && (v[b] - 1.0).abs() < 1e-9,
+            "{v:?}"
+        );
+    }
+
+    #[test]
+    fn reg_covar_is_added_to_the_diagonal() {
+        let params = GmmParams {
+            n_components: 2,
+            reg_covar: 0.5,
+            ..GmmParams::default()
+        };
+        let gmm = GaussianMixture::fit(&params, two_groups().view()).unwrap();
+        let (a, _) = near(&gmm);
+        let c = gmm.covariances().component(a, 2);
+        assert!(
+            (c[[0, 0]] - 1.5).abs() < 1e-9
+                && (c[[1, 1]] - 4.5).abs() < 1e-9
+                && c[[0, 1]].abs() < 1e-9
+        );
+    }
+
+    fn wavy(n: usize) -> Array2<f64> {
+        // Deterministic, well spread, non-Gaussian data.
+        Array2::from_shape_fn((n, 3), |(i, j)| {
+            let t = i as f64 * 0.37 + j as f64;
+            (t * 1.3).sin() * 3.0 + (t * 0.11).cos() * (j + 1) as f64 + (i % 7) as f64 * 0.5
+        })
+    }
+
+    #[test]
+    fn lower_bound_never_decreases() {
+        for kind in [
+            CovarianceType::Full,
+            CovarianceType::Tied,
+            CovarianceType::Diag,
+            CovarianceType::Spherical,
+        ] {
+            for init in [InitMethod::Random, InitMethod::KMeansPlusPlus] {
+                let params = GmmParams {
+                    n_components: 4,
+                    covariance_type: kind,
+                    init,
+                    reg_covar: 0.0,
+                    tol: 0.0,
+                    max_iter: 60,
+                    seed: 3,
+                    ..GmmParams::default()
+                };
+                let gmm = GaussianMixture::fit(&params, wavy(400).view()).unwrap();
+                let h = gmm.lower_bound_history();
+                assert!(h.len() > 5, "{kind:?} {init:?}: {} iterations", h.len());
+                for w in h.windows(2) {
+                    assert!(
+                        w[1] >= w[0] - 1e-10 * w[0].abs(),
+                        "{kind:?} {init:?}: {} then {}",
+                        w[0],
+                        w[1]
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn best_of_several_inits_is_at_least_as_good_as_the_first() {
+        let one = GmmParams {
+            n_components: 5,
+            init: InitMethod::Random,
+            seed: 11,
+            ..GmmParams::default()
+        };
+        let many = GmmParams {
+            n_init: 6,
+            ..one.clone()
+        };
+        let a = GaussianMixture::fit(&one, wavy(300).view()).unwrap();
+        let b = GaussianMixture::fit(&many, wavy(300).view()).unwrap();
+        assert!(b.lower_bound() >= a.lower_bound());
+        // Same seed, same result.
+        let c = GaussianMixture::fit(&many, wavy(300).view()).unwrap();
+        assert_eq!(b.lower_bound(), c.lower_bound());
+    }
+
+    #[test]
+    fn bic_and_aic_follow_their_formulas() {
+        let gmm = fit_two(CovarianceType::Full);
+        let x = two_groups();
+        let ll = gmm.score(x.view()).unwrap() * 9.0;
+        // 2 full 2×2 covariances (3 each) + 2 means (2 each) + 1 free weight = 11
+        assert_eq!(gmm.n_parameters(), 11);
+        assert!((gmm.bic(x.view()).unwrap() - (-2.0 * ll + 11.0 * 9f64.ln())).abs() < 1e-9);
+        assert!((gmm.aic(x.view()).unwrap() - (-2.0 * ll + 22.0)).abs() < 1e-9);
+        assert_eq!(fit_two(CovarianceType::Spherical).n_parameters(), 2 + 4 + 1);
+        assert_eq!(fit_two(CovarianceType::Diag).n_parameters(), 4 + 4 + 1);
+        assert_eq!(fit_two(CovarianceType::Tied).n_parameters(), 3 + 4 + 1);
+        let labels = gmm.predict(x.view()).unwrap();
+        assert!(
+            labels[..4].iter().all(|&l| l == labels[0])
+                && labels[4..].iter().all(|&l| l != labels[0])
+        );
+    }
+
+    #[test]
+    fn bad_input_is_a_typed_error() {
+        let mut x = two_groups();
+        x[[3, 1]] = f64::NAN;
+        let params = GmmParams::new(2);
+        assert_eq!(
+            GaussianMixture::fit(&params, x.view()).unwrap_err(),
+            GmmError::NonFinite { row: 3, column: 1 }
+        );
+        let gmm = fit_two(CovarianceType::Full);
+        assert_eq!(
+            gmm.score_samples(array![[1.0, 2.0, 3.0]].view())
+                .unwrap_err(),
+            GmmError::FeatureMismatch {
+                expected: 2,
+                found: 3
+            }
+        );
+        assert!(matches!(
+            GaussianMixture::fit(&GmmParams::new(0), two_groups().view()),
+            Err(GmmError::InvalidParameter {
+                field: "n_components",
+                ..
+            })
+        ));
+        let bad_tol = GmmParams {
+            tol: -1.0,
+            ..GmmParams::new(1)
+        };
+        assert!(matches!(
+            bad_tol.validate(),
+            Err(GmmError::InvalidParameter { field: "tol", .. })
+        ));
+        assert!(matches!(
+            GaussianMixture::fit(&GmmParams::new(10), two_groups().view()),
+            Err(GmmError::TooFewRows { .. })
+        ));
+        // Identical rows and no regularisation: the covariance is singular.
+        let flat = Array2::from_elem((10, 2), 1.0);
+        let params = GmmParams {
+            reg_covar: 0.0,
+            ..GmmParams::new(1)
+        };
+        assert!(matches!(
+            GaussianMixture::fit(&params, flat.view()),
+            Err(GmmError::SingularCovariance { .. })
+        ));
+        // With the default regularisation it fits.
+        assert!(GaussianMixture::fit(&GmmParams::new(1), flat.view()).is_ok());
+    }
+
+    #[test]
+    fn transposed_views_are_accepted() {
+        let x = two_groups();
+        let xt = x.t().to_owned();
+        let gmm = fit_two(CovarianceType::Full);
+        let a = gmm.score_samples(x.view()).unwrap();
+        let b = gmm.score_samples(xt.t()).unwrap();
+        assert_eq!(a, b);
+    }
+}

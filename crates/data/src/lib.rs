@@ -1,0 +1,25 @@
+//! Data sets for anomaly detection with Gaussian mixtures.
+//!
+//! Loaders return a [`Dataset`]: a feature matrix, optional 0/1 labels (1 = anomaly) and column
+//! names. Formats: CSV with a header, the raw KDDCUP99 file (`.gz` or plain) with `kddcup.names`,
+//! MATLAB level-5 `.mat` (ODDS: `X`, `y`) and NumPy `.npz` (`X`, `y`). Beside them: the DAGMM
+//! protocol's seeded 50/50 split, min-max or z-score scaling fitted on training rows, the seeded
+//! synthetic sets of the tutorials (blobs, moons) and a checksum-checked download.
+//!
+//! This crate knows nothing of models: it hands plain `f64` matrices to the crates that fit them.
+
+pub mod csv_file;
+mod dataset;
+pub mod error;
+pub mod fetch;
+pub mod kddcup;
+pub mod mat;
+pub mod npz;
+pub mod scaling;
+pub mod split;
+pub mod synthetic;
+#[cfg(test)]
+pub(crate) mod test_support;
+
+pub use dataset::Dataset;
+pub use error::{DataError, Result};
