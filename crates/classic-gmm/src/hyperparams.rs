@@ -40,8 +40,10 @@ impl std::str::FromStr for CovarianceType {
 pub enum InitMethod {
     /// k-means++ seeding, then Lloyd's k-means; hard assignments (scikit-learn's default).
     #[default]
+    #[serde(rename = "kmeans")]
     KMeans,
     /// k-means++ seeding only; hard assignments to the nearest seed.
+    #[serde(rename = "k-means++")]
     KMeansPlusPlus,
     /// Random responsibilities, normalised per row.
     Random,

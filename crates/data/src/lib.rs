@@ -13,6 +13,7 @@ mod dataset;
 pub mod error;
 pub mod fetch;
 pub mod kddcup;
+pub mod load;
 pub mod mat;
 pub mod npz;
 pub mod scaling;
@@ -23,3 +24,4 @@ pub(crate) mod test_support;
 
 pub use dataset::Dataset;
 pub use error::{DataError, Result};
+pub use load::{load, LoadOptions};

@@ -1,1 +1,42 @@
-fn main() {}
+//! `dagmm`: unsupervised anomaly detection with Gaussian mixtures, from the command line.
+//!
+//! This binary only parses arguments, calls the library crates and writes their results; every
+//! computation lives in a library crate (data, classic-gmm, evaluation, ...).
+
+mod bench;
+mod classic;
+mod cli;
+mod output;
+mod plots;
+
+use anyhow::Result;
+use clap::Parser;
+
+use cli::{BenchCommand, Cli, Command, DataCommand};
+
+fn main() {
+    if let Err(err) = run(Cli::parse()) {
+        eprintln!("error: {err:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Gmm(args) => classic::run_gmm(&args),
+        Command::Gaussian(args) => classic::run_gaussian(&args),
+        Command::Data {
+            command: DataCommand::Fetch { name, dir },
+        } => {
+            let dir = dir.unwrap_or_else(dagmm_data::fetch::default_cache_dir);
+            let files = dagmm_data::fetch::fetch(&name, &dir)?;
+            for f in files {
+                println!("{}", f.display());
+            }
+            Ok(())
+        }
+        Command::Bench {
+            command: BenchCommand::Gmm(args),
+        } => bench::run_gmm_bench(&args),
+    }
+}

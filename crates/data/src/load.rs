@@ -1,0 +1,75 @@
+//! One entry point for every supported file: the format is chosen from the file name.
+
+use std::path::Path;
+
+use crate::error::{DataError, Result};
+use crate::{csv_file, kddcup, mat, npz, Dataset};
+
+/// Options that only some formats use.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LoadOptions<'a> {
+    /// CSV: the 0/1 label column (1 = anomaly); `None` reads every column as a feature.
+    pub label_column: Option<&'a str>,
+    /// KDDCUP99: the `kddcup.names` file; default: `kddcup.names` beside the data file.
+    pub names: Option<&'a Path>,
+}
+
+/// The formats [`load`] recognises.
+pub const SUPPORTED: &str = "`.csv` (header row), `.mat` (MATLAB level 5, X and y), `.npz` (NumPy, X and y), and the raw KDDCUP99 file (`kddcup.data*`, plain or `.gz`, with `kddcup.names` beside it)";
+
+/// Reads `path` by its name: `*.csv`, `*.mat`, `*.npz`, or a KDDCUP99 file (`kddcup*`, any `.gz`).
+pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    if name.ends_with(".csv") {
+        csv_file::load_csv(path, options.label_column)
+    } else if name.ends_with(".mat") {
+        mat::load_mat(path)
+    } else if name.ends_with(".npz") {
+        npz::load_npz(path)
+    } else if name.starts_with("kddcup") || name.ends_with(".gz") {
+        let beside = path.with_file_name("kddcup.names");
+        let names = options.names.unwrap_or(&beside);
+        kddcup::load_kddcup(path, names)
+    } else {
+        Err(DataError::format(
+            path,
+            format!("unknown file type; supported: {SUPPORTED}"),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dispatches_on_the_file_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join("a.CSV");
+        std::fs::write(&csv, "x,y\n1,0\n").unwrap();
+        let ds = load(
+            &csv,
+            LoadOptions {
+                label_column: Some("y"),
+                names: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(ds.labels, Some(vec![0]));
+        let other = dir.path().join("a.parquet");
+        std::fs::write(&other, "x").unwrap();
+        let err = load(&other, LoadOptions::default()).unwrap_err();
+        assert!(
+            err.to_string().contains("a.parquet") && err.to_string().contains("supported"),
+            "{err}"
+        );
+        // A KDDCUP file without its names file says which names file it looked for.
+        let kdd = dir.path().join("kddcup.data");
+        std::fs::write(&kdd, "0,tcp,http,SF,1,2,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0,0,0,0,1,0,0,1,1,1,0,0,0,0,0,0,0,normal.\n").unwrap();
+        let err = load(&kdd, LoadOptions::default()).unwrap_err();
+        assert!(err.to_string().contains("kddcup.names"), "{err}");
+    }
+}

@@ -1,0 +1,295 @@
+//! The DAGMM objective (Zong et al. 2018, eq. 7) on Burn 0.22:
+//! `J = (1/N) Σ_i ‖x_i − x'_i‖² + λ1 (1/N) Σ_i E(z_i) + λ2 P(Σ̂)` (+ the compression variant's
+//! own regularisation term when it has one). It returns the total as a tensor on the autodiff
+//! graph — nothing is detached, so the gradient reaches every weight of both networks — and each
+//! term for reporting ([`LossOutput::report`] reads all of them in one transfer). It is not the
+//! networks, the mixture or the optimiser.
+//!
+//! Later objectives (the anomaly-aware loss that uses `1/E` for labelled anomalies) are selected by
+//! [`LossKind`] in [`LossConfig`]; only the paper's loss exists today.
+
+use burn::tensor::Tensor;
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// Errors of the loss crate.
+#[derive(Debug, Error, Clone, PartialEq)]
+pub enum LossError {
+    /// A configuration value is out of range.
+    #[error("invalid loss config `{field}`: {message}")]
+    InvalidConfig {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+/// Which objective. The anomaly-aware variant is added here later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LossKind {
+    /// The paper's objective.
+    #[default]
+    Standard,
+}
+
+/// Weights of the loss terms.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LossConfig {
+    /// The objective.
+    #[serde(default)]
+    pub kind: LossKind,
+    /// `λ1`, weight of the mean sample energy (paper: 0.1).
+    #[serde(default = "default_lambda_energy")]
+    pub lambda_energy: f64,
+    /// `λ2`, weight of the covariance penalty (paper: 0.005).
+    #[serde(default = "default_lambda_cov")]
+    pub lambda_cov: f64,
+}
+
+fn default_lambda_energy() -> f64 {
+    0.1
+}
+
+fn default_lambda_cov() -> f64 {
+    0.005
+}
+
+impl Default for LossConfig {
+    fn default() -> Self {
+        Self {
+            kind: LossKind::Standard,
+            lambda_energy: default_lambda_energy(),
+            lambda_cov: default_lambda_cov(),
+        }
+    }
+}
+
+impl LossConfig {
+    /// Check the values.
+    pub fn validate(&self) -> Result<(), LossError> {
+        for (field, v) in [
+            ("lambda_energy", self.lambda_energy),
+            ("lambda_cov", self.lambda_cov),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(LossError::InvalidConfig {
+                    field,
+                    message: format!("must be finite and >= 0, got {v}"),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The inputs of the loss for one batch.
+#[derive(Debug, Clone)]
+pub struct LossInputs {
+    /// `‖x_i − x'_i‖²` per row, `[N]`.
+    pub reconstruction_error: Tensor<1>,
+    /// `E(z_i)` per row, `[N]`.
+    pub energy: Tensor<1>,
+    /// `P(Σ̂)`, `[1]`.
+    pub penalty: Tensor<1>,
+    /// The compression variant's extra term, `[1]`, added with weight 1 (none for the AE).
+    pub regularization: Option<Tensor<1>>,
+}
+
+/// The loss of one batch: the total to differentiate and each (weighted-free) term.
+#[derive(Debug, Clone)]
+pub struct LossOutput {
+    /// `J`, `[1]`, on the autodiff graph: call `backward()` on it.
+    pub total: Tensor<1>,
+    /// Mean reconstruction error, `[1]`.
+    pub reconstruction: Tensor<1>,
+    /// Mean sample energy, `[1]` (before `λ1`).
+    pub energy: Tensor<1>,
+    /// Covariance penalty, `[1]` (before `λ2`).
+    pub penalty: Tensor<1>,
+    /// The variant's regularisation term, `[1]`, if any.
+    pub regularization: Option<Tensor<1>>,
+}
+
+/// The terms as numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct LossReport {
+    /// `J`.
+    pub total: f64,
+    /// Mean reconstruction error.
+    pub reconstruction: f64,
+    /// Mean sample energy (before `λ1`).
+    pub energy: f64,
+    /// Covariance penalty (before `λ2`).
+    pub penalty: f64,
+    /// The variant's regularisation term (0 when it has none).
+    pub regularization: f64,
+}
+
+impl LossReport {
+    /// Whether every term is finite.
+    pub fn is_finite(&self) -> bool {
+        [
+            self.total,
+            self.reconstruction,
+            self.energy,
+            self.penalty,
+            self.regularization,
+        ]
+        .iter()
+        .all(|v| v.is_finite())
+    }
+}
+
+impl LossOutput {
+    /// The five terms `[total, reconstruction, energy, penalty, regularization]` as one `[5]`
+    /// tensor taken off the autodiff graph (for accumulating per-epoch sums on the device).
+    pub fn terms(&self) -> Tensor<1> {
+        let reg = match &self.regularization {
+            Some(r) => r.clone(),
+            None => self.total.clone().zeros_like(),
+        };
+        Tensor::cat(
+            vec![
+                self.total.clone(),
+                self.reconstruction.clone(),
+                self.energy.clone(),
+                self.penalty.clone(),
+                reg,
+            ],
+            0,
+        )
+        .inner()
+    }
+
+    /// The terms as f64 (one device read).
+    pub fn report(&self) -> LossReport {
+        LossReport::from_terms(self.terms())
+    }
+}
+
+impl LossReport {
+    /// From a `[5]` tensor laid out as [`LossOutput::terms`] (one device read).
+    pub fn from_terms(terms: Tensor<1>) -> Self {
+        let v = terms
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .expect("converted to f64");
+        Self {
+            total: v[0],
+            reconstruction: v[1],
+            energy: v[2],
+            penalty: v[3],
+            regularization: v[4],
+        }
+    }
+}
+
+/// `J = mean(‖x−x'‖²) + λ1·mean(E) + λ2·P (+ regularisation)`. Nothing is detached.
+pub fn dagmm_loss(config: &LossConfig, inputs: LossInputs) -> LossOutput {
+    match config.kind {
+        LossKind::Standard => {
+            let reconstruction = inputs.reconstruction_error.mean();
+            let energy = inputs.energy.mean();
+            let penalty = inputs.penalty;
+            let mut total = reconstruction.clone()
+                + energy.clone().mul_scalar(config.lambda_energy)
+                + penalty.clone().mul_scalar(config.lambda_cov);
+            if let Some(reg) = &inputs.regularization {
+                total = total + reg.clone();
+            }
+            LossOutput {
+                total,
+                reconstruction,
+                energy,
+                penalty,
+                regularization: inputs.regularization,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::module::Param;
+    use burn::tensor::{Device, TensorData};
+
+    fn t1(v: &[f32], device: &Device) -> Tensor<1> {
+        Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), device)
+    }
+
+    #[test]
+    fn total_is_reconstruction_plus_weighted_energy_and_penalty() {
+        let device = Device::flex();
+        let cfg = LossConfig::default();
+        let out = dagmm_loss(
+            &cfg,
+            LossInputs {
+                reconstruction_error: t1(&[1.0, 2.0, 3.0, 6.0], &device),
+                energy: t1(&[-1.0, 5.0, 2.0, 6.0], &device),
+                penalty: t1(&[40.0], &device),
+                regularization: None,
+            },
+        );
+        let r = out.report();
+        assert!((r.reconstruction - 3.0).abs() < 1e-6);
+        assert!((r.energy - 3.0).abs() < 1e-6);
+        assert!((r.penalty - 40.0).abs() < 1e-6);
+        assert_eq!(r.regularization, 0.0);
+        assert!((r.total - (3.0 + 0.1 * 3.0 + 0.005 * 40.0)).abs() < 1e-6);
+        assert!(r.is_finite());
+    }
+
+    #[test]
+    fn every_term_carries_gradient() {
+        let device = Device::flex().autodiff();
+        let rec = Param::from_tensor(t1(&[1.0, 2.0], &device));
+        let en = Param::from_tensor(t1(&[3.0, 4.0], &device));
+        let pen = Param::from_tensor(t1(&[5.0], &device));
+        let cfg = LossConfig {
+            lambda_energy: 0.5,
+            lambda_cov: 0.25,
+            ..LossConfig::default()
+        };
+        let out = dagmm_loss(
+            &cfg,
+            LossInputs {
+                reconstruction_error: rec.val(),
+                energy: en.val(),
+                penalty: pen.val(),
+                regularization: None,
+            },
+        );
+        assert!(out.total.is_tracked(), "the total is on the autodiff graph");
+        let grads = out.total.backward();
+        let g = |p: &Param<Tensor<1>>| {
+            p.val()
+                .grad(&grads)
+                .expect("gradient")
+                .into_data()
+                .convert::<f64>()
+                .try_to_vec::<f64>()
+                .unwrap()
+        };
+        assert_eq!(g(&rec), vec![0.5, 0.5]);
+        assert_eq!(g(&en), vec![0.25, 0.25]);
+        assert_eq!(g(&pen), vec![0.25]);
+    }
+
+    #[test]
+    fn config_serde() {
+        let c: LossConfig = serde_json::from_str("{}").unwrap();
+        assert_eq!(c, LossConfig::default());
+        assert!(serde_json::from_str::<LossConfig>(r#"{"lambda1": 0.1}"#).is_err());
+        assert!(LossConfig {
+            lambda_cov: -1.0,
+            ..LossConfig::default()
+        }
+        .validate()
+        .is_err());
+    }
+}

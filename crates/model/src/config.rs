@@ -1,0 +1,298 @@
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+use dagmm_compression::CompressionConfig;
+use dagmm_estimation::EstimationConfig;
+use dagmm_loss::LossConfig;
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelError, Result};
+
+/// Where the tensors live, chosen at run time. `wgpu` is added here later (behind a cargo
+/// feature); nothing else in the crate assumes a CPU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeviceChoice {
+    /// Burn's pure-Rust CPU backend (`Device::flex()`).
+    #[default]
+    Flex,
+    /// Burn's NdArray CPU backend (`Device::ndarray()`, deprecated in Burn 0.22 but kept).
+    Ndarray,
+}
+
+impl DeviceChoice {
+    /// Every choice this build offers.
+    pub const ALL: &'static [DeviceChoice] = &[DeviceChoice::Flex, DeviceChoice::Ndarray];
+
+    /// The Burn device (without autodiff; training adds it with `.autodiff()`).
+    pub fn device(self) -> Device {
+        match self {
+            DeviceChoice::Flex => Device::flex(),
+            #[allow(deprecated)]
+            DeviceChoice::Ndarray => Device::ndarray(),
+        }
+    }
+
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            DeviceChoice::Flex => "flex",
+            DeviceChoice::Ndarray => "ndarray",
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for DeviceChoice {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        DeviceChoice::ALL
+            .iter()
+            .copied()
+            .find(|d| d.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| ModelError::InvalidConfig {
+                field: "device",
+                message: format!(
+                    "unknown device `{s}`; this build offers {}",
+                    DeviceChoice::ALL
+                        .iter()
+                        .map(|d| d.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            })
+    }
+}
+
+/// Training-loop settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainingConfig {
+    /// Adam learning rate (paper: 1e-4).
+    #[serde(default = "default_lr")]
+    pub learning_rate: f64,
+    /// Adam `ε` (PyTorch's 1e-8; Burn's own default would be 1e-5).
+    #[serde(default = "default_adam_eps")]
+    pub adam_epsilon: f64,
+    /// Rows per mini-batch (paper: 1024 for KDDCUP).
+    #[serde(default = "default_batch_size")]
+    pub batch_size: usize,
+    /// Passes over the training set (paper: 200 for KDDCUP).
+    #[serde(default = "default_epochs")]
+    pub epochs: usize,
+    /// Clip the GLOBAL gradient norm (over all parameters, as `torch.nn.utils.clip_grad_norm_`)
+    /// to this value; `None` = no clipping (the paper mentions none; a common PyTorch port uses 5).
+    #[serde(default)]
+    pub grad_clip_norm: Option<f64>,
+    /// Seed of the weight initialisation, the per-epoch shuffles and the dropout masks (three
+    /// independent ChaCha8 streams of this seed).
+    #[serde(default)]
+    pub seed: u64,
+    /// Drop the last, smaller batch of each epoch (PyTorch's `drop_last`; default false). A tiny
+    /// last batch gives a noisy mixture and a large covariance penalty for that step.
+    #[serde(default)]
+    pub drop_last: bool,
+}
+
+fn default_lr() -> f64 {
+    1e-4
+}
+fn default_adam_eps() -> f64 {
+    1e-8
+}
+fn default_batch_size() -> usize {
+    1024
+}
+fn default_epochs() -> usize {
+    200
+}
+
+impl Default for TrainingConfig {
+    fn default() -> Self {
+        Self {
+            learning_rate: default_lr(),
+            adam_epsilon: default_adam_eps(),
+            batch_size: default_batch_size(),
+            epochs: default_epochs(),
+            grad_clip_norm: None,
+            seed: 0,
+            drop_last: false,
+        }
+    }
+}
+
+/// What the anomaly score is. Reconstruction error + energy is added here later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreKind {
+    /// The sample energy under the training set's mixture (the paper's).
+    #[default]
+    Energy,
+}
+
+/// Scoring settings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoringConfig {
+    /// What the score is.
+    #[serde(default)]
+    pub kind: ScoreKind,
+    /// Rows per batch when fitting the mixture and scoring (only this many rows sit on the
+    /// device at once).
+    #[serde(default = "default_score_batch")]
+    pub batch_size: usize,
+}
+
+fn default_score_batch() -> usize {
+    8192
+}
+
+impl Default for ScoringConfig {
+    fn default() -> Self {
+        Self {
+            kind: ScoreKind::Energy,
+            batch_size: default_score_batch(),
+        }
+    }
+}
+
+/// The whole DAGMM configuration. Every section and field has a default (the paper's KDDCUP
+/// setting); unknown fields are refused at every level.
+///
+/// ```toml
+/// device = "flex"
+/// [compression]
+/// encoder_layers = [60, 30, 10, 1]
+/// [estimation]
+/// n_components = 4
+/// hidden_layers = [10]
+/// dropout = 0.5
+/// jitter = 1e-6
+/// [loss]
+/// lambda_energy = 0.1
+/// lambda_cov = 0.005
+/// [training]
+/// learning_rate = 1e-4
+/// batch_size = 1024
+/// epochs = 200
+/// seed = 0
+/// ```
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DagmmConfig {
+    /// The device.
+    #[serde(default)]
+    pub device: DeviceChoice,
+    /// The compression network.
+    #[serde(default)]
+    pub compression: CompressionConfig,
+    /// The estimation network and mixture.
+    #[serde(default)]
+    pub estimation: EstimationConfig,
+    /// The objective.
+    #[serde(default)]
+    pub loss: LossConfig,
+    /// The training loop.
+    #[serde(default)]
+    pub training: TrainingConfig,
+    /// Scoring.
+    #[serde(default)]
+    pub scoring: ScoringConfig,
+}
+
+impl DagmmConfig {
+    /// The paper's KDDCUP99 setting (§4.3): AE `d-60-30-10-1`, estimation `3-10-4`, dropout 0.5,
+    /// λ1 = 0.1, λ2 = 0.005, Adam lr 1e-4, batch 1024, 200 epochs. This is also `default()`.
+    pub fn kddcup() -> Self {
+        Self::default()
+    }
+
+    /// The paper's Thyroid setting: AE `d-12-4-1`, estimation `3-10-2`, batch 1024, 20,000 epochs.
+    pub fn thyroid() -> Self {
+        let mut c = Self::default();
+        c.compression.encoder_layers = vec![12, 4, 1];
+        c.estimation.n_components = 2;
+        c.training.epochs = 20_000;
+        c
+    }
+
+    /// The paper's Arrhythmia setting: AE `d-10-2`, estimation `4-10-2`, batch 128, 10,000 epochs.
+    pub fn arrhythmia() -> Self {
+        let mut c = Self::default();
+        c.compression.encoder_layers = vec![10, 2];
+        c.estimation.n_components = 2;
+        c.training.batch_size = 128;
+        c.training.epochs = 10_000;
+        c
+    }
+
+    /// The paper's KDDCUP-Rev setting: AE `d-60-30-10-2`, estimation `4-10-2`, 400 epochs.
+    pub fn kddcup_rev() -> Self {
+        let mut c = Self::default();
+        c.compression.encoder_layers = vec![60, 30, 10, 2];
+        c.estimation.n_components = 2;
+        c.training.epochs = 400;
+        c
+    }
+
+    /// A preset by name: `kddcup`, `kddcup_rev`, `thyroid`, `arrhythmia`.
+    pub fn preset(name: &str) -> Result<Self> {
+        match name.to_ascii_lowercase().replace('-', "_").as_str() {
+            "kddcup" | "kddcup99" => Ok(Self::kddcup()),
+            "kddcup_rev" => Ok(Self::kddcup_rev()),
+            "thyroid" => Ok(Self::thyroid()),
+            "arrhythmia" => Ok(Self::arrhythmia()),
+            _ => Err(ModelError::InvalidConfig {
+                field: "preset",
+                message: format!(
+                    "unknown preset `{name}` (kddcup, kddcup_rev, thyroid, arrhythmia)"
+                ),
+            }),
+        }
+    }
+
+    /// Width of `z`.
+    pub fn z_dim(&self) -> usize {
+        self.compression.z_dim()
+    }
+
+    /// Check every section.
+    pub fn validate(&self) -> Result<()> {
+        self.compression.validate()?;
+        self.estimation.validate()?;
+        self.loss.validate()?;
+        let t = &self.training;
+        let bad = |field, message: String| Err(ModelError::InvalidConfig { field, message });
+        if !(t.learning_rate.is_finite() && t.learning_rate > 0.0) {
+            return bad(
+                "training.learning_rate",
+                format!("must be > 0, got {}", t.learning_rate),
+            );
+        }
+        if !(t.adam_epsilon.is_finite() && t.adam_epsilon > 0.0) {
+            return bad(
+                "training.adam_epsilon",
+                format!("must be > 0, got {}", t.adam_epsilon),
+            );
+        }
+        if t.batch_size == 0 {
+            return bad("training.batch_size", "must be > 0".into());
+        }
+        if let Some(c) = t.grad_clip_norm {
+            if !(c.is_finite() && c > 0.0) {
+                return bad("training.grad_clip_norm", format!("must be > 0, got {c}"));
+            }
+        }
+        if self.scoring.batch_size == 0 {
+            return bad("scoring.batch_size", "must be > 0".into());
+        }
+        Ok(())
+    }
+}

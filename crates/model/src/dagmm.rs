@@ -1,0 +1,335 @@
+use std::fs;
+use std::path::Path;
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use dagmm_compression::CompressionNetwork;
+use dagmm_estimation::{GaussianMixture, MixtureAccumulator, MixtureParameters};
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::train::{rng, train_network, upload, STREAM_INIT};
+use crate::{DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result};
+
+/// Name of the JSON file of a model directory.
+pub const MODEL_FILE: &str = "model.json";
+/// Name of the weights file (Burn's burnpack format) of a model directory.
+pub const WEIGHTS_FILE: &str = "weights.bpk";
+const FORMAT: &str = "dagmm-model";
+const VERSION: u32 = 1;
+
+/// Scores of a batch of rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// Sample energy per row (higher = more anomalous).
+    pub energy: Vec<f64>,
+    /// `‖x − x'‖²` per row.
+    pub reconstruction_error: Vec<f64>,
+    /// `z` per row, `[n, z_dim]`.
+    pub z: Array2<f64>,
+}
+
+/// A DAGMM: the config it was built from, its networks, and (once fitted) the mixture of its
+/// training set.
+#[derive(Debug, Clone)]
+pub struct Dagmm {
+    config: DagmmConfig,
+    input_dim: usize,
+    network: DagmmNetwork,
+    mixture: Option<MixtureParameters>,
+    metadata: serde_json::Value,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ModelFile {
+    format: String,
+    version: u32,
+    input_dim: usize,
+    config: DagmmConfig,
+    mixture: Option<MixtureParameters>,
+    #[serde(default)]
+    metadata: serde_json::Value,
+}
+
+fn check_data(x: &ArrayView2<f64>, input_dim: Option<usize>) -> Result<()> {
+    if x.nrows() == 0 || x.ncols() == 0 {
+        return Err(ModelError::Data(format!("empty matrix {:?}", x.dim())));
+    }
+    if let Some(d) = input_dim {
+        if x.ncols() != d {
+            return Err(ModelError::Data(format!(
+                "{} columns, the model takes {d}",
+                x.ncols()
+            )));
+        }
+    }
+    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        return Err(ModelError::Data(format!(
+            "non-finite value {v} at row {i}, column {j}"
+        )));
+    }
+    Ok(())
+}
+
+impl Dagmm {
+    /// An untrained model for `input_dim` features: weights drawn from `config.training.seed` on
+    /// `config.device`; no mixture yet.
+    pub fn new(config: DagmmConfig, input_dim: usize) -> Result<Self> {
+        config.validate()?;
+        let device = config.device.device();
+        let network = DagmmNetwork::new(
+            &config,
+            input_dim,
+            &mut rng(config.training.seed, STREAM_INIT),
+            &device,
+        )?;
+        Ok(Self {
+            config,
+            input_dim,
+            network,
+            mixture: None,
+            metadata: serde_json::Value::Null,
+        })
+    }
+
+    /// Train on `x` (rows = samples), then fit the scoring mixture on all of `x`. `on_epoch` is
+    /// called after every epoch (progress bars, `losses.csv`); the same rows are returned.
+    pub fn fit(
+        config: DagmmConfig,
+        x: ArrayView2<f64>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<(Self, Vec<EpochLosses>)> {
+        check_data(&x, None)?;
+        let mut model = Self::new(config, x.ncols())?;
+        let history = model.train(x.view(), on_epoch)?;
+        model.fit_mixture(x)?;
+        Ok((model, history))
+    }
+
+    /// The "untrained control": the network at its initial weights (the same ones [`fit`](Self::fit)
+    /// starts from for this config), with the mixture fitted on `x` by the same protocol.
+    pub fn untrained(config: DagmmConfig, x: ArrayView2<f64>) -> Result<Self> {
+        check_data(&x, None)?;
+        let mut model = Self::new(config, x.ncols())?;
+        model.fit_mixture(x)?;
+        Ok(model)
+    }
+
+    /// Train the networks on `x` for `config.training.epochs` epochs (Adam, seeded shuffles,
+    /// dropout on). Clears the mixture: call [`fit_mixture`](Self::fit_mixture) afterwards.
+    pub fn train(
+        &mut self,
+        x: ArrayView2<f64>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<Vec<EpochLosses>> {
+        check_data(&x, Some(self.input_dim))?;
+        let (network, history) = train_network(&self.config, self.network.clone(), x, on_epoch)?;
+        self.network = network;
+        self.mixture = None;
+        Ok(history)
+    }
+
+    /// Fit the scoring mixture on ALL rows of `x` (the training set) with the network in
+    /// evaluation mode (no dropout), streamed in batches of `config.scoring.batch_size`.
+    pub fn fit_mixture(&mut self, x: ArrayView2<f64>) -> Result<&MixtureParameters> {
+        check_data(&x, Some(self.input_dim))?;
+        let device = self.device();
+        let mut acc =
+            MixtureAccumulator::new(self.config.estimation.n_components, self.config.z_dim());
+        for (start, end) in self.batches(x.nrows()) {
+            let out = self.network.forward(upload(&x, start, end, &device), None);
+            acc.add(out.gamma, out.compression.z)?;
+        }
+        self.mixture = Some(acc.finish()?);
+        Ok(self.mixture.as_ref().expect("just set"))
+    }
+
+    /// Energies of the rows of `x` under the fitted mixture.
+    pub fn energies(&self, x: ArrayView2<f64>) -> Result<Vec<f64>> {
+        Ok(self.score(x)?.energy)
+    }
+
+    /// Energies, reconstruction errors and `z` of the rows of `x`, streamed in batches of
+    /// `config.scoring.batch_size` (one upload and one read per batch).
+    pub fn score(&self, x: ArrayView2<f64>) -> Result<Scores> {
+        check_data(&x, Some(self.input_dim))?;
+        let mixture = self.mixture.as_ref().ok_or(ModelError::NotFitted)?;
+        let device = self.device();
+        let prepared = GaussianMixture::from_parameters(mixture, &device)?
+            .prepare(self.config.estimation.jitter);
+        let zd = self.config.z_dim();
+        let n = x.nrows();
+        let mut energy = Vec::with_capacity(n);
+        let mut reconstruction_error = Vec::with_capacity(n);
+        let mut z = Vec::with_capacity(n * zd);
+        for (start, end) in self.batches(n) {
+            let m = end - start;
+            let out = self.network.forward(upload(&x, start, end, &device), None);
+            let zb = out.compression.z;
+            let e = prepared.energy(zb.clone());
+            let flat = Tensor::cat(
+                vec![
+                    e,
+                    out.compression.reconstruction_error,
+                    zb.reshape([m * zd]),
+                ],
+                0,
+            )
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .expect("converted to f64");
+            energy.extend_from_slice(&flat[..m]);
+            reconstruction_error.extend_from_slice(&flat[m..2 * m]);
+            z.extend_from_slice(&flat[2 * m..]);
+        }
+        Ok(Scores {
+            energy,
+            reconstruction_error,
+            z: Array2::from_shape_vec((n, zd), z).expect("n × z_dim values"),
+        })
+    }
+
+    fn batches(&self, n: usize) -> impl Iterator<Item = (usize, usize)> {
+        let b = self.config.scoring.batch_size;
+        (0..n).step_by(b).map(move |s| (s, (s + b).min(n)))
+    }
+
+    /// The Burn device the model lives on (plain, without autodiff).
+    pub fn device(&self) -> Device {
+        self.config.device.device()
+    }
+
+    /// Move the model to another device (the config's `device` follows).
+    pub fn set_device(&mut self, device: DeviceChoice) {
+        self.config.device = device;
+        self.network = self.network.clone().to_device(&device.device());
+    }
+
+    /// Change how many rows are scored per batch (the only config field that may change after
+    /// building; it does not affect results).
+    pub fn set_scoring_batch_size(&mut self, batch_size: usize) -> Result<()> {
+        if batch_size == 0 {
+            return Err(ModelError::InvalidConfig {
+                field: "scoring.batch_size",
+                message: "must be > 0".into(),
+            });
+        }
+        self.config.scoring.batch_size = batch_size;
+        Ok(())
+    }
+
+    /// The resolved config.
+    pub fn config(&self) -> &DagmmConfig {
+        &self.config
+    }
+
+    /// Number of input features.
+    pub fn input_dim(&self) -> usize {
+        self.input_dim
+    }
+
+    /// The networks (plain device, evaluation state).
+    pub fn network(&self) -> &DagmmNetwork {
+        &self.network
+    }
+
+    /// The scoring mixture, once fitted.
+    pub fn mixture(&self) -> Option<&MixtureParameters> {
+        self.mixture.as_ref()
+    }
+
+    /// Free-form metadata saved with the model (the caller's preprocessing statistics, data set
+    /// name, …). `Null` by default.
+    pub fn metadata(&self) -> &serde_json::Value {
+        &self.metadata
+    }
+
+    /// Set the metadata saved with the model.
+    pub fn set_metadata(&mut self, metadata: serde_json::Value) {
+        self.metadata = metadata;
+    }
+
+    /// Save to a directory (created if missing): `model.json` (format, version, input width,
+    /// resolved config, mixture, metadata) and `weights.bpk` (the networks, Burn burnpack).
+    /// Other files the caller puts in the directory are left alone.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        fs::create_dir_all(dir).map_err(|source| ModelError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let weights = dir.join(WEIGHTS_FILE);
+        self.network
+            .clone()
+            .save_file(&weights)
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                message: e.to_string(),
+            })?;
+        let file = ModelFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            input_dim: self.input_dim,
+            config: self.config.clone(),
+            mixture: self.mixture.clone(),
+            metadata: self.metadata.clone(),
+        };
+        let path = dir.join(MODEL_FILE);
+        let json = serde_json::to_string_pretty(&file).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        fs::write(&path, json).map_err(|source| ModelError::Io { path, source })
+    }
+
+    /// Load a directory written by [`save`](Self::save), on the device its config names.
+    pub fn load(dir: &Path) -> Result<Self> {
+        Self::load_inner(dir, None)
+    }
+
+    /// Load a directory written by [`save`](Self::save) onto `device`.
+    pub fn load_on(dir: &Path, device: DeviceChoice) -> Result<Self> {
+        Self::load_inner(dir, Some(device))
+    }
+
+    fn load_inner(dir: &Path, device: Option<DeviceChoice>) -> Result<Self> {
+        let path = dir.join(MODEL_FILE);
+        let text = fs::read_to_string(&path).map_err(|source| ModelError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let file: ModelFile = serde_json::from_str(&text).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        if file.format != FORMAT || file.version != VERSION {
+            return Err(ModelError::Format {
+                path,
+                message: format!(
+                    "format {} v{}, expected {FORMAT} v{VERSION}",
+                    file.format, file.version
+                ),
+            });
+        }
+        let mut config = file.config;
+        if let Some(d) = device {
+            config.device = d;
+        }
+        if let Some(m) = &file.mixture {
+            m.validate()?;
+        }
+        let mut model = Self::new(config, file.input_dim)?;
+        let weights = dir.join(WEIGHTS_FILE);
+        model.network = model
+            .network
+            .try_load_file(&weights)
+            .map_err(|e| ModelError::Weights {
+                path: weights.clone(),
+                message: e.to_string(),
+            })?;
+        model.mixture = file.mixture;
+        model.metadata = file.metadata;
+        Ok(model)
+    }
+}

@@ -1,0 +1,74 @@
+use std::path::PathBuf;
+
+use dagmm_compression::CompressionError;
+use dagmm_estimation::EstimationError;
+use dagmm_loss::{LossError, LossReport};
+use thiserror::Error;
+
+/// Errors of the model crate.
+#[derive(Debug, Error)]
+pub enum ModelError {
+    /// A configuration value is out of range.
+    #[error("invalid config `{field}`: {message}")]
+    InvalidConfig {
+        /// The offending field.
+        field: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// The compression config is invalid.
+    #[error(transparent)]
+    Compression(#[from] CompressionError),
+    /// The estimation config or a mixture is invalid.
+    #[error(transparent)]
+    Estimation(#[from] EstimationError),
+    /// The loss config is invalid.
+    #[error(transparent)]
+    Loss(#[from] LossError),
+    /// The input matrix is unusable (empty, wrong width, non-finite values).
+    #[error("invalid input data: {0}")]
+    Data(String),
+    /// Scoring was asked for before a mixture was fitted.
+    #[error("the model has no mixture yet: call fit_mixture (or fit) on the training data first")]
+    NotFitted,
+    /// Training produced a NaN or infinite loss.
+    #[error("non-finite loss at epoch {epoch}: {report:?}")]
+    NonFiniteLoss {
+        /// The epoch (1-based).
+        epoch: usize,
+        /// The epoch's mean terms.
+        report: LossReport,
+    },
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A model directory's JSON is malformed.
+    #[error("{path}: {source}")]
+    Json {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: serde_json::Error,
+    },
+    /// The weights file could not be written or applied.
+    #[error("{path}: {message}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        message: String,
+    },
+    /// A model directory is of an unknown format or version.
+    #[error("{path}: {message}")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+}

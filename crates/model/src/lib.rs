@@ -1,0 +1,42 @@
+//! The assembled DAGMM (Zong et al. 2018) on Burn 0.22: [`DagmmConfig`] (serde, unknown fields
+//! refused), [`DagmmNetwork`] (compression + estimation as one module), the training loop
+//! (Adam with PyTorch's `ε = 1e-8`, mini-batches, optional global gradient-norm clipping, one
+//! seed for initialisation, per-epoch reshuffles and dropout masks), the scoring path (the
+//! mixture of the WHOLE training set from the trained network in evaluation mode, then energies
+//! of any matrix streamed in batches), the untrained control, and save/load of a model
+//! directory. Inputs and outputs are `ndarray::Array2<f64>` / `Vec<f64>`; tensors are f32 inside.
+//! It is not the command line, the data loading or preprocessing, nor the metrics.
+//!
+//! ```no_run
+//! use dagmm_model::{Dagmm, DagmmConfig};
+//! # let train = ndarray::Array2::<f64>::zeros((100, 118));
+//! # let test = train.clone();
+//! let config = DagmmConfig::kddcup();
+//! let (model, losses) = Dagmm::fit(config.clone(), train.view(), &mut |e| println!("{e:?}"))?;
+//! let energies = model.energies(test.view())?;
+//! let control = Dagmm::untrained(config, train.view())?.energies(test.view())?;
+//! model.save(std::path::Path::new("out/model"))?;
+//! # Ok::<(), dagmm_model::ModelError>(())
+//! ```
+
+mod config;
+mod dagmm;
+mod error;
+mod network;
+mod train;
+
+pub use config::{DagmmConfig, DeviceChoice, ScoreKind, ScoringConfig, TrainingConfig};
+pub use dagmm::{Dagmm, Scores, MODEL_FILE, WEIGHTS_FILE};
+pub use error::ModelError;
+pub use network::{DagmmNetwork, NetworkOutput};
+pub use train::{clip_global_norm, EpochLosses};
+
+pub use dagmm_compression as compression;
+pub use dagmm_estimation as estimation;
+pub use dagmm_loss as loss;
+
+/// Result type of this crate.
+pub type Result<T> = std::result::Result<T, ModelError>;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,80 @@
+use burn::module::Module;
+use burn::tensor::{Device, Tensor};
+use dagmm_compression::{Compression, CompressionNetwork, CompressionOutput};
+use dagmm_estimation::{EstimationNetwork, GaussianMixture};
+use dagmm_loss::{dagmm_loss, LossInputs, LossOutput};
+use rand::RngCore;
+
+use crate::{DagmmConfig, Result};
+
+/// The two networks of DAGMM as one Burn module (so one optimiser and one record cover both).
+#[derive(Module, Debug)]
+pub struct DagmmNetwork {
+    /// The compression network.
+    pub compression: Compression,
+    /// The estimation network.
+    pub estimation: EstimationNetwork,
+}
+
+/// One forward pass.
+#[derive(Debug, Clone)]
+pub struct NetworkOutput {
+    /// `z`, `x'`, the reconstruction error and the variant's regularisation.
+    pub compression: CompressionOutput,
+    /// `γ`, `[n, K]`.
+    pub gamma: Tensor<2>,
+}
+
+impl DagmmNetwork {
+    /// A network with weights drawn from `rng` (compression first, then estimation).
+    pub fn new(
+        config: &DagmmConfig,
+        input_dim: usize,
+        rng: &mut dyn RngCore,
+        device: &Device,
+    ) -> Result<Self> {
+        let compression = config.compression.init(input_dim, rng, device)?;
+        let estimation = config.estimation.init(compression.z_dim(), rng, device)?;
+        Ok(Self {
+            compression,
+            estimation,
+        })
+    }
+
+    /// Forward a batch. `rng` is `Some` in training (dropout on), `None` in evaluation.
+    pub fn forward(&self, x: Tensor<2>, mut rng: Option<&mut dyn RngCore>) -> NetworkOutput {
+        let compression = self.compression.compress(x, rng.as_deref_mut());
+        let gamma = self.estimation.forward(compression.z.clone(), rng);
+        NetworkOutput { compression, gamma }
+    }
+
+    /// The training loss of a batch: the batch's own mixture from `γ` and `z`, the energies under
+    /// it, the penalty, and the objective. Everything stays on the autodiff graph.
+    pub fn batch_loss(
+        &self,
+        config: &DagmmConfig,
+        x: Tensor<2>,
+        rng: Option<&mut dyn RngCore>,
+    ) -> LossOutput {
+        let out = self.forward(x, rng);
+        let jitter = config.estimation.jitter;
+        let z = out.compression.z;
+        let mixture = GaussianMixture::from_gamma(out.gamma, z.clone());
+        let energy = mixture.prepare(jitter).energy(z);
+        let penalty = mixture.penalty(jitter);
+        dagmm_loss(
+            &config.loss,
+            LossInputs {
+                reconstruction_error: out.compression.reconstruction_error,
+                energy,
+                penalty,
+                regularization: out.compression.regularization,
+            },
+        )
+    }
+
+    /// Number of input features.
+    pub fn input_dim(&self) -> usize {
+        self.compression.input_dim()
+    }
+}

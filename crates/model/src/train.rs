@@ -1,0 +1,180 @@
+use std::time::Instant;
+
+use burn::module::{Module, ModuleVisitor, Param};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use dagmm_loss::LossReport;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
+
+/// ChaCha8 stream of the seed used for the weight initialisation.
+pub(crate) const STREAM_INIT: u64 = 0;
+/// ChaCha8 stream of the seed used for the per-epoch shuffles.
+pub(crate) const STREAM_SHUFFLE: u64 = 1;
+/// ChaCha8 stream of the seed used for the dropout masks.
+pub(crate) const STREAM_DROPOUT: u64 = 2;
+
+pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// The mean loss terms of one epoch (means over the epoch's rows, each batch weighted by its
+/// size), as the caller writes them to `losses.csv`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EpochLosses {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Objective `J`.
+    pub total: f64,
+    /// Mean `‖x − x'‖²`.
+    pub reconstruction: f64,
+    /// Mean sample energy (before `λ1`).
+    pub energy: f64,
+    /// Covariance penalty (before `λ2`).
+    pub penalty: f64,
+    /// Wall-clock seconds of the epoch.
+    pub seconds: f64,
+    /// Rows trained on in the epoch.
+    pub rows: usize,
+}
+
+/// Upload rows `[start, end)` of a row-major f64 matrix as an f32 `[n, d]` tensor.
+pub(crate) fn upload(
+    x: &ndarray::ArrayView2<f64>,
+    start: usize,
+    end: usize,
+    device: &Device,
+) -> Tensor<2> {
+    let d = x.ncols();
+    let rows = x.slice(ndarray::s![start..end, ..]);
+    let v: Vec<f32> = rows.iter().map(|v| *v as f32).collect();
+    Tensor::from_data(TensorData::new(v, [end - start, d]), device)
+}
+
+/// Scale every gradient by `min(1, max_norm / (‖g‖ + 1e-6))`, `‖g‖` the norm over ALL parameters
+/// together (PyTorch's `clip_grad_norm_`; Burn's own `GradientClipping::Norm` clips each tensor
+/// separately). The scale stays on the device (no host read).
+pub fn clip_global_norm<M: Module>(
+    module: &M,
+    grads: GradientsParams,
+    max_norm: f64,
+) -> GradientsParams {
+    struct SumSquares<'a> {
+        grads: &'a GradientsParams,
+        acc: Option<Tensor<1>>,
+    }
+    impl ModuleVisitor for SumSquares<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.get::<D>(param.id) {
+                let s = g.square().sum();
+                self.acc = Some(match self.acc.take() {
+                    None => s,
+                    Some(a) => a + s,
+                });
+            }
+        }
+    }
+    struct Scale {
+        grads: GradientsParams,
+        coef: Tensor<1>,
+    }
+    impl ModuleVisitor for Scale {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            if let Some(g) = self.grads.remove::<D>(param.id) {
+                let c: Tensor<D> = self.coef.clone().reshape([1usize; D]);
+                self.grads.register(param.id, g * c);
+            }
+        }
+    }
+    let mut sums = SumSquares {
+        grads: &grads,
+        acc: None,
+    };
+    module.visit(&mut sums);
+    let Some(acc) = sums.acc else { return grads };
+    let coef = acc
+        .sqrt()
+        .add_scalar(1e-6)
+        .recip()
+        .mul_scalar(max_norm)
+        .clamp_max(1.0);
+    let mut scale = Scale { grads, coef };
+    module.visit(&mut scale);
+    scale.grads
+}
+
+/// Train `network` (a plain-device module) on `x`; returns the trained plain-device module and the
+/// per-epoch losses. The training set is uploaded once; each epoch draws a new permutation on the
+/// host, uploads it, and gathers its batches on the device.
+pub(crate) fn train_network(
+    config: &DagmmConfig,
+    network: DagmmNetwork,
+    x: ndarray::ArrayView2<f64>,
+    on_epoch: &mut dyn FnMut(&EpochLosses),
+) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
+    let t = &config.training;
+    let n = x.nrows();
+    let device = config.device.device().autodiff();
+    let mut net = network.train();
+    let mut optim = AdamConfig::new().with_epsilon(t.adam_epsilon as f32).init();
+    let mut shuffle_rng = rng(t.seed, STREAM_SHUFFLE);
+    let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
+    let x_all = upload(&x, 0, n, &device);
+    let batch = t.batch_size.min(n);
+    let mut order: Vec<i64> = (0..n as i64).collect();
+    let mut history = Vec::with_capacity(t.epochs);
+    for epoch in 1..=t.epochs {
+        let started = Instant::now();
+        order.shuffle(&mut shuffle_rng);
+        let perm = Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &device);
+        let mut sums: Option<Tensor<1>> = None;
+        let mut rows = 0;
+        for start in (0..n).step_by(batch) {
+            let end = (start + batch).min(n);
+            if t.drop_last && end - start < batch {
+                break;
+            }
+            let xb = x_all.clone().select(0, perm.clone().slice([start..end]));
+            let loss = net.batch_loss(config, xb, Some(&mut dropout_rng));
+            let terms = loss.terms().mul_scalar((end - start) as f64);
+            sums = Some(match sums {
+                None => terms,
+                Some(s) => s + terms,
+            });
+            let grads = GradientsParams::from_grads(loss.total.backward(), &net);
+            let grads = match t.grad_clip_norm {
+                Some(max_norm) => clip_global_norm(&net, grads, max_norm),
+                None => grads,
+            };
+            net = optim.step(t.learning_rate, net, grads);
+            rows += end - start;
+        }
+        let Some(sums) = sums else {
+            return Err(ModelError::Data(format!(
+                "no full batch of {batch} rows in {n} rows with drop_last"
+            )));
+        };
+        let report = LossReport::from_terms(sums.div_scalar(rows as f64));
+        if !report.is_finite() {
+            return Err(ModelError::NonFiniteLoss { epoch, report });
+        }
+        let losses = EpochLosses {
+            epoch,
+            total: report.total,
+            reconstruction: report.reconstruction,
+            energy: report.energy,
+            penalty: report.penalty,
+            seconds: started.elapsed().as_secs_f64(),
+            rows,
+        };
+        on_epoch(&losses);
+        history.push(losses);
+    }
+    Ok((net.valid(), history))
+}

@@ -1,0 +1,276 @@
+//! Command-line arguments (clap derive). Every option says what it means and its default.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+use dagmm_classic_gmm::{CovarianceType, GaussianKind, InitMethod};
+use dagmm_data::scaling::ScalingKind;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "dagmm",
+    version,
+    about = "Unsupervised anomaly detection with Gaussian mixtures (classic GMM and DAGMM)"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Fit an EM Gaussian mixture and flag the rows of lowest log-likelihood.
+    Gmm(GmmArgs),
+    /// Fit one Gaussian (multivariate or per-feature) and flag the rows of lowest density.
+    Gaussian(GaussianArgs),
+    /// Data sets: download with checksum checks.
+    Data {
+        #[command(subcommand)]
+        command: DataCommand,
+    },
+    /// Benchmarks shipped with the project.
+    Bench {
+        #[command(subcommand)]
+        command: BenchCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Download a data set into a directory (default: the cache), checking its sha256.
+    Fetch {
+        /// The data set: kddcup99.
+        name: String,
+        /// Where to store it (default: $DAGMM_CACHE_DIR, else ~/.cache/dagmm).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// EM on contaminated blobs (default: 500k × 8, K=8, full covariance, n_init=1).
+    Gmm(GmmBenchArgs),
+}
+
+/// Where the rows come from and how they are prepared.
+#[derive(Debug, Args)]
+pub struct InputArgs {
+    /// Data file: .csv, .mat, .npz or a raw KDDCUP99 file. A relative path that does not exist
+    /// is looked up under $DAGMM_DATA_DIR, then the cache.
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    /// CSV: the 0/1 label column (1 = anomaly); without it every column is a feature.
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
+    /// KDDCUP99: the names file (default: kddcup.names beside the data).
+    #[arg(long, value_name = "FILE")]
+    pub names: Option<PathBuf>,
+    /// Feature scaling fitted on the rows the model is fitted on.
+    #[arg(long, value_enum, default_value = "none")]
+    pub scale: ScaleArg,
+    /// Output directory (created; existing files in it are replaced whole).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum ScaleArg {
+    None,
+    MinMax,
+    ZScore,
+}
+
+impl From<ScaleArg> for ScalingKind {
+    fn from(s: ScaleArg) -> Self {
+        match s {
+            ScaleArg::None => ScalingKind::None,
+            ScaleArg::MinMax => ScalingKind::MinMax,
+            ScaleArg::ZScore => ScalingKind::ZScore,
+        }
+    }
+}
+
+/// How rows are flagged: exactly one rule.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct RuleArgs {
+    /// Flag the P% of rows with the lowest log-likelihood (NumPy percentile, strict `<`).
+    #[arg(long, value_name = "P")]
+    pub percentile: Option<f64>,
+    /// Flag rows whose log-likelihood is below V.
+    #[arg(long, value_name = "V", allow_negative_numbers = true)]
+    pub threshold: Option<f64>,
+    /// Flag rows whose density p(x) is below E (the tutorials' ε; compared as log E).
+    #[arg(long, value_name = "E")]
+    pub epsilon: Option<f64>,
+}
+
+#[derive(Debug, Args)]
+pub struct GmmArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Number of mixture components.
+    #[arg(long, short = 'k', default_value_t = 1, conflicts_with = "select_k")]
+    pub components: usize,
+    /// Choose the number of components by BIC over MIN..MAX (inclusive).
+    #[arg(long, value_name = "MIN..MAX", value_parser = parse_range)]
+    pub select_k: Option<(usize, usize)>,
+    /// Initialisations; the best lower bound is kept.
+    #[arg(long, default_value_t = 1)]
+    pub n_init: usize,
+    #[arg(long, value_enum, default_value = "full")]
+    pub covariance: CovarianceArg,
+    #[arg(long, value_enum, default_value = "kmeans")]
+    pub init: InitArg,
+    #[arg(long, default_value_t = 100)]
+    pub max_iter: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    pub tol: f64,
+    #[arg(long, default_value_t = 1e-6)]
+    pub reg_covar: f64,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct GaussianArgs {
+    #[command(flatten)]
+    pub input: InputArgs,
+    #[command(flatten)]
+    pub rule: RuleArgs,
+    /// Multivariate (full covariance) or per-feature (independent) Gaussian.
+    #[arg(long, value_enum, default_value = "multivariate")]
+    pub kind: KindArg,
+    /// Fit on the rows labelled 0 only (the tutorials' "train on normal data"); score every row.
+    #[arg(long, requires = "label_column")]
+    pub fit_on_normal: bool,
+    #[arg(long, default_value_t = 1e-6)]
+    pub reg_covar: f64,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum CovarianceArg {
+    Full,
+    Tied,
+    Diag,
+    Spherical,
+}
+
+impl From<CovarianceArg> for CovarianceType {
+    fn from(c: CovarianceArg) -> Self {
+        match c {
+            CovarianceArg::Full => CovarianceType::Full,
+            CovarianceArg::Tied => CovarianceType::Tied,
+            CovarianceArg::Diag => CovarianceType::Diag,
+            CovarianceArg::Spherical => CovarianceType::Spherical,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum InitArg {
+    Kmeans,
+    #[value(name = "k-means++")]
+    KmeansPlusPlus,
+    Random,
+}
+
+impl From<InitArg> for InitMethod {
+    fn from(i: InitArg) -> Self {
+        match i {
+            InitArg::Kmeans => InitMethod::KMeans,
+            InitArg::KmeansPlusPlus => InitMethod::KMeansPlusPlus,
+            InitArg::Random => InitMethod::Random,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum KindArg {
+    Multivariate,
+    PerFeature,
+}
+
+impl From<KindArg> for GaussianKind {
+    fn from(k: KindArg) -> Self {
+        match k {
+            KindArg::Multivariate => GaussianKind::Multivariate,
+            KindArg::PerFeature => GaussianKind::PerFeature,
+        }
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct GmmBenchArgs {
+    #[arg(long, default_value_t = 500_000)]
+    pub rows: usize,
+    #[arg(long, default_value_t = 8)]
+    pub dims: usize,
+    #[arg(long, default_value_t = 8)]
+    pub components: usize,
+    /// Blob standard deviation.
+    #[arg(long, default_value_t = 1.5)]
+    pub std: f64,
+    /// Share of uniform outliers.
+    #[arg(long, default_value_t = 0.02)]
+    pub outliers: f64,
+    /// Timed fits; the report gives the fastest and the median.
+    #[arg(long, default_value_t = 3)]
+    pub repeats: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the generated rows to this CSV (columns x0.., label), e.g. for scikit-learn.
+    #[arg(long, value_name = "FILE")]
+    pub write_data: Option<PathBuf>,
+    /// Write the figures as JSON here too.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+/// Parses `MIN..MAX` (inclusive), e.g. `2..8`.
+fn parse_range(s: &str) -> Result<(usize, usize), String> {
+    let (a, b) = s
+        .split_once("..")
+        .ok_or_else(|| format!("`{s}` is not a range MIN..MAX such as 2..8"))?;
+    let min: usize = a
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{a}` is not a whole number"))?;
+    let max: usize = b
+        .trim()
+        .trim_start_matches('=')
+        .parse()
+        .map_err(|_| format!("`{b}` is not a whole number"))?;
+    if min == 0 || min > max {
+        return Err(format!("range {min}..{max} must have 1 <= MIN <= MAX"));
+    }
+    Ok((min, max))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_parse_and_bad_ones_are_explained() {
+        assert_eq!(parse_range("2..8"), Ok((2, 8)));
+        assert_eq!(parse_range("3..=3"), Ok((3, 3)));
+        assert!(parse_range("8..2").unwrap_err().contains("MIN <= MAX"));
+        assert!(parse_range("x..2").unwrap_err().contains("whole number"));
+        assert!(parse_range("4").unwrap_err().contains("MIN..MAX"));
+    }
+
+    #[test]
+    fn exactly_one_threshold_rule_is_required() {
+        use clap::Parser;
+        let base = ["dagmm", "gmm", "--data", "a.csv", "--out", "o"];
+        assert!(Cli::try_parse_from(base).is_err());
+        let both = [&base[..], &["--percentile", "4", "--threshold", "-5"]].concat();
+        assert!(Cli::try_parse_from(both).is_err());
+        let one = [&base[..], &["--threshold", "-5.5"]].concat();
+        assert!(Cli::try_parse_from(one).is_ok());
+    }
+}
