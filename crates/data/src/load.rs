@@ -14,11 +14,18 @@ pub struct LoadOptions<'a> {
     pub names: Option<&'a Path>,
 }
 
-/// The formats [`load`] recognises.
-pub const SUPPORTED: &str = "`.csv` (header row), `.mat` (MATLAB level 5, X and y), `.npz` (NumPy, X and y), and the raw KDDCUP99 file (`kddcup.data*`, plain or `.gz`, with `kddcup.names` beside it)";
+/// The prefix of built-in (generated) data sets, e.g. `builtin:blobs`.
+pub const BUILTIN_PREFIX: &str = "builtin:";
 
-/// Reads `path` by its name: `*.csv`, `*.mat`, `*.npz`, or a KDDCUP99 file (`kddcup*`, any `.gz`).
+/// The formats [`load`] recognises.
+pub const SUPPORTED: &str = "`.csv` (header row), `.mat` (MATLAB level 5, X and y), `.npz` (NumPy, X and y), the raw KDDCUP99 file (`kddcup.data*`, plain or `.gz`, with `kddcup.names` beside it), and `builtin:blobs` / `builtin:moons`";
+
+/// Reads `path` by its name: `*.csv`, `*.mat`, `*.npz`, or a KDDCUP99 file (`kddcup*`, any `.gz`);
+/// `builtin:NAME` generates one of the tutorials' sets instead ([`crate::synthetic::builtin`]).
 pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
+    if let Some(name) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
+        return crate::synthetic::builtin(name);
+    }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())

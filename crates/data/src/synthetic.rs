@@ -172,3 +172,47 @@ mod tests {
         assert!(contaminated_blobs(10, 2, 1, 1.0, 1.0, 0).is_err());
     }
 }
+
+/// Names accepted by [`builtin`].
+pub const BUILTIN: &[&str] = &["blobs", "moons"];
+
+/// The tutorials' data sets, generated in-process (no file needed):
+/// - `blobs` (seed 000's recipe): 500 normal rows around 3 random centers with std 1, plus 20
+///   anomalies around 2 other centers with std 10, labelled 1;
+/// - `moons` (seed 001's recipe): 1000 rows, noise 0.05, all labelled 0.
+pub fn builtin(name: &str) -> Result<Dataset> {
+    let columns = vec!["feature1".to_string(), "feature2".to_string()];
+    match name {
+        "blobs" => {
+            let (normal, _) = blobs(500, &random_centers(3, 2, 42), 1.0, 42)?;
+            let (anomalies, _) = blobs(20, &random_centers(2, 2, 0), 10.0, 0)?;
+            let features =
+                ndarray::concatenate(ndarray::Axis(0), &[normal.view(), anomalies.view()])
+                    .map_err(|e| DataError::InvalidArgument(e.to_string()))?;
+            let labels = (0..520).map(|i| u8::from(i >= 500)).collect();
+            Dataset::new(features, Some(labels), columns)
+        }
+        "moons" => {
+            let (features, _) = moons(1000, 0.05, 42)?;
+            Dataset::new(features, Some(vec![0; 1000]), columns)
+        }
+        other => Err(DataError::InvalidArgument(format!(
+            "unknown built-in data set `{other}` (known: {})",
+            BUILTIN.join(", ")
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod builtin_tests {
+    #[test]
+    fn builtin_sets_have_the_tutorials_shapes() {
+        let blobs = super::builtin("blobs").unwrap();
+        assert_eq!((blobs.n_rows(), blobs.n_anomalies()), (520, Some(20)));
+        assert_eq!(super::builtin("moons").unwrap().n_rows(), 1000);
+        assert!(super::builtin("mnist")
+            .unwrap_err()
+            .to_string()
+            .contains("blobs, moons"));
+    }
+}

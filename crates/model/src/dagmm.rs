@@ -3,7 +3,6 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use dagmm_compression::CompressionNetwork;
 use dagmm_estimation::{GaussianMixture, MixtureAccumulator, MixtureParameters};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};

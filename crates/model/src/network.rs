@@ -43,7 +43,9 @@ impl DagmmNetwork {
 
     /// Forward a batch. `rng` is `Some` in training (dropout on), `None` in evaluation.
     pub fn forward(&self, x: Tensor<2>, mut rng: Option<&mut dyn RngCore>) -> NetworkOutput {
-        let compression = self.compression.compress(x, rng.as_deref_mut());
+        let compression = self
+            .compression
+            .compress(x, rng.as_mut().map(|r| &mut **r as &mut dyn RngCore));
         let gamma = self.estimation.forward(compression.z.clone(), rng);
         NetworkOutput { compression, gamma }
     }

@@ -19,10 +19,14 @@ use crate::{output, plots};
 
 /// Finds the data file: the path as given, else under `$DAGMM_DATA_DIR`, else under the cache.
 pub fn locate(path: &Path) -> Result<PathBuf> {
-    if path.exists() || path.is_absolute() {
+    let builtin = path
+        .to_str()
+        .is_some_and(|p| p.starts_with(dagmm_data::load::BUILTIN_PREFIX));
+    if builtin || path.exists() || path.is_absolute() {
         return Ok(path.to_path_buf());
     }
-    Ok(dagmm_data::fetch::resolve(&path.to_string_lossy(), None)?)
+    dagmm_data::fetch::resolve(&path.to_string_lossy(), None)
+        .with_context(|| format!("{} does not exist", path.display()))
 }
 
 /// The loaded rows and the features the model sees (scaled as asked).

@@ -1,0 +1,324 @@
+//! End-to-end tests of `dagmm gmm` and `dagmm gaussian`: the binary on files the tests write.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn dagmm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args(args)
+        .env_remove("DAGMM_DATA_DIR")
+        .output()
+        .expect("the dagmm binary runs")
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
+/// 300 rows around two centres plus 6 far-away rows labelled 1, written as CSV.
+fn write_two_clusters(dir: &Path) -> PathBuf {
+    let mut text = String::from("a,b,is_anomaly\n");
+    for i in 0..300 {
+        let t = i as f64;
+        let (cx, cy) = if i % 2 == 0 { (0.0, 0.0) } else { (8.0, 8.0) };
+        text.push_str(&format!(
+            "{},{},0\n",
+            cx + (t * 0.7).sin(),
+            cy + (t * 1.3).cos()
+        ));
+    }
+    for i in 0..6 {
+        let t = i as f64;
+        text.push_str(&format!("{},{},1\n", 30.0 + 5.0 * t, -20.0 - 3.0 * t));
+    }
+    let path = dir.join("two.csv");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn gmm_writes_scores_summary_and_pictures() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_two_clusters(dir.path());
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "--label-column",
+        "is_anomaly",
+        "-k",
+        "2",
+        "--n-init",
+        "2",
+        "--percentile",
+        "2",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&out);
+    // 2% of 306 rows: the 6.12th-lowest rank → 7 rows lie strictly below the cut.
+    assert_eq!(s["flagged"], 7);
+    assert_eq!(s["n_rows"], 306);
+    assert_eq!(
+        s["recall"], 1.0,
+        "the six far rows have the lowest likelihood: {s}"
+    );
+    assert_eq!(s["roc_auc"], 1.0);
+    for key in [
+        "threshold",
+        "mean_log_likelihood",
+        "n_iter",
+        "converged",
+        "bic",
+        "precision",
+        "f1",
+        "pr_auc",
+    ] {
+        assert!(s.get(key).is_some(), "summary.json lacks {key}");
+    }
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let lines: Vec<&str> = scores.lines().collect();
+    assert_eq!(lines[0], "index,score,flagged,label");
+    assert_eq!(lines.len(), 307);
+    assert!(
+        lines[301].starts_with("300,") && lines[301].ends_with(",1,1"),
+        "{}",
+        lines[301]
+    );
+    for png in ["scatter.png", "histogram.png"] {
+        let bytes = std::fs::read(out.join(png)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png}");
+    }
+    // No temporary files are left behind.
+    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 4);
+}
+
+#[test]
+fn select_k_reports_the_bic_of_every_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_two_clusters(dir.path());
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "--select-k",
+        "1..3",
+        "--threshold",
+        "-8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stderr(&o).contains("selected K ="), "{}", stderr(&o));
+    let s = summary(&out);
+    let table = s["selection"]["bic_by_k"].as_array().unwrap();
+    assert_eq!(table.len(), 3);
+    let best = table
+        .iter()
+        .min_by(|a, b| {
+            a["bic"]
+                .as_f64()
+                .unwrap()
+                .total_cmp(&b["bic"].as_f64().unwrap())
+        })
+        .unwrap();
+    assert_eq!(s["selection"]["selected_k"], best["k"]);
+    assert_eq!(s["model"]["n_components"], best["k"]);
+    assert!(s.get("precision").is_none(), "no labels were given");
+}
+
+#[test]
+fn gaussian_epsilon_flags_rows_below_the_density() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_two_clusters(dir.path());
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "gaussian",
+        "--data",
+        data.to_str().unwrap(),
+        "--label-column",
+        "is_anomaly",
+        "--fit-on-normal",
+        "--kind",
+        "per-feature",
+        "--epsilon",
+        "1e-6",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&out);
+    assert!((s["threshold"].as_f64().unwrap() - 1e-6f64.ln()).abs() < 1e-12);
+    assert_eq!(s["fit_rows"], 300);
+    let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
+    let below = scores.lines().skip(1).filter(|l| {
+        let f: Vec<&str> = l.split(',').collect();
+        f[1].parse::<f64>().unwrap() < 1e-6f64.ln()
+    });
+    assert_eq!(below.count() as u64, s["flagged"].as_u64().unwrap());
+    assert_eq!(s["recall"], 1.0);
+}
+
+#[test]
+fn bad_input_is_named_and_earlier_results_survive() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_two_clusters(dir.path());
+    let out = dir.path().join("out");
+    let ok = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "-k",
+        "2",
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(ok.status.success(), "{}", stderr(&ok));
+    let before = std::fs::read(out.join("summary.json")).unwrap();
+
+    let ragged = dir.path().join("ragged.csv");
+    std::fs::write(&ragged, "a,b\n1,2\n3,4\n5\n").unwrap();
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        ragged.to_str().unwrap(),
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("ragged.csv, line 4"), "{}", stderr(&o));
+    assert_eq!(
+        std::fs::read(out.join("summary.json")).unwrap(),
+        before,
+        "a failed run must not touch earlier results"
+    );
+
+    let nan = dir.path().join("nan.csv");
+    std::fs::write(&nan, "a,b\n1,2\n3,nan\n").unwrap();
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        nan.to_str().unwrap(),
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("line 3") && stderr(&o).contains("`b`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "--label-column",
+        "nope",
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("no label column named `nope`"),
+        "{}",
+        stderr(&o)
+    );
+
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "--percentile",
+        "5",
+        "--threshold",
+        "1",
+        "--out",
+        "x",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "clap rejects two rules");
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        data.to_str().unwrap(),
+        "--percentile",
+        "150",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("150"), "{}", stderr(&o));
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        "missing-file.csv",
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(stderr(&o).contains("missing-file.csv"), "{}", stderr(&o));
+    let o = dagmm(&[
+        "data",
+        "fetch",
+        "imagenet",
+        "--dir",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("unknown data set `imagenet`"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(std::fs::read(out.join("summary.json")).unwrap(), before);
+}
+
+/// Seed 000 through the command line, on the tutorial's exact data (skipped without shared data).
+#[test]
+fn seed_000_through_the_cli() {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/seeds/blobs.csv");
+    if !path.is_file() {
+        eprintln!("skipped: {} not found", path.display());
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "gmm",
+        "--data",
+        path.to_str().unwrap(),
+        "--label-column",
+        "label",
+        "--components",
+        "3",
+        "--n-init",
+        "5",
+        "--percentile",
+        "4",
+        "--seed",
+        "7",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let s = summary(&out);
+    assert!(
+        (s["threshold"].as_f64().unwrap() - -6.56).abs() < 0.02,
+        "{s}"
+    );
+    assert_eq!(s["flagged"], 21);
+    assert!((s["mean_log_likelihood"].as_f64().unwrap() - -5.0086).abs() < 0.005);
+}
