@@ -23,6 +23,10 @@ pub enum Command {
     Gmm(GmmArgs),
     /// Fit one Gaussian (multivariate or per-feature) and flag the rows of lowest density.
     Gaussian(GaussianArgs),
+    /// Train a DAGMM from a config, score the test split, and save the model.
+    Train(TrainArgs),
+    /// Score a data file with a saved DAGMM model.
+    Score(ScoreArgs),
     /// Data sets: download with checksum checks.
     Data {
         #[command(subcommand)]
@@ -33,6 +37,48 @@ pub enum Command {
         #[command(subcommand)]
         command: BenchCommand,
     },
+}
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Override a config field, e.g. --set training.batch_size=2048 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Shorthand for --set training.epochs=N.
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Shorthand for --set training.seed=S (also the split seed unless data.split_seed is set).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Shorthand for --set device=NAME (flex, ndarray).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Output directory: summary.json, losses.csv, scores.csv, config.toml, model/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ScoreArgs {
+    /// A model directory written by `dagmm train` (its model/ folder).
+    #[arg(long, value_name = "DIR")]
+    pub model: PathBuf,
+    /// The rows to score (any format `--data` takes elsewhere).
+    #[arg(long, value_name = "FILE")]
+    pub data: PathBuf,
+    #[arg(long, value_name = "NAME")]
+    pub label_column: Option<String>,
+    #[arg(long, value_name = "FILE")]
+    pub names: Option<PathBuf>,
+    /// Device to score on (default: the one it was trained on).
+    #[arg(long)]
+    pub device: Option<String>,
+    /// Output CSV: index, energy, reconstruction_error, flagged (by the training threshold)[, label].
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Subcommand)]

@@ -8,6 +8,8 @@ mod classic;
 mod cli;
 mod output;
 mod plots;
+mod run_config;
+mod train;
 
 use anyhow::Result;
 use clap::Parser;
@@ -25,6 +27,8 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Gmm(args) => classic::run_gmm(&args),
         Command::Gaussian(args) => classic::run_gaussian(&args),
+        Command::Train(args) => train::run_train(&args),
+        Command::Score(args) => train::run_score(&args),
         Command::Data {
             command: DataCommand::Fetch { name, dir },
         } => {
