@@ -75,13 +75,26 @@ impl Autoencoder {
     }
 }
 
+/// `tanh(x)` computed as `2σ(2x) − 1`, equal to it within ~1e-7 absolute in f32.
+///
+/// Why not `Tensor::tanh`: Burn 0.22's autodiff recomputes `tanh` from the input in the backward
+/// pass, and the CPU backends evaluate it with libm's scalar `tanhf` (through `expm1f`), which
+/// made `tanh` about 30% of a KDDCUP training step on flex; the sigmoid is one fused kernel built
+/// on `expf`, so a training step is about 1.5× faster. Training and evaluation use the same
+/// function.
+pub fn tanh<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    burn::tensor::activation::sigmoid(x.mul_scalar(2.0))
+        .mul_scalar(2.0)
+        .sub_scalar(1.0)
+}
+
 /// Linear layers with `tanh` between them and none after the last.
 fn run_layers(layers: &[Linear], mut h: Tensor<2>) -> Tensor<2> {
     let last = layers.len() - 1;
     for (i, layer) in layers.iter().enumerate() {
         h = layer.forward(h);
         if i < last {
-            h = h.tanh();
+            h = tanh(h);
         }
     }
     h
@@ -240,6 +253,24 @@ mod tests {
             seen += 1;
         }
         assert_eq!(seen, 4);
+    }
+
+    #[test]
+    fn tanh_via_sigmoid_equals_tanh() {
+        let device = Device::flex();
+        let v: Vec<f32> = (-400..=400).map(|i| i as f32 * 0.025).collect();
+        let n = v.len();
+        let got = to_vec(tanh(Tensor::<2>::from_data(
+            TensorData::new(v.clone(), [1, n]),
+            &device,
+        )));
+        for (g, x) in got.iter().zip(&v) {
+            assert!(
+                (g - x.tanh()).abs() < 2e-7,
+                "tanh({x}) = {g} vs {}",
+                x.tanh()
+            );
+        }
     }
 
     #[test]

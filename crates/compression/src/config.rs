@@ -18,7 +18,8 @@ pub enum CompressionKind {
 
 /// Configuration of the compression network.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+/// Fields left out of a config file take their default (the paper's KDDCUP values).
+#[serde(deny_unknown_fields, default)]
 pub struct CompressionConfig {
     /// The variant.
     #[serde(default)]

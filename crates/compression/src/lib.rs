@@ -25,7 +25,7 @@ mod error;
 mod features;
 mod init;
 
-pub use autoencoder::Autoencoder;
+pub use autoencoder::{tanh, Autoencoder};
 pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};

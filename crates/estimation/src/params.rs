@@ -28,6 +28,7 @@ impl MixtureParameters {
 
     /// Check shapes and values (weights a distribution, everything finite, `Σ` symmetric with a
     /// non-negative diagonal).
+    #[allow(clippy::needless_range_loop)] // symmetric (i, j) / (j, i) access reads best with indices
     pub fn validate(&self) -> Result<()> {
         let (k, d) = (self.n_components(), self.dim());
         let bad = |m: String| Err(EstimationError::InvalidMixture(m));

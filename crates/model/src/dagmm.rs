@@ -63,6 +63,9 @@ fn check_data(x: &ArrayView2<f64>, input_dim: Option<usize>) -> Result<()> {
             )));
         }
     }
+    if x.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
     if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         return Err(ModelError::Data(format!(
             "non-finite value {v} at row {i}, column {j}"

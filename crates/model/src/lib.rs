@@ -7,6 +7,17 @@
 //! directory. Inputs and outputs are `ndarray::Array2<f64>` / `Vec<f64>`; tensors are f32 inside.
 //! It is not the command line, the data loading or preprocessing, nor the metrics.
 //!
+//! Randomness: one `training.seed` gives three independent ChaCha8 streams on the host: the weight
+//! initialisation (PyTorch's `nn.Linear` default), the per-epoch permutations, and the dropout
+//! masks. Nothing uses Burn's device RNG (process-global on the CPU backends), so the same seed and
+//! device give bit-identical losses run to run, even with tests running in parallel. Dropout is on
+//! only in the training loop (the networks get the dropout RNG); scoring and mixture fitting run the
+//! network without it, on the plain (non-autodiff) device: the trained module is `valid()`-ed.
+//!
+//! Devices: [`DeviceChoice`] (`flex`, `ndarray`; `wgpu` is to be added as one more variant) is
+//! parsed from configs and the command line (`"flex".parse()`); training runs on
+//! `device.autodiff()`, scoring on the plain device.
+//!
 //! ```no_run
 //! use dagmm_model::{Dagmm, DagmmConfig};
 //! # let train = ndarray::Array2::<f64>::zeros((100, 118));

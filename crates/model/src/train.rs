@@ -140,7 +140,9 @@ pub(crate) fn train_network(
             if t.drop_last && end - start < batch {
                 break;
             }
-            let xb = x_all.clone().select(0, perm.clone().slice([start..end]));
+            let xb = x_all
+                .clone()
+                .select(0, perm.clone().narrow(0, start, end - start));
             let loss = net.batch_loss(config, xb, Some(&mut dropout_rng));
             let terms = loss.terms().mul_scalar((end - start) as f64);
             sums = Some(match sums {

@@ -27,6 +27,11 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a data file with a saved DAGMM model.
     Score(ScoreArgs),
+    /// Tables (mean ± std over seeds) of every `dagmm train` run below a directory.
+    Report {
+        /// A directory holding run folders (e.g. results/dagmm_paper).
+        dir: PathBuf,
+    },
     /// Data sets: download with checksum checks.
     Data {
         #[command(subcommand)]

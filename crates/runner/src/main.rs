@@ -8,6 +8,7 @@ mod classic;
 mod cli;
 mod output;
 mod plots;
+mod report;
 mod run_config;
 mod train;
 
@@ -29,6 +30,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gaussian(args) => classic::run_gaussian(&args),
         Command::Train(args) => train::run_train(&args),
         Command::Score(args) => train::run_score(&args),
+        Command::Report { dir } => report::run_report(&dir),
         Command::Data {
             command: DataCommand::Fetch { name, dir },
         } => {
