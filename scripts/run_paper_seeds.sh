@@ -14,7 +14,7 @@ for set in "${sets[@]}"; do
     dir="$out/$set/dagmm/seed$seed"
     if [ -f "$dir/summary.json" ]; then echo "done already: $dir"; continue; fi
     ./target/release/dagmm train --config "configs/$set/dagmm.toml" --seed "$seed" --out "$dir"
-    rm -rf "$dir/model"   # weights are not committed; rerun to get them
+    rm -rf "$dir/model" "$dir/scores.csv"   # weights and per-row scores are not committed; rerun to get them
   done
 done
 ./target/release/dagmm report "$out"
