@@ -1,7 +1,8 @@
-use burn::module::{Module, Param};
+use burn::module::Module;
 use burn::nn::Linear;
 use burn::tensor::activation::softmax;
 use burn::tensor::{Device, Tensor, TensorData};
+use dagmm_compression::linear_pytorch_default;
 use rand::{Rng, RngCore};
 
 /// The estimation MLP: `z → [Linear, tanh, dropout]* → Linear → softmax`, giving `γ` (`[n, K]`).
@@ -33,7 +34,7 @@ impl EstimationNetwork {
         widths.push(n_components);
         let layers = widths
             .windows(2)
-            .map(|w| linear(w[0], w[1], rng, device))
+            .map(|w| linear_pytorch_default(w[0], w[1], rng, device))
             .collect();
         Self {
             layers,
@@ -80,24 +81,6 @@ fn apply_dropout(h: Tensor<2>, p: f64, rng: &mut dyn RngCore) -> Tensor<2> {
         .collect();
     let mask = Tensor::<2>::from_data(TensorData::new(mask, [n, w]), &h.device());
     h * mask
-}
-
-fn linear(d_in: usize, d_out: usize, rng: &mut dyn RngCore, device: &Device) -> Linear {
-    let bound = 1.0 / (d_in as f64).sqrt();
-    let mut draw = |n: usize| -> Vec<f32> {
-        (0..n)
-            .map(|_| rng.random_range(-bound..bound) as f32)
-            .collect()
-    };
-    let w = draw(d_in * d_out);
-    let b = draw(d_out);
-    Linear {
-        weight: Param::from_tensor(Tensor::from_data(TensorData::new(w, [d_in, d_out]), device)),
-        bias: Some(Param::from_tensor(Tensor::from_data(
-            TensorData::new(b, [d_out]),
-            device,
-        ))),
-    }
 }
 
 #[cfg(test)]

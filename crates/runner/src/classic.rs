@@ -35,14 +35,28 @@ struct Input {
     data: Dataset,
 }
 
-fn read_input(args: &InputArgs) -> Result<Input> {
-    let path = locate(&args.data)?;
-    let data = dagmm_data::load(
+/// Finds and reads a data file given on the command line.
+pub fn load_data(
+    data: &Path,
+    label_column: Option<&str>,
+    names: Option<&Path>,
+) -> Result<(PathBuf, Dataset)> {
+    let path = locate(data)?;
+    let dataset = dagmm_data::load(
         &path,
         LoadOptions {
-            label_column: args.label_column.as_deref(),
-            names: args.names.as_deref(),
+            label_column,
+            names,
         },
+    )?;
+    Ok((path, dataset))
+}
+
+fn read_input(args: &InputArgs) -> Result<Input> {
+    let (path, data) = load_data(
+        &args.data,
+        args.label_column.as_deref(),
+        args.names.as_deref(),
     )?;
     Ok(Input { path, data })
 }

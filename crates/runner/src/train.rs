@@ -313,13 +313,10 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     })?;
     let columns: Vec<String> = serde_json::from_value(meta["columns"].clone()).unwrap_or_default();
     let cut = meta["threshold"].as_f64();
-    let path = crate::classic::locate(&args.data)?;
-    let data = dagmm_data::load(
-        &path,
-        LoadOptions {
-            label_column: args.label_column.as_deref(),
-            names: args.names.as_deref(),
-        },
+    let (path, data) = crate::classic::load_data(
+        &args.data,
+        args.label_column.as_deref(),
+        args.names.as_deref(),
     )?;
     let features = if columns.is_empty() {
         data.features.clone()
