@@ -60,6 +60,23 @@ impl Autoencoder {
         run_layers(&self.encoder, x)
     }
 
+    /// The last hidden activation of the encoder (the input of its last, linear layer; `x` itself
+    /// when the encoder has one layer). A VAE puts its log-variance head here.
+    pub fn encode_hidden(&self, x: Tensor<2>) -> Tensor<2> {
+        let last = self.encoder.len() - 1;
+        self.encoder[..last]
+            .iter()
+            .fold(x, |h, layer| tanh(layer.forward(h)))
+    }
+
+    /// Width of the last hidden activation of the encoder.
+    pub fn hidden_width(&self) -> usize {
+        self.encoder[self.encoder.len() - 1]
+            .weight
+            .shape()
+            .dims::<2>()[0]
+    }
+
     /// The reconstruction of a code.
     pub fn decode(&self, z_c: Tensor<2>) -> Tensor<2> {
         run_layers(&self.decoder, z_c)
@@ -72,6 +89,33 @@ impl Autoencoder {
             w.push(layer.weight.shape().dims::<2>()[1]);
         }
         w
+    }
+}
+
+impl Autoencoder {
+    /// Decode `z_c` and assemble the output: `z = [z_c, relative distance, cosine]`, the squared
+    /// error per row, and the variant's extra loss term (shared by every variant).
+    pub(crate) fn finish(
+        &self,
+        x: Tensor<2>,
+        z_c: Tensor<2>,
+        regularization: Option<Tensor<1>>,
+    ) -> CompressionOutput {
+        let x_hat = self.decode(z_c.clone());
+        let f = reconstruction_features(x, x_hat.clone(), self.norm_eps);
+        let z = Tensor::cat(
+            vec![z_c.clone(), f.relative_distance, f.cosine_similarity],
+            1,
+        );
+        let n = f.squared_error.dims()[0];
+        CompressionOutput {
+            z_c,
+            z,
+            x_hat,
+            reconstruction_error: f.squared_error.reshape([n]),
+            regularization,
+            code_counts: None,
+        }
     }
 }
 
@@ -103,20 +147,7 @@ fn run_layers(layers: &[Linear], mut h: Tensor<2>) -> Tensor<2> {
 impl CompressionNetwork for Autoencoder {
     fn compress(&self, x: Tensor<2>, _rng: Option<&mut dyn RngCore>) -> CompressionOutput {
         let z_c = self.encode(x.clone());
-        let x_hat = self.decode(z_c.clone());
-        let f = reconstruction_features(x, x_hat.clone(), self.norm_eps);
-        let z = Tensor::cat(
-            vec![z_c.clone(), f.relative_distance, f.cosine_similarity],
-            1,
-        );
-        let n = f.squared_error.dims()[0];
-        CompressionOutput {
-            z_c,
-            z,
-            x_hat,
-            reconstruction_error: f.squared_error.reshape([n]),
-            regularization: None,
-        }
+        self.finish(x, z_c, None)
     }
 
     fn input_dim(&self) -> usize {
@@ -153,6 +184,7 @@ mod tests {
             .unwrap()
         {
             Compression::Autoencoder(ae) => ae,
+            other => panic!("asked for an autoencoder, got {other:?}"),
         }
     }
 

@@ -2,18 +2,22 @@ use burn::tensor::Device;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
-use crate::{Autoencoder, Compression, CompressionError, Result};
+use crate::{Autoencoder, Compression, CompressionError, Result, Vae, VqVae};
 
 /// Default `ε` of the norms in the reconstruction features (see [`crate::reconstruction_features`]).
 pub const DEFAULT_NORM_EPS: f64 = 1e-6;
 
-/// Which compression network. Later variants (`vae`, `vq_vae`) are added here.
+/// Which compression network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CompressionKind {
     /// Deterministic autoencoder (the paper's).
     #[default]
     Autoencoder,
+    /// Variational autoencoder (seed 002): uses `kl_weight`.
+    Vae,
+    /// Vector-quantised autoencoder (seed 002): uses `codebook_size` and `commitment`.
+    VqVae,
 }
 
 /// Configuration of the compression network.
@@ -31,10 +35,31 @@ pub struct CompressionConfig {
     /// `ε` of the norms in the reconstruction features: `‖v‖ = sqrt(Σv² + ε²)`.
     #[serde(default = "default_norm_eps")]
     pub norm_eps: f64,
+    /// VAE: weight of the KL term (1 = the plain VAE objective).
+    #[serde(default = "default_kl_weight")]
+    pub kl_weight: f64,
+    /// VQ-VAE: number of codes.
+    #[serde(default = "default_codebook_size")]
+    pub codebook_size: usize,
+    /// VQ-VAE: `β`, weight of the commitment loss (van den Oord et al. use 0.25).
+    #[serde(default = "default_commitment")]
+    pub commitment: f64,
 }
 
 fn default_norm_eps() -> f64 {
     DEFAULT_NORM_EPS
+}
+
+fn default_kl_weight() -> f64 {
+    1.0
+}
+
+fn default_codebook_size() -> usize {
+    32
+}
+
+fn default_commitment() -> f64 {
+    0.25
 }
 
 impl Default for CompressionConfig {
@@ -44,6 +69,9 @@ impl Default for CompressionConfig {
             kind: CompressionKind::Autoencoder,
             encoder_layers: vec![60, 30, 10, 1],
             norm_eps: DEFAULT_NORM_EPS,
+            kl_weight: default_kl_weight(),
+            codebook_size: default_codebook_size(),
+            commitment: default_commitment(),
         }
     }
 }
@@ -84,6 +112,23 @@ impl CompressionConfig {
                 message: format!("must be finite and > 0, got {}", self.norm_eps),
             });
         }
+        for (field, v) in [
+            ("kl_weight", self.kl_weight),
+            ("commitment", self.commitment),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(CompressionError::InvalidConfig {
+                    field,
+                    message: format!("must be finite and >= 0, got {v}"),
+                });
+            }
+        }
+        if self.codebook_size == 0 {
+            return Err(CompressionError::InvalidConfig {
+                field: "codebook_size",
+                message: "must be > 0".into(),
+            });
+        }
         Ok(())
     }
 
@@ -101,11 +146,25 @@ impl CompressionConfig {
                 message: "must be > 0".into(),
             });
         }
+        let (layers, eps) = (&self.encoder_layers, self.norm_eps);
         Ok(match self.kind {
-            CompressionKind::Autoencoder => Compression::Autoencoder(Autoencoder::new(
+            CompressionKind::Autoencoder => {
+                Compression::Autoencoder(Autoencoder::new(input_dim, layers, eps, rng, device))
+            }
+            CompressionKind::Vae => Compression::Vae(Vae::new(
                 input_dim,
-                &self.encoder_layers,
-                self.norm_eps,
+                layers,
+                eps,
+                self.kl_weight,
+                rng,
+                device,
+            )),
+            CompressionKind::VqVae => Compression::VqVae(VqVae::new(
+                input_dim,
+                layers,
+                eps,
+                self.codebook_size,
+                self.commitment,
                 rng,
                 device,
             )),

@@ -6,14 +6,18 @@
 //!
 //! Every variant of the compression network sits behind one interface: the [`Compression`]
 //! module enum (selected by [`CompressionKind`] in [`CompressionConfig`]) and the
-//! [`CompressionNetwork`] trait, whose [`CompressionOutput`] carries an optional extra loss term
-//! (`regularization`) so that a VAE (KL term) or a VQ-VAE (codebook + commitment terms) can be
-//! added later as new enum variants without touching the callers. Only the plain autoencoder
-//! ([`Autoencoder`]) exists today.
+//! [`CompressionNetwork`] trait, whose [`CompressionOutput`] carries the variant's extra loss term
+//! (`regularization`). The variants (seed 002, §3 modification 4) share the autoencoder's layers:
 //!
-//! Randomness (none for the autoencoder; sampling for a later VAE) comes from the caller's
-//! host RNG passed as `Option<&mut dyn RngCore>`: `Some` means training, `None` means
-//! evaluation, so runs are reproducible on every device and independent of Burn's global RNG.
+//! * [`Autoencoder`]: the paper's deterministic network; no extra term.
+//! * [`Vae`]: a log-variance head beside the mean; a reparameterised sample in training, the mean
+//!   at scoring; the KL term times `kl_weight`.
+//! * [`VqVae`]: nearest-code quantisation with a straight-through gradient; codebook and
+//!   commitment (`β`) terms; per-batch code counts for the codebook usage.
+//!
+//! Randomness (the VAE's `ε`) comes from the caller's host RNG passed as
+//! `Option<&mut dyn RngCore>`: `Some` means training, `None` means evaluation, so runs are
+//! reproducible on every device and independent of Burn's global RNG.
 //!
 //! Weights are initialised on the host from that RNG with PyTorch's `nn.Linear` default
 //! (`U(−1/√fan_in, 1/√fan_in)` for weights and biases), so a seed gives the same network on
@@ -24,12 +28,16 @@ mod config;
 mod error;
 mod features;
 mod init;
+mod vae;
+mod vq_vae;
 
 pub use autoencoder::{tanh, Autoencoder};
 pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};
 pub use init::linear_pytorch_default;
+pub use vae::{Vae, VaeEncoding};
+pub use vq_vae::{code_counts, Quantized, VqVae};
 
 use burn::module::Module;
 use burn::tensor::Tensor;
@@ -52,6 +60,9 @@ pub struct CompressionOutput {
     /// An extra scalar (`[1]`) loss term the variant adds to the objective (a VAE's KL term, a
     /// VQ-VAE's codebook and commitment terms); `None` for the plain autoencoder.
     pub regularization: Option<Tensor<1>>,
+    /// How many rows of the batch chose each code, `[codebook_size]`, off the autodiff graph
+    /// (VQ-VAE only).
+    pub code_counts: Option<Tensor<1>>,
 }
 
 /// The interface every compression variant offers.
@@ -74,24 +85,43 @@ pub trait CompressionNetwork {
 pub enum Compression {
     /// The deterministic autoencoder of the paper.
     Autoencoder(Autoencoder),
+    /// The variational autoencoder.
+    Vae(Vae),
+    /// The vector-quantised autoencoder.
+    VqVae(VqVae),
+}
+
+impl Compression {
+    fn network(&self) -> &dyn CompressionNetwork {
+        match self {
+            Compression::Autoencoder(n) => n,
+            Compression::Vae(n) => n,
+            Compression::VqVae(n) => n,
+        }
+    }
+
+    /// Number of codes of a VQ-VAE (`None` for the other variants).
+    pub fn codebook_size(&self) -> Option<usize> {
+        match self {
+            Compression::VqVae(n) => Some(n.codebook_size()),
+            _ => None,
+        }
+    }
 }
 
 impl CompressionNetwork for Compression {
     fn compress(&self, x: Tensor<2>, rng: Option<&mut dyn RngCore>) -> CompressionOutput {
-        match self {
-            Compression::Autoencoder(ae) => ae.compress(x, rng),
-        }
+        self.network().compress(x, rng)
     }
 
     fn input_dim(&self) -> usize {
-        match self {
-            Compression::Autoencoder(ae) => ae.input_dim(),
-        }
+        self.network().input_dim()
     }
 
     fn latent_dim(&self) -> usize {
-        match self {
-            Compression::Autoencoder(ae) => ae.latent_dim(),
-        }
+        self.network().latent_dim()
     }
 }
+
+#[cfg(test)]
+mod variant_tests;

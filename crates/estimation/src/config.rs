@@ -7,13 +7,15 @@ use crate::{EstimationError, EstimationNetwork, Result};
 /// Default absolute jitter added to the covariance diagonals.
 pub const DEFAULT_JITTER: f64 = 1e-6;
 
-/// Which mixture family the energy uses. A Laplacian mixture is added here later.
+/// Which mixture family the energy uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MixtureKind {
     /// Full-covariance Gaussian mixture (the paper's).
     #[default]
     Gaussian,
+    /// Axis-aligned Laplace mixture (seed 002, modification 3).
+    Laplacian,
 }
 
 /// Configuration of the estimation network and mixture.

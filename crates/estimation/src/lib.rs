@@ -17,12 +17,16 @@
 //! in exact arithmetic, since every pivot of `Σ + jitter·I` with `Σ ⪰ 0` is at least `jitter`; it only
 //! absorbs f32 rounding on nearly singular matrices).
 //!
-//! Variants that come later (a Laplacian mixture) are selected by [`MixtureKind`] in
-//! [`EstimationConfig`]; only the Gaussian mixture exists today.
+//! The family is selected by [`MixtureKind`] in [`EstimationConfig`]: the paper's Gaussian
+//! mixture, or seed 002's Laplacian mixture ([`LaplaceMixture`]: `π, μ, b` from `γ`, axis-aligned
+//! Laplace components, the same log-sum-exp energy). [`Mixture`], [`PreparedEnergy`],
+//! [`FittedMixture`] and [`MixtureFitter`] dispatch over the families so the model never names one.
 
 mod accumulator;
 mod config;
 mod error;
+mod family;
+mod laplace;
 mod linalg;
 mod mixture;
 mod network;
@@ -31,6 +35,8 @@ mod params;
 pub use accumulator::MixtureAccumulator;
 pub use config::{EstimationConfig, MixtureKind, DEFAULT_JITTER};
 pub use error::EstimationError;
+pub use family::{FittedMixture, LaplaceAccumulator, Mixture, MixtureFitter, PreparedEnergy};
+pub use laplace::{LaplaceMixture, LaplaceParameters, PreparedLaplace};
 pub use linalg::{cholesky, lower_triangular_inverse};
 pub use mixture::{GaussianMixture, PreparedMixture};
 pub use network::EstimationNetwork;
@@ -51,5 +57,7 @@ pub(crate) fn to_f64_vec<const D: usize>(t: burn::tensor::Tensor<D>) -> Vec<f64>
         .expect("converted to f64")
 }
 
+#[cfg(test)]
+mod laplace_tests;
 #[cfg(test)]
 mod tests;

@@ -140,12 +140,17 @@ impl PreparedMixture {
     /// The sample energy `E(z_i) = −log Σ_k φ_k N(z_i; μ_k, Σ_k)`, `[N]`, by a true log-sum-exp over
     /// the components (the per-row maximum is subtracted before `exp`).
     pub fn energy(&self, z: Tensor<2>) -> Tensor<1> {
-        let [n, _] = z.dims();
-        let lw = self.log_weighted_densities(z); // [K, N]
-        let max = lw.clone().max_dim(0); // [1, N]
-        let lse = max.clone() + (lw - max).exp().sum_dim(0).log();
-        lse.neg().reshape([n])
+        negative_log_sum_exp(self.log_weighted_densities(z))
     }
+}
+
+/// `−log Σ_k exp(a_kn)` over the components of `[K, N]` log-weighted densities, `[N]`, by a true
+/// log-sum-exp (the per-row maximum is subtracted before `exp`).
+pub(crate) fn negative_log_sum_exp(lw: Tensor<2>) -> Tensor<1> {
+    let [_, n] = lw.dims();
+    let max = lw.clone().max_dim(0); // [1, N]
+    let lse = max.clone() + (lw - max).exp().sum_dim(0).log();
+    lse.neg().reshape([n])
 }
 
 impl GaussianMixture {

@@ -1,7 +1,7 @@
 //! The one error type of the evaluation crate: every message is a sentence naming what was wrong.
 
 /// Everything that can be wrong with the scores, labels, thresholds or percentiles handed to this
-/// crate.
+/// crate, and with the features and settings of the PU threshold ([`crate::pu`]).
 ///
 /// The `what` fields name the argument at fault (`"scores"`, `"labels"`, `"predicted"`,
 /// `"values"`), so a message such as "labels has 5 entries but scores has 6" can be shown as is.
@@ -64,6 +64,43 @@ pub enum EvaluationError {
     /// A direction name that is neither `low_is_anomalous` nor `high_is_anomalous`.
     #[error("direction `{0}` is unknown; expected `low_is_anomalous` or `high_is_anomalous`")]
     UnknownDirection(String),
+
+    /// A configuration field outside its allowed range; `field` is its name in the config.
+    #[error("invalid {field}: {message}")]
+    InvalidConfig {
+        field: &'static str,
+        message: String,
+    },
+
+    /// A flat row-major feature matrix whose length is not a multiple of `n_features` (or
+    /// `n_features` is 0).
+    #[error("{what} has {len} values, which cannot be split into rows of n_features = {n_features} (n_features must be at least 1 and divide the length)")]
+    BadShape {
+        what: &'static str,
+        len: usize,
+        n_features: usize,
+    },
+
+    /// A feature that is NaN or infinite.
+    #[error("{what} contain {value} at row {row}, column {column}; features must be finite")]
+    NonFinite {
+        what: &'static str,
+        row: usize,
+        column: usize,
+        value: f64,
+    },
+
+    /// A fit that needs rows of some kind (labelled, unlabelled, held out) got too few.
+    #[error("too few {what}: got {n}, need at least {needed}")]
+    TooFewRows {
+        what: String,
+        n: usize,
+        needed: usize,
+    },
+
+    /// An estimated quantity that must be finite and positive is not.
+    #[error("the estimated {what} is {value}; it must be finite and positive")]
+    DegenerateEstimate { what: &'static str, value: f64 },
 }
 
 /// The result type of this crate.

@@ -5,9 +5,14 @@
 //! term for reporting ([`LossOutput::report`] reads all of them in one transfer). It is not the
 //! networks, the mixture or the optimiser.
 //!
-//! Later objectives (the anomaly-aware loss that uses `1/E` for labelled anomalies) are selected by
-//! [`LossKind`] in [`LossConfig`]; only the paper's loss exists today.
+//! The objective is selected by [`LossKind`] in [`LossConfig`]: the paper's, or seed 002's
+//! anomaly-aware loss (modification 1), which trains on labelled rows of both classes and puts
+//! `anomaly_weight / E` in place of `E` for the anomalies. `1/E` as written is undefined where a
+//! density exceeds 1 (`E ≤ 0`, which happens: `z` lives in 3 or 4 dimensions) and rewards pushing
+//! `E` towards `0⁻` without bound; we use `1/softplus(E)`, which is positive, decreasing in `E`
+//! everywhere, and equals `1/E` within 0.7% for `E ≥ 5`.
 
+use burn::tensor::activation::softplus;
 use burn::tensor::Tensor;
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -25,13 +30,16 @@ pub enum LossError {
     },
 }
 
-/// Which objective. The anomaly-aware variant is added here later.
+/// Which objective.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LossKind {
     /// The paper's objective.
     #[default]
     Standard,
+    /// Seed 002's modification 1: normal rows add `E`, labelled anomalies
+    /// `anomaly_weight / softplus(E)`; needs labels (`LossInputs::anomaly`).
+    AnomalyAware,
 }
 
 /// Weights of the loss terms.
@@ -47,6 +55,13 @@ pub struct LossConfig {
     /// `λ2`, weight of the covariance penalty (paper: 0.005).
     #[serde(default = "default_lambda_cov")]
     pub lambda_cov: f64,
+    /// Anomaly-aware loss: weight of the anomalies' `1/E` terms (1 = seed 002's objective).
+    #[serde(default = "default_anomaly_weight")]
+    pub anomaly_weight: f64,
+}
+
+fn default_anomaly_weight() -> f64 {
+    1.0
 }
 
 fn default_lambda_energy() -> f64 {
@@ -63,6 +78,7 @@ impl Default for LossConfig {
             kind: LossKind::Standard,
             lambda_energy: default_lambda_energy(),
             lambda_cov: default_lambda_cov(),
+            anomaly_weight: default_anomaly_weight(),
         }
     }
 }
@@ -73,6 +89,7 @@ impl LossConfig {
         for (field, v) in [
             ("lambda_energy", self.lambda_energy),
             ("lambda_cov", self.lambda_cov),
+            ("anomaly_weight", self.anomaly_weight),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(LossError::InvalidConfig {
@@ -96,6 +113,9 @@ pub struct LossInputs {
     pub penalty: Tensor<1>,
     /// The compression variant's extra term, `[1]`, added with weight 1 (none for the AE).
     pub regularization: Option<Tensor<1>>,
+    /// Per-row labels as `0.0` (normal) / `1.0` (anomaly), `[N]`: required by the anomaly-aware
+    /// loss, ignored by the standard one.
+    pub anomaly: Option<Tensor<1>>,
 }
 
 /// The loss of one batch: the total to differentiate and each (weighted-free) term.
@@ -105,7 +125,8 @@ pub struct LossOutput {
     pub total: Tensor<1>,
     /// Mean reconstruction error, `[1]`.
     pub reconstruction: Tensor<1>,
-    /// Mean sample energy, `[1]` (before `λ1`).
+    /// The energy term before `λ1`, `[1]`: the mean sample energy (standard loss), or the mean
+    /// of `E` over normal rows and `w/softplus(E)` over anomalies (anomaly-aware loss).
     pub energy: Tensor<1>,
     /// Covariance penalty, `[1]` (before `λ2`).
     pub penalty: Tensor<1>,
@@ -188,27 +209,45 @@ impl LossReport {
     }
 }
 
-/// `J = mean(‖x−x'‖²) + λ1·mean(E) + λ2·P (+ regularisation)`. Nothing is detached.
+impl LossConfig {
+    /// Whether the objective needs per-row labels.
+    pub fn needs_labels(&self) -> bool {
+        self.kind == LossKind::AnomalyAware
+    }
+}
+
+/// `J = mean(‖x−x'‖²) + λ1·(energy term) + λ2·P (+ regularisation)`. Nothing is detached.
+///
+/// # Panics
+/// With the anomaly-aware objective and no `inputs.anomaly` (a caller bug: the model checks
+/// [`LossConfig::needs_labels`] before training).
 pub fn dagmm_loss(config: &LossConfig, inputs: LossInputs) -> LossOutput {
-    match config.kind {
-        LossKind::Standard => {
-            let reconstruction = inputs.reconstruction_error.mean();
-            let energy = inputs.energy.mean();
-            let penalty = inputs.penalty;
-            let mut total = reconstruction.clone()
-                + energy.clone().mul_scalar(config.lambda_energy)
-                + penalty.clone().mul_scalar(config.lambda_cov);
-            if let Some(reg) = &inputs.regularization {
-                total = total + reg.clone();
-            }
-            LossOutput {
-                total,
-                reconstruction,
-                energy,
-                penalty,
-                regularization: inputs.regularization,
-            }
+    let reconstruction = inputs.reconstruction_error.mean();
+    let energy = match config.kind {
+        LossKind::Standard => inputs.energy.mean(),
+        LossKind::AnomalyAware => {
+            let a = inputs
+                .anomaly
+                .expect("the anomaly-aware loss needs per-row labels");
+            let reciprocal = softplus(inputs.energy.clone(), 1.0)
+                .recip()
+                .mul_scalar(config.anomaly_weight);
+            (inputs.energy * a.clone().neg().add_scalar(1.0) + reciprocal * a).mean()
         }
+    };
+    let penalty = inputs.penalty;
+    let mut total = reconstruction.clone()
+        + energy.clone().mul_scalar(config.lambda_energy)
+        + penalty.clone().mul_scalar(config.lambda_cov);
+    if let Some(reg) = &inputs.regularization {
+        total = total + reg.clone();
+    }
+    LossOutput {
+        total,
+        reconstruction,
+        energy,
+        penalty,
+        regularization: inputs.regularization,
     }
 }
 
@@ -233,6 +272,7 @@ mod tests {
                 energy: t1(&[-1.0, 5.0, 2.0, 6.0], &device),
                 penalty: t1(&[40.0], &device),
                 regularization: None,
+                anomaly: None,
             },
         );
         let r = out.report();
@@ -262,6 +302,7 @@ mod tests {
                 energy: en.val(),
                 penalty: pen.val(),
                 regularization: None,
+                anomaly: None,
             },
         );
         assert!(out.total.is_tracked(), "the total is on the autodiff graph");
@@ -278,6 +319,62 @@ mod tests {
         assert_eq!(g(&rec), vec![0.5, 0.5]);
         assert_eq!(g(&en), vec![0.25, 0.25]);
         assert_eq!(g(&pen), vec![0.25]);
+    }
+
+    #[test]
+    fn anomaly_aware_energy_term_matches_hand_values_and_pushes_anomalies_up() {
+        let device = Device::flex().autodiff();
+        let energies = [2.0f32, -1.0, 6.0, 0.5];
+        let labels = [0.0f32, 1.0, 1.0, 0.0];
+        let en = Param::from_tensor(t1(&energies, &device));
+        let cfg = LossConfig {
+            kind: LossKind::AnomalyAware,
+            anomaly_weight: 2.0,
+            ..LossConfig::default()
+        };
+        assert!(cfg.needs_labels() && !LossConfig::default().needs_labels());
+        let out = dagmm_loss(
+            &cfg,
+            LossInputs {
+                reconstruction_error: t1(&[1.0, 1.0, 1.0, 1.0], &device),
+                energy: en.val(),
+                penalty: t1(&[10.0], &device),
+                regularization: None,
+                anomaly: Some(t1(&labels, &device)),
+            },
+        );
+        let sp = |e: f64| (1.0 + e.exp()).ln();
+        let term = |e: f64, a: f32| if a == 1.0 { 2.0 / sp(e) } else { e };
+        let want: f64 = energies
+            .iter()
+            .zip(&labels)
+            .map(|(e, a)| term(*e as f64, *a))
+            .sum::<f64>()
+            / 4.0;
+        let r = out.report();
+        assert!((r.energy - want).abs() < 1e-6, "{} vs {want}", r.energy);
+        assert!((r.total - (1.0 + 0.1 * want + 0.005 * 10.0)).abs() < 1e-6);
+        // d/dE: normal rows λ1/N; anomalies −λ1 w σ(E)/(N softplus(E)²) < 0 (raising E lowers J),
+        // also for the anomaly whose energy is negative.
+        let g = en
+            .val()
+            .grad(&out.total.backward())
+            .unwrap()
+            .into_data()
+            .convert::<f64>()
+            .try_to_vec::<f64>()
+            .unwrap();
+        for (i, (e, a)) in energies.iter().zip(&labels).enumerate() {
+            let e = *e as f64;
+            let want = if *a == 1.0 {
+                -0.1 * 2.0 * (1.0 / (1.0 + (-e).exp())) / (4.0 * sp(e) * sp(e))
+            } else {
+                0.1 / 4.0
+            };
+            assert!((g[i] - want).abs() < 1e-6, "row {i}: {} vs {want}", g[i]);
+        }
+        // 1/softplus(E) is within 0.7% of 1/E for E ≥ 5.
+        assert!(((1.0 / sp(5.0)) / (1.0 / 5.0) - 1.0).abs() < 0.007);
     }
 
     #[test]

@@ -128,13 +128,17 @@ impl Default for TrainingConfig {
     }
 }
 
-/// What the anomaly score is. Reconstruction error + energy is added here later.
+/// What the anomaly score is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreKind {
     /// The sample energy under the training set's mixture (the paper's).
     #[default]
     Energy,
+    /// Seed 002's modification 2: `(E − m_E)/s_E + w·(R − m_R)/s_R`, with `R = ‖x − x'‖²`, `m`
+    /// and `s` the mean and standard deviation over the training rows, `w` =
+    /// `reconstruction_weight`.
+    EnergyPlusReconstruction,
 }
 
 /// Scoring settings.
@@ -148,10 +152,17 @@ pub struct ScoringConfig {
     /// device at once).
     #[serde(default = "default_score_batch")]
     pub batch_size: usize,
+    /// `w` of `energy_plus_reconstruction` (the standardised reconstruction error's weight).
+    #[serde(default = "default_reconstruction_weight")]
+    pub reconstruction_weight: f64,
 }
 
 fn default_score_batch() -> usize {
     8192
+}
+
+fn default_reconstruction_weight() -> f64 {
+    1.0
 }
 
 impl Default for ScoringConfig {
@@ -159,6 +170,7 @@ impl Default for ScoringConfig {
         Self {
             kind: ScoreKind::Energy,
             batch_size: default_score_batch(),
+            reconstruction_weight: default_reconstruction_weight(),
         }
     }
 }
@@ -292,6 +304,13 @@ impl DagmmConfig {
         }
         if self.scoring.batch_size == 0 {
             return bad("scoring.batch_size", "must be > 0".into());
+        }
+        let w = self.scoring.reconstruction_weight;
+        if !(w.is_finite() && w >= 0.0) {
+            return bad(
+                "scoring.reconstruction_weight",
+                format!("must be finite and >= 0, got {w}"),
+            );
         }
         Ok(())
     }

@@ -3,23 +3,75 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use dagmm_estimation::{GaussianMixture, MixtureAccumulator, MixtureParameters};
+use dagmm_estimation::{FittedMixture, MixtureFitter};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
 use crate::train::{rng, train_network, upload, STREAM_INIT};
-use crate::{DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result};
+use crate::{DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind};
 
 /// Name of the JSON file of a model directory.
 pub const MODEL_FILE: &str = "model.json";
 /// Name of the weights file (Burn's burnpack format) of a model directory.
 pub const WEIGHTS_FILE: &str = "weights.bpk";
 const FORMAT: &str = "dagmm-model";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+
+/// Mean and standard deviation of the energy and of the reconstruction error over the training
+/// rows (network in evaluation mode, the fitted mixture): what makes `energy_plus_reconstruction`
+/// a sum of comparable terms.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScoreStandardization {
+    /// Mean training energy.
+    pub energy_mean: f64,
+    /// Standard deviation of the training energies (1 if they are all equal).
+    pub energy_std: f64,
+    /// Mean training `‖x − x'‖²`.
+    pub reconstruction_mean: f64,
+    /// Standard deviation of the training `‖x − x'‖²` (1 if they are all equal).
+    pub reconstruction_std: f64,
+}
+
+impl ScoreStandardization {
+    fn of(energy: &[f64], reconstruction: &[f64]) -> Self {
+        let stats = |v: &[f64]| {
+            let n = v.len() as f64;
+            let mean = v.iter().sum::<f64>() / n;
+            let var = v.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / n;
+            let std = var.sqrt();
+            (
+                mean,
+                if std > 0.0 && std.is_finite() {
+                    std
+                } else {
+                    1.0
+                },
+            )
+        };
+        let (energy_mean, energy_std) = stats(energy);
+        let (reconstruction_mean, reconstruction_std) = stats(reconstruction);
+        Self {
+            energy_mean,
+            energy_std,
+            reconstruction_mean,
+            reconstruction_std,
+        }
+    }
+
+    /// `(E − m_E)/s_E + w·(R − m_R)/s_R`.
+    pub fn combine(&self, energy: f64, reconstruction: f64, weight: f64) -> f64 {
+        (energy - self.energy_mean) / self.energy_std
+            + weight * (reconstruction - self.reconstruction_mean) / self.reconstruction_std
+    }
+}
 
 /// Scores of a batch of rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
+    /// The anomaly score the config asks for (`scoring.kind`; higher = more anomalous): the
+    /// energy, or the standardised energy plus weighted reconstruction error.
+    pub score: Vec<f64>,
     /// Sample energy per row (higher = more anomalous).
     pub energy: Vec<f64>,
     /// `‖x − x'‖²` per row.
@@ -35,7 +87,8 @@ pub struct Dagmm {
     config: DagmmConfig,
     input_dim: usize,
     network: DagmmNetwork,
-    mixture: Option<MixtureParameters>,
+    mixture: Option<FittedMixture>,
+    standardization: Option<ScoreStandardization>,
     metadata: serde_json::Value,
 }
 
@@ -46,7 +99,9 @@ struct ModelFile {
     version: u32,
     input_dim: usize,
     config: DagmmConfig,
-    mixture: Option<MixtureParameters>,
+    mixture: Option<FittedMixture>,
+    #[serde(default)]
+    standardization: Option<ScoreStandardization>,
     #[serde(default)]
     metadata: serde_json::Value,
 }
@@ -91,6 +146,7 @@ impl Dagmm {
             input_dim,
             network,
             mixture: None,
+            standardization: None,
             metadata: serde_json::Value::Null,
         })
     }
@@ -102,9 +158,20 @@ impl Dagmm {
         x: ArrayView2<f64>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<(Self, Vec<EpochLosses>)> {
+        Self::fit_labelled(config, x, None, on_epoch)
+    }
+
+    /// [`fit`](Self::fit) with per-row labels (1 = anomaly), which the anomaly-aware objective
+    /// requires (and the others ignore).
+    pub fn fit_labelled(
+        config: DagmmConfig,
+        x: ArrayView2<f64>,
+        labels: Option<&[u8]>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<(Self, Vec<EpochLosses>)> {
         check_data(&x, None)?;
         let mut model = Self::new(config, x.ncols())?;
-        let history = model.train(x.view(), on_epoch)?;
+        let history = model.train_labelled(x.view(), labels, on_epoch)?;
         model.fit_mixture(x)?;
         Ok((model, history))
     }
@@ -125,25 +192,46 @@ impl Dagmm {
         x: ArrayView2<f64>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Vec<EpochLosses>> {
+        self.train_labelled(x, None, on_epoch)
+    }
+
+    /// [`train`](Self::train) with per-row labels (1 = anomaly) for the anomaly-aware objective.
+    pub fn train_labelled(
+        &mut self,
+        x: ArrayView2<f64>,
+        labels: Option<&[u8]>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<Vec<EpochLosses>> {
         check_data(&x, Some(self.input_dim))?;
-        let (network, history) = train_network(&self.config, self.network.clone(), x, on_epoch)?;
+        let (network, history) =
+            train_network(&self.config, self.network.clone(), x, labels, on_epoch)?;
         self.network = network;
         self.mixture = None;
+        self.standardization = None;
         Ok(history)
     }
 
     /// Fit the scoring mixture on ALL rows of `x` (the training set) with the network in
-    /// evaluation mode (no dropout), streamed in batches of `config.scoring.batch_size`.
-    pub fn fit_mixture(&mut self, x: ArrayView2<f64>) -> Result<&MixtureParameters> {
+    /// evaluation mode (no dropout), streamed in batches of `config.scoring.batch_size` (one pass
+    /// for a Gaussian mixture, two for a Laplace mixture), then the training rows' score
+    /// statistics ([`ScoreStandardization`]) in one more pass.
+    pub fn fit_mixture(&mut self, x: ArrayView2<f64>) -> Result<&FittedMixture> {
         check_data(&x, Some(self.input_dim))?;
         let device = self.device();
-        let mut acc =
-            MixtureAccumulator::new(self.config.estimation.n_components, self.config.z_dim());
-        for (start, end) in self.batches(x.nrows()) {
-            let out = self.network.forward(upload(&x, start, end, &device), None);
-            acc.add(out.gamma, out.compression.z)?;
+        let mut fitter = MixtureFitter::new(
+            self.config.estimation.mixture,
+            self.config.estimation.n_components,
+            self.config.z_dim(),
+        );
+        for pass in 0..fitter.passes() {
+            for (start, end) in self.batches(x.nrows()) {
+                let out = self.network.forward(upload(&x, start, end, &device), None);
+                fitter.add(pass, out.gamma, out.compression.z)?;
+            }
         }
-        self.mixture = Some(acc.finish()?);
+        self.mixture = Some(fitter.finish()?);
+        let (energy, reconstruction, _) = self.raw_scores(x, false)?;
+        self.standardization = Some(ScoreStandardization::of(&energy, &reconstruction));
         Ok(self.mixture.as_ref().expect("just set"))
     }
 
@@ -152,45 +240,64 @@ impl Dagmm {
         Ok(self.score(x)?.energy)
     }
 
-    /// Energies, reconstruction errors and `z` of the rows of `x`, streamed in batches of
-    /// `config.scoring.batch_size` (one upload and one read per batch).
+    /// Scores, energies, reconstruction errors and `z` of the rows of `x`, streamed in batches
+    /// of `config.scoring.batch_size` (one upload and one read per batch).
     pub fn score(&self, x: ArrayView2<f64>) -> Result<Scores> {
         check_data(&x, Some(self.input_dim))?;
+        let (energy, reconstruction_error, z) = self.raw_scores(x, true)?;
+        let score = match self.config.scoring.kind {
+            ScoreKind::Energy => energy.clone(),
+            ScoreKind::EnergyPlusReconstruction => {
+                let s = self.standardization.ok_or(ModelError::NotFitted)?;
+                let w = self.config.scoring.reconstruction_weight;
+                energy
+                    .iter()
+                    .zip(&reconstruction_error)
+                    .map(|(e, r)| s.combine(*e, *r, w))
+                    .collect()
+            }
+        };
+        Ok(Scores {
+            score,
+            energy,
+            reconstruction_error,
+            z,
+        })
+    }
+
+    /// Energies, reconstruction errors and (when `with_z`) `z` under the fitted mixture.
+    fn raw_scores(
+        &self,
+        x: ArrayView2<f64>,
+        with_z: bool,
+    ) -> Result<(Vec<f64>, Vec<f64>, Array2<f64>)> {
         let mixture = self.mixture.as_ref().ok_or(ModelError::NotFitted)?;
         let device = self.device();
-        let prepared = GaussianMixture::from_parameters(mixture, &device)?
-            .prepare(self.config.estimation.jitter);
+        let prepared = mixture.prepare(&device, self.config.estimation.jitter)?;
         let zd = self.config.z_dim();
         let n = x.nrows();
         let mut energy = Vec::with_capacity(n);
         let mut reconstruction_error = Vec::with_capacity(n);
-        let mut z = Vec::with_capacity(n * zd);
+        let mut z = Vec::with_capacity(if with_z { n * zd } else { 0 });
         for (start, end) in self.batches(n) {
             let m = end - start;
             let out = self.network.forward(upload(&x, start, end, &device), None);
             let zb = out.compression.z;
-            let e = prepared.energy(zb.clone());
-            let flat = Tensor::cat(
-                vec![
-                    e,
-                    out.compression.reconstruction_error,
-                    zb.reshape([m * zd]),
-                ],
-                0,
-            )
-            .into_data()
-            .convert::<f64>()
-            .try_to_vec::<f64>()
-            .expect("converted to f64");
+            let mut parts = vec![
+                prepared.energy(zb.clone()),
+                out.compression.reconstruction_error,
+            ];
+            if with_z {
+                parts.push(zb.reshape([m * zd]));
+            }
+            let flat = read_f64(Tensor::cat(parts, 0));
             energy.extend_from_slice(&flat[..m]);
             reconstruction_error.extend_from_slice(&flat[m..2 * m]);
             z.extend_from_slice(&flat[2 * m..]);
         }
-        Ok(Scores {
-            energy,
-            reconstruction_error,
-            z: Array2::from_shape_vec((n, zd), z).expect("n × z_dim values"),
-        })
+        let z =
+            Array2::from_shape_vec((if with_z { n } else { 0 }, zd), z).expect("n × z_dim values");
+        Ok((energy, reconstruction_error, z))
     }
 
     fn batches(&self, n: usize) -> impl Iterator<Item = (usize, usize)> {
@@ -238,8 +345,13 @@ impl Dagmm {
     }
 
     /// The scoring mixture, once fitted.
-    pub fn mixture(&self) -> Option<&MixtureParameters> {
+    pub fn mixture(&self) -> Option<&FittedMixture> {
         self.mixture.as_ref()
+    }
+
+    /// The training rows' score statistics, once fitted.
+    pub fn standardization(&self) -> Option<&ScoreStandardization> {
+        self.standardization.as_ref()
     }
 
     /// Free-form metadata saved with the model (the caller's preprocessing statistics, data set
@@ -275,6 +387,7 @@ impl Dagmm {
             input_dim: self.input_dim,
             config: self.config.clone(),
             mixture: self.mixture.clone(),
+            standardization: self.standardization,
             metadata: self.metadata.clone(),
         };
         let path = dir.join(MODEL_FILE);
@@ -331,7 +444,16 @@ impl Dagmm {
                 message: e.to_string(),
             })?;
         model.mixture = file.mixture;
+        model.standardization = file.standardization;
         model.metadata = file.metadata;
         Ok(model)
     }
+}
+
+/// Read a tensor back as f64 (one transfer).
+pub(crate) fn read_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
+    t.into_data()
+        .convert::<f64>()
+        .try_to_vec::<f64>()
+        .expect("converted to f64")
 }

@@ -37,9 +37,9 @@ mod network;
 mod train;
 
 pub use config::{DagmmConfig, DeviceChoice, ScoreKind, ScoringConfig, TrainingConfig};
-pub use dagmm::{Dagmm, Scores, MODEL_FILE, WEIGHTS_FILE};
+pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
 pub use error::ModelError;
-pub use network::{DagmmNetwork, NetworkOutput};
+pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
 pub use train::{clip_global_norm, EpochLosses};
 
 pub use dagmm_compression as compression;

@@ -1,7 +1,7 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use dagmm_compression::{Compression, CompressionNetwork, CompressionOutput};
-use dagmm_estimation::{EstimationNetwork, GaussianMixture};
+use dagmm_estimation::{EstimationNetwork, Mixture};
 use dagmm_loss::{dagmm_loss, LossInputs, LossOutput};
 use rand::RngCore;
 
@@ -14,6 +14,15 @@ pub struct DagmmNetwork {
     pub compression: Compression,
     /// The estimation network.
     pub estimation: EstimationNetwork,
+}
+
+/// The loss of one training batch and what the training loop reports beside it.
+#[derive(Debug, Clone)]
+pub struct BatchLoss {
+    /// The objective and its terms.
+    pub loss: LossOutput,
+    /// How many rows chose each code (VQ-VAE only), off the graph.
+    pub code_counts: Option<Tensor<1>>,
 }
 
 /// One forward pass.
@@ -58,21 +67,38 @@ impl DagmmNetwork {
         x: Tensor<2>,
         rng: Option<&mut dyn RngCore>,
     ) -> LossOutput {
+        self.batch_step(config, x, None, rng).loss
+    }
+
+    /// [`batch_loss`](Self::batch_loss) with per-row labels (`0.0` normal, `1.0` anomaly, `[n]`)
+    /// for the anomaly-aware objective, and the VQ-VAE's code counts of the batch.
+    pub fn batch_step(
+        &self,
+        config: &DagmmConfig,
+        x: Tensor<2>,
+        anomaly: Option<Tensor<1>>,
+        rng: Option<&mut dyn RngCore>,
+    ) -> BatchLoss {
         let out = self.forward(x, rng);
         let jitter = config.estimation.jitter;
         let z = out.compression.z;
-        let mixture = GaussianMixture::from_gamma(out.gamma, z.clone());
+        let mixture = Mixture::from_gamma(config.estimation.mixture, out.gamma, z.clone());
         let energy = mixture.prepare(jitter).energy(z);
         let penalty = mixture.penalty(jitter);
-        dagmm_loss(
+        let loss = dagmm_loss(
             &config.loss,
             LossInputs {
                 reconstruction_error: out.compression.reconstruction_error,
                 energy,
                 penalty,
                 regularization: out.compression.regularization,
+                anomaly,
             },
-        )
+        );
+        BatchLoss {
+            loss,
+            code_counts: out.compression.code_counts,
+        }
     }
 
     /// Number of input features.

@@ -38,6 +38,14 @@ pub struct EpochLosses {
     pub energy: f64,
     /// Covariance penalty (before `λ2`).
     pub penalty: f64,
+    /// The compression variant's term (VAE: weighted KL; VQ-VAE: codebook + β·commitment; 0 for
+    /// the autoencoder).
+    pub regularization: f64,
+    /// VQ-VAE: how many codes at least one row of the epoch chose.
+    pub codes_used: Option<usize>,
+    /// VQ-VAE: the perplexity `exp(−Σ_k p_k log p_k)` of the epoch's code frequencies (the
+    /// effective number of codes in use).
+    pub code_perplexity: Option<f64>,
     /// Wall-clock seconds of the epoch.
     pub seconds: f64,
     /// Rows trained on in the epoch.
@@ -112,10 +120,13 @@ pub fn clip_global_norm<M: Module>(
 /// Train `network` (a plain-device module) on `x`; returns the trained plain-device module and the
 /// per-epoch losses. The training set is uploaded once; each epoch draws a new permutation on the
 /// host, uploads it, and gathers its batches on the device.
+/// `labels` (1 = anomaly) are required by, and only used by, the anomaly-aware objective; they are
+/// uploaded once and gathered with the rows.
 pub(crate) fn train_network(
     config: &DagmmConfig,
     network: DagmmNetwork,
     x: ndarray::ArrayView2<f64>,
+    labels: Option<&[u8]>,
     on_epoch: &mut dyn FnMut(&EpochLosses),
 ) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
     let t = &config.training;
@@ -126,6 +137,22 @@ pub(crate) fn train_network(
     let mut shuffle_rng = rng(t.seed, STREAM_SHUFFLE);
     let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
     let x_all = upload(&x, 0, n, &device);
+    let labels_all = match (config.loss.needs_labels(), labels) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(ModelError::InvalidConfig {
+                field: "loss.kind",
+                message: "the anomaly-aware loss trains on labelled rows; none were given".into(),
+            })
+        }
+        (true, Some(l)) if l.len() != n => {
+            return Err(ModelError::Data(format!("{} labels for {n} rows", l.len())))
+        }
+        (true, Some(l)) => {
+            let v: Vec<f32> = l.iter().map(|&v| f32::from(v == 1)).collect();
+            Some(Tensor::<1>::from_data(TensorData::new(v, [n]), &device))
+        }
+    };
     let batch = t.batch_size.min(n);
     let mut order: Vec<i64> = (0..n as i64).collect();
     let mut history = Vec::with_capacity(t.epochs);
@@ -134,16 +161,24 @@ pub(crate) fn train_network(
         order.shuffle(&mut shuffle_rng);
         let perm = Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &device);
         let mut sums: Option<Tensor<1>> = None;
+        let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
         for start in (0..n).step_by(batch) {
             let end = (start + batch).min(n);
             if t.drop_last && end - start < batch {
                 break;
             }
-            let xb = x_all
-                .clone()
-                .select(0, perm.clone().narrow(0, start, end - start));
-            let loss = net.batch_loss(config, xb, Some(&mut dropout_rng));
+            let idx = perm.clone().narrow(0, start, end - start);
+            let xb = x_all.clone().select(0, idx.clone());
+            let ab = labels_all.as_ref().map(|l| l.clone().select(0, idx));
+            let step = net.batch_step(config, xb, ab, Some(&mut dropout_rng));
+            let loss = step.loss;
+            if let Some(c) = step.code_counts {
+                code_counts = Some(match code_counts {
+                    None => c,
+                    Some(acc) => acc + c,
+                });
+            }
             let terms = loss.terms().mul_scalar((end - start) as f64);
             sums = Some(match sums {
                 None => terms,
@@ -166,12 +201,22 @@ pub(crate) fn train_network(
         if !report.is_finite() {
             return Err(ModelError::NonFiniteLoss { epoch, report });
         }
+        let (codes_used, code_perplexity) = match code_counts {
+            Some(c) => {
+                let (used, perplexity) = code_usage(&crate::dagmm::read_f64(c));
+                (Some(used), Some(perplexity))
+            }
+            None => (None, None),
+        };
         let losses = EpochLosses {
             epoch,
             total: report.total,
             reconstruction: report.reconstruction,
             energy: report.energy,
             penalty: report.penalty,
+            regularization: report.regularization,
+            codes_used,
+            code_perplexity,
             seconds: started.elapsed().as_secs_f64(),
             rows,
         };
@@ -179,4 +224,19 @@ pub(crate) fn train_network(
         history.push(losses);
     }
     Ok((net.valid(), history))
+}
+
+/// How many codes were chosen at least once, and the perplexity `exp(H)` of the code frequencies.
+pub(crate) fn code_usage(counts: &[f64]) -> (usize, f64) {
+    let total: f64 = counts.iter().sum();
+    let used = counts.iter().filter(|&&c| c > 0.0).count();
+    let entropy: f64 = counts
+        .iter()
+        .filter(|&&c| c > 0.0)
+        .map(|&c| {
+            let p = c / total;
+            -p * p.ln()
+        })
+        .sum();
+    (used, entropy.exp())
 }

@@ -207,7 +207,9 @@ fn training_beats_the_untrained_control_where_random_weights_cannot_separate() {
     config.estimation.n_components = 2;
     let control = Dagmm::untrained(config.clone(), train.view()).unwrap();
     let d = 24;
-    let dagmm_compression::Compression::Autoencoder(ae) = &control.network().compression;
+    let dagmm_compression::Compression::Autoencoder(ae) = &control.network().compression else {
+        panic!("the config asks for an autoencoder");
+    };
     let w1 = f64s(ae.encoder[0].weight.val()); // [d, 8], Burn's [d_in, d_out] layout
     let h1 = w1.len() / d;
     let device = control.device();
@@ -381,7 +383,10 @@ fn scoring_mixture_is_the_whole_training_set_one_and_batching_does_not_matter() 
         None,
     );
     let one_shot = GaussianMixture::from_gamma(out.gamma, out.compression.z).to_parameters();
-    let fitted = model.mixture().unwrap();
+    let fitted = match model.mixture().unwrap() {
+        dagmm_estimation::FittedMixture::Gaussian(p) => p,
+        other => panic!("expected a Gaussian mixture, got {other:?}"),
+    };
     for k in 0..4 {
         assert!((fitted.weights[k] - one_shot.weights[k]).abs() < 1e-5);
         for i in 0..3 {
@@ -431,7 +436,10 @@ fn save_and_load_give_identical_energies_config_and_metadata() {
     assert_eq!(loaded.config(), model.config());
     // JSON keeps the mixture to the last bit or two of f64 (it is used in f32).
     let (a, b) = (loaded.mixture().unwrap(), model.mixture().unwrap());
-    let flat = |m: &dagmm_estimation::MixtureParameters| -> Vec<f64> {
+    let flat = |m: &dagmm_estimation::FittedMixture| -> Vec<f64> {
+        let dagmm_estimation::FittedMixture::Gaussian(m) = m else {
+            panic!("expected a Gaussian mixture")
+        };
         let mut v = m.weights.clone();
         v.extend(m.means.iter().flatten());
         v.extend(m.covariances.iter().flatten().flatten());
@@ -625,3 +633,5 @@ fn ndarray_device_trains_too() {
         .iter()
         .all(|v| v.is_finite()));
 }
+
+mod variants;
