@@ -21,6 +21,18 @@ pub struct AnomalySplit {
 
 /// Splits `data` at random (seeded): `train_fraction` of the rows form the training half.
 pub fn anomaly_split(data: &Dataset, train_fraction: f64, seed: u64) -> Result<AnomalySplit> {
+    split_halves(data, train_fraction, seed, false)
+}
+
+/// [`anomaly_split`], but with `keep_train_anomalies` the training part is the WHOLE training half,
+/// anomalies and labels included (for objectives that train on labelled anomalies, or on
+/// unlabelled contaminated rows). The test half is the same as [`anomaly_split`]'s for a seed.
+pub fn split_halves(
+    data: &Dataset,
+    train_fraction: f64,
+    seed: u64,
+    keep_train_anomalies: bool,
+) -> Result<AnomalySplit> {
     if !(train_fraction > 0.0 && train_fraction < 1.0) {
         return Err(DataError::InvalidArgument(format!(
             "train_fraction must lie strictly between 0 and 1, got {train_fraction}"
@@ -32,6 +44,7 @@ pub fn anomaly_split(data: &Dataset, train_fraction: f64, seed: u64) -> Result<A
     let n_train_half = (n as f64 * train_fraction).round() as usize;
     let (train_half, test_half) = order.split_at(n_train_half);
     let mut train_indices: Vec<usize> = match &data.labels {
+        Some(_) if keep_train_anomalies => train_half.to_vec(),
         Some(labels) => train_half
             .iter()
             .copied()
@@ -100,6 +113,23 @@ mod tests {
         let c = anomaly_split(&data, 0.5, 2).unwrap();
         assert_eq!(a.test_indices, b.test_indices);
         assert_ne!(a.test_indices, c.test_indices);
+    }
+
+    #[test]
+    fn keeping_the_anomalies_gives_the_whole_training_half_and_the_same_test_half() {
+        let data = labelled(1000);
+        let normal = anomaly_split(&data, 0.5, 7).unwrap();
+        let whole = split_halves(&data, 0.5, 7, true).unwrap();
+        assert_eq!(whole.test_indices, normal.test_indices);
+        assert_eq!(whole.train.n_rows(), 500);
+        assert_eq!(
+            whole.train.n_anomalies().unwrap(),
+            200 - normal.test.n_anomalies().unwrap()
+        );
+        assert!(normal
+            .train_indices
+            .iter()
+            .all(|i| whole.train_indices.contains(i)));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use dagmm_data::scaling::ScalingKind;
+use dagmm_evaluation::PuConfig;
 use dagmm_model::compression::CompressionConfig;
 use dagmm_model::estimation::EstimationConfig;
 use dagmm_model::loss::LossConfig;
@@ -75,13 +76,17 @@ fn default_sweep() -> Vec<f64> {
     vec![10.0, 20.0, 30.0, 40.0, 50.0, 60.0]
 }
 
-/// `[evaluation]`: rows with the top `anomaly_percentile`% of test energies are flagged.
+/// `[evaluation]`: rows with the top `anomaly_percentile`% of test scores are flagged; with an
+/// `[evaluation.pu]` table the run follows seed 002's PU setup instead (train on the whole,
+/// unlabelled training half; a labelled fraction of its normal rows; flag by Elkan–Noto's `c/2`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EvaluationSection {
     pub anomaly_percentile: f64,
     #[serde(default = "default_sweep")]
     pub sweep_percentiles: Vec<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pu: Option<PuConfig>,
 }
 
 /// A whole run: the runner's sections and the model's.
@@ -108,11 +113,7 @@ impl RunConfig {
     /// Reads `path`, applies `overrides` (`a.b=value`, value in TOML syntax, bare words taken as
     /// strings), and checks every field.
     pub fn load(path: &Path, overrides: &[String]) -> Result<RunConfig> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read config {}", path.display()))?;
-        let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            anyhow!("{}: {}", path.display(), e.to_string().trim_end())
-        })?;
+        let mut table = read_table(path, 0)?;
         for o in overrides {
             apply_override(&mut table, o)?;
         }
@@ -148,6 +149,12 @@ impl RunConfig {
         self.data.split_seed.unwrap_or(self.training.seed)
     }
 
+    /// Whether the model trains on the whole training half (anomalies included) rather than on
+    /// its normal rows: the anomaly-aware loss (with labels) and the PU setup (without).
+    pub fn trains_on_whole_half(&self) -> bool {
+        self.loss.needs_labels() || self.evaluation.pu.is_some()
+    }
+
     pub fn validate(&self) -> Result<()> {
         self.model().validate()?;
         let p = self.evaluation.anomaly_percentile;
@@ -162,6 +169,12 @@ impl RunConfig {
         {
             bail!("evaluation.sweep_percentiles: {bad} is not strictly between 0 and 100");
         }
+        if let Some(pu) = &self.evaluation.pu {
+            pu.validate().context("evaluation.pu")?;
+            if self.loss.needs_labels() {
+                bail!("evaluation.pu trains on unlabelled rows; loss.kind = \"anomaly_aware\" needs labelled ones: choose one");
+            }
+        }
         let f = self.data.train_fraction;
         if !(f > 0.0 && f < 1.0) {
             bail!("data.train_fraction must lie strictly between 0 and 1, got {f}");
@@ -175,6 +188,49 @@ impl RunConfig {
     /// The resolved config as TOML, saved beside every run.
     pub fn to_toml(&self) -> Result<String> {
         Ok(toml::to_string_pretty(self)?)
+    }
+}
+
+/// Reads a config file as a TOML table. A top-level `extends = "other.toml"` (relative to the
+/// file's folder) reads that file first and lays this one over it, table by table, so a variant
+/// config names only what it changes. Chains are followed up to 8 deep.
+fn read_table(path: &Path, depth: usize) -> Result<toml::Table> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config {}", path.display()))?;
+    let mut table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
+        anyhow!("{}: {}", path.display(), e.to_string().trim_end())
+    })?;
+    let Some(base) = table.remove("extends") else {
+        return Ok(table);
+    };
+    let Some(base) = base.as_str() else {
+        bail!(
+            "{}: `extends` must be a file name (a string)",
+            path.display()
+        );
+    };
+    if depth >= 8 {
+        bail!(
+            "{}: `extends` chains deeper than 8 (a cycle?)",
+            path.display()
+        );
+    }
+    let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
+    let mut merged = read_table(&base_path, depth + 1)
+        .with_context(|| format!("{}: extends {}", path.display(), base_path.display()))?;
+    merge(&mut merged, table);
+    Ok(merged)
+}
+
+/// Lays `over` onto `base`: tables merge key by key, anything else replaces.
+fn merge(base: &mut toml::Table, over: toml::Table) {
+    for (key, value) in over {
+        match (base.get_mut(&key), value) {
+            (Some(toml::Value::Table(b)), toml::Value::Table(o)) => merge(b, o),
+            (_, v) => {
+                base.insert(key, v);
+            }
+        }
     }
 }
 
@@ -249,6 +305,33 @@ mod tests {
         // The saved config reads back to the same config.
         let again = write(&dir, &c.to_toml().unwrap());
         assert_eq!(RunConfig::load(&again, &[]).unwrap(), c);
+    }
+
+    #[test]
+    fn extends_lays_a_variant_over_its_base() {
+        let dir = tempfile::tempdir().unwrap();
+        let base = write(
+            &dir,
+            &format!("{MINIMAL}[training]\nepochs = 9\nseed = 4\n"),
+        );
+        std::fs::rename(&base, dir.path().join("base.toml")).unwrap();
+        let variant = write(
+            &dir,
+            "extends = \"base.toml\"\n[training]\nepochs = 3\n[compression]\nkind = \"vae\"\n",
+        );
+        let c = RunConfig::load(&variant, &[]).unwrap();
+        assert_eq!((c.training.epochs, c.training.seed), (3, 4));
+        assert_eq!(c.evaluation.anomaly_percentile, 2.5);
+        assert_eq!(
+            c.compression.kind,
+            dagmm_model::compression::CompressionKind::Vae
+        );
+        let missing = write(&dir, "extends = \"nope.toml\"\n");
+        let err = format!("{:#}", RunConfig::load(&missing, &[]).unwrap_err());
+        assert!(err.contains("nope.toml"), "{err}");
+        let cycle = write(&dir, "extends = \"run.toml\"\n");
+        let err = format!("{:#}", RunConfig::load(&cycle, &[]).unwrap_err());
+        assert!(err.contains("deeper than 8"), "{err}");
     }
 
     #[test]

@@ -7,24 +7,31 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use dagmm_data::scaling::Scaler;
-use dagmm_data::split::anomaly_split;
+use dagmm_data::split::split_halves;
 use dagmm_data::{Dataset, LoadOptions};
 use dagmm_evaluation::{
-    evaluate, flag, percentile_sweep, resolve_threshold, Direction, Metrics, SweepRow, Threshold,
+    evaluate, flag, percentile_sweep, resolve_threshold, Direction, Metrics, PuConfig, PuThreshold,
+    SweepRow, Threshold,
 };
-use dagmm_model::{Dagmm, EpochLosses};
+use dagmm_model::{Dagmm, EpochLosses, Scores};
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{Array2, ArrayView2};
+use rand::seq::index::sample;
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::cli::{ScoreArgs, TrainArgs};
 use crate::output;
 use crate::run_config::{data_path, RunConfig, Source};
 
-/// The split of a run: scaled training rows (normal only) and scaled test rows with labels.
+/// The split of a run: scaled training rows (the normal rows of the training half, or the whole
+/// half when the config trains on it) and scaled test rows with labels.
 pub struct Prepared {
     pub path: PathBuf,
     pub train: Array2<f64>,
+    /// Labels of the training rows (all 0 unless the whole half is kept).
+    pub train_labels: Vec<u8>,
     pub test: Array2<f64>,
     pub test_labels: Vec<u8>,
     /// Row numbers of the test rows in the loaded data set.
@@ -51,10 +58,16 @@ pub fn prepare(config: &RunConfig) -> Result<Prepared> {
     if ds.labels.is_none() {
         bail!("{}: the data have no labels; `dagmm train` evaluates against labels (data.label_column)", path.display());
     }
-    let split = anomaly_split(&ds, data.train_fraction, config.split_seed())?;
+    let split = split_halves(
+        &ds,
+        data.train_fraction,
+        config.split_seed(),
+        config.trains_on_whole_half(),
+    )?;
     let scaler = Scaler::fit(data.scaling, split.train.features.view())?;
     Ok(Prepared {
         train: scaler.transform(split.train.features.view())?,
+        train_labels: split.train.labels.clone().expect("labelled"),
         test: scaler.transform(split.test.features.view())?,
         test_labels: split.test.labels.clone().expect("labelled"),
         test_indices: split.test_indices,
@@ -73,7 +86,7 @@ fn assess(
 ) -> Result<(f64, Metrics, Vec<SweepRow>)> {
     if let Some(i) = energy.iter().position(|e| !e.is_finite()) {
         bail!(
-            "the energy of test row {i} is {}: the model diverged",
+            "the score of test row {i} is {}: the model diverged",
             energy[i]
         );
     }
@@ -93,12 +106,76 @@ fn assess(
     Ok((cut, metrics, sweep))
 }
 
+/// The PU decision of seed 002's modification 5 for one model: the classifier's inputs are
+/// each row's `[z, energy, ‖x − x'‖²]`; a seeded `labelled_fraction` of the normal training rows
+/// is labelled; rows are flagged when `h(x) < c/2`, i.e. when `1 − h/c > 0.5`.
+struct PuOutcome {
+    metrics: Metrics,
+    threshold: PuThreshold,
+    labelled: usize,
+}
+
+fn pu_features(s: &Scores) -> Vec<f64> {
+    let mut v = Vec::with_capacity(s.energy.len() * (s.z.ncols() + 2));
+    for (i, row) in s.z.rows().into_iter().enumerate() {
+        v.extend(row.iter());
+        v.push(s.energy[i]);
+        v.push(s.reconstruction_error[i]);
+    }
+    v
+}
+
+fn pu_assess(
+    pu: &PuConfig,
+    seed: u64,
+    model: &Dagmm,
+    prepared: &Prepared,
+    test_scores: &Scores,
+) -> Result<PuOutcome> {
+    let train_scores = model.score(prepared.train.view())?;
+    let nf = train_scores.z.ncols() + 2;
+    let normal: Vec<usize> = (0..prepared.train_labels.len())
+        .filter(|&i| prepared.train_labels[i] == 0)
+        .collect();
+    let n_labelled = ((normal.len() as f64) * pu.labelled_fraction).round() as usize;
+    let mut labelled = vec![false; prepared.train.nrows()];
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for k in sample(&mut rng, normal.len(), n_labelled.min(normal.len())) {
+        labelled[normal[k]] = true;
+    }
+    let threshold = PuThreshold::fit(&pu_features(&train_scores), nf, &labelled, pu)
+        .context("fitting the PU classifier")?;
+    let score = threshold.anomaly_score(&pu_features(test_scores))?;
+    let metrics = evaluate(
+        &score,
+        &prepared.test_labels,
+        0.5,
+        Direction::HighIsAnomalous,
+    )?;
+    Ok(PuOutcome {
+        metrics,
+        threshold,
+        labelled: n_labelled,
+    })
+}
+
 fn losses_csv(history: &[EpochLosses]) -> String {
-    let mut text = String::from("epoch,total,reconstruction,energy,penalty,seconds\n");
+    let mut text = String::from(
+        "epoch,total,reconstruction,energy,penalty,regularization,codes_used,code_perplexity,seconds\n",
+    );
+    let opt = |v: Option<String>| v.unwrap_or_default();
     for e in history {
         text.push_str(&format!(
-            "{},{},{},{},{},{}\n",
-            e.epoch, e.total, e.reconstruction, e.energy, e.penalty, e.seconds
+            "{},{},{},{},{},{},{},{},{}\n",
+            e.epoch,
+            e.total,
+            e.reconstruction,
+            e.energy,
+            e.penalty,
+            e.regularization,
+            opt(e.codes_used.map(|c| c.to_string())),
+            opt(e.code_perplexity.map(|c| c.to_string())),
+            e.seconds
         ));
     }
     text
@@ -128,11 +205,20 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     let config = RunConfig::load(&args.config, &overrides)?;
     let prepared = prepare(&config)?;
     let model_config = config.model();
+    let n_train_anomalies = prepared.train_labels.iter().filter(|&&l| l == 1).count();
     eprintln!(
-        "{}: {} rows; training on {} normal rows, testing on {} ({} anomalies); device {}",
+        "{}: {} rows; training on {} rows ({} anomalies{}), testing on {} ({} anomalies); device {}",
         prepared.path.display(),
         prepared.n_rows,
         prepared.train.nrows(),
+        n_train_anomalies,
+        if config.loss.needs_labels() {
+            ", labelled"
+        } else if config.evaluation.pu.is_some() {
+            ", unlabelled"
+        } else {
+            ""
+        },
         prepared.test.nrows(),
         prepared.test_labels.iter().filter(|&&l| l == 1).count(),
         config.device
@@ -141,20 +227,39 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         .with_context(|| format!("cannot create {}", args.out.display()))?;
 
     // The control: the same network at its initial weights, the same protocol.
+    let pu_seed = config
+        .evaluation
+        .pu
+        .as_ref()
+        .map_or(0, |p| p.seed ^ config.training.seed);
     let untrained = Dagmm::untrained(model_config.clone(), prepared.train.view())?;
-    let untrained_energy = untrained.energies(prepared.test.view())?;
-    let (_, untrained_metrics, _) = assess(&config, &untrained_energy, &prepared.test_labels)?;
+    let untrained_scores = untrained.score(prepared.test.view())?;
+    let (_, mut untrained_metrics, _) =
+        assess(&config, &untrained_scores.score, &prepared.test_labels)?;
+    if let Some(pu) = &config.evaluation.pu {
+        untrained_metrics =
+            pu_assess(pu, pu_seed, &untrained, &prepared, &untrained_scores)?.metrics;
+    }
 
     let bar = progress_bar(config.training.epochs);
     let started = Instant::now();
-    let fitted = Dagmm::fit(
+    let labels = config
+        .loss
+        .needs_labels()
+        .then_some(prepared.train_labels.as_slice());
+    let fitted = Dagmm::fit_labelled(
         model_config,
         prepared.train.view(),
+        labels,
         &mut |e: &EpochLosses| {
             bar.set_position(e.epoch as u64);
+            let codes = e
+                .codes_used
+                .map(|c| format!(", {c} codes"))
+                .unwrap_or_default();
             bar.set_message(format!(
-                "loss {:.4} (recon {:.4}, energy {:.3}, penalty {:.2})",
-                e.total, e.reconstruction, e.energy, e.penalty
+                "loss {:.4} (recon {:.4}, energy {:.3}, penalty {:.2}, reg {:.3}{codes})",
+                e.total, e.reconstruction, e.energy, e.penalty, e.regularization
             ));
         },
     );
@@ -176,12 +281,31 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     let rows_trained: usize = history.iter().map(|e| e.rows).sum();
 
     let scores = model.score(prepared.test.view())?;
-    let (cut, metrics, sweep) = assess(&config, &scores.energy, &prepared.test_labels)?;
-    let flagged = flag(&scores.energy, cut, Direction::HighIsAnomalous);
+    let (cut, percentile_metrics, sweep) = assess(&config, &scores.score, &prepared.test_labels)?;
+    let mut flagged = flag(&scores.score, cut, Direction::HighIsAnomalous);
+    let mut metrics = percentile_metrics.clone();
+    let mut pu_summary = Value::Null;
+    if let Some(pu) = &config.evaluation.pu {
+        let outcome = pu_assess(pu, pu_seed, &model, &prepared, &scores)?;
+        flagged = outcome.threshold.flag(&pu_features(&scores))?;
+        pu_summary = json!({
+            "c": outcome.threshold.c(),
+            "threshold": outcome.threshold.threshold(),
+            "labelling_rate": outcome.threshold.labelling_rate(),
+            "labelled": outcome.labelled,
+            "labelled_fit": outcome.threshold.n_labelled_fit(),
+            "held_out": outcome.threshold.n_held_out(),
+            "unlabelled": outcome.threshold.n_unlabelled(),
+            "classifier_converged": outcome.threshold.classifier().converged(),
+            "percentile_metrics": percentile_metrics,
+        });
+        metrics = outcome.metrics;
+    }
 
     model.set_metadata(json!({
         "scaler": prepared.scaler,
         "columns": prepared.columns,
+        "score": model.config().scoring.kind,
         "threshold": cut,
         "anomaly_percentile": config.evaluation.anomaly_percentile,
         "data": config.data,
@@ -191,19 +315,20 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         .save(&model_dir)
         .with_context(|| format!("saving the model to {}", model_dir.display()))?;
     output::write_bytes(&args.out.join("config.toml"), config.to_toml()?.as_bytes())?;
-    write_test_scores(
-        &args.out.join("scores.csv"),
-        &prepared,
-        &scores.energy,
-        &scores.reconstruction_error,
-        &flagged,
-    )?;
+    write_test_scores(&args.out.join("scores.csv"), &prepared, &scores, &flagged)?;
 
     let summary = json!({
         "data": prepared.path.display().to_string(),
         "source": config.data.source,
         "n_rows": prepared.n_rows,
         "n_train": prepared.train.nrows(),
+        "n_train_anomalies": n_train_anomalies,
+        "decision": if config.evaluation.pu.is_some() { "pu" } else { "percentile" },
+        "score": config.scoring.kind,
+        "compression": config.compression.kind,
+        "mixture": config.estimation.mixture,
+        "loss": config.loss.kind,
+        "pu": pu_summary,
         "n_test": prepared.test.nrows(),
         "n_features": prepared.train.ncols(),
         "anomaly_percentile": config.evaluation.anomaly_percentile,
@@ -229,6 +354,7 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         "samples_per_second": rows_trained as f64 / train_seconds,
         "final_loss": history.last().map(|e| json!(e)).unwrap_or(Value::Null),
         "first_loss": history.first().map(|e| json!(e)).unwrap_or(Value::Null),
+        "nan_free": history.iter().all(|e| e.total.is_finite()),
     });
     output::write_json(&args.out.join("summary.json"), &summary)?;
     println!(
@@ -245,18 +371,17 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     Ok(())
 }
 
-fn write_test_scores(
-    path: &Path,
-    p: &Prepared,
-    energy: &[f64],
-    recon: &[f64],
-    flagged: &[u8],
-) -> Result<()> {
-    let mut text = String::from("row,energy,reconstruction_error,flagged,label\n");
-    for i in 0..energy.len() {
+fn write_test_scores(path: &Path, p: &Prepared, s: &Scores, flagged: &[u8]) -> Result<()> {
+    let mut text = String::from("row,score,energy,reconstruction_error,flagged,label\n");
+    for i in 0..s.energy.len() {
         text.push_str(&format!(
-            "{},{},{},{},{}\n",
-            p.test_indices[i], energy[i], recon[i], flagged[i], p.test_labels[i]
+            "{},{},{},{},{},{}\n",
+            p.test_indices[i],
+            s.score[i],
+            s.energy[i],
+            s.reconstruction_error[i],
+            flagged[i],
+            p.test_labels[i]
         ));
     }
     output::write_bytes(path, text.as_bytes())
@@ -326,18 +451,18 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     let x = scaler.transform(features.view())?;
     let scores = model.score(ArrayView2::from(&x))?;
     let flagged: Vec<u8> = match cut {
-        Some(c) => flag(&scores.energy, c, Direction::HighIsAnomalous),
+        Some(c) => flag(&scores.score, c, Direction::HighIsAnomalous),
         None => vec![0; scores.energy.len()],
     };
     let mut text = String::from(if data.labels.is_some() {
-        "index,energy,reconstruction_error,flagged,label\n"
+        "index,score,energy,reconstruction_error,flagged,label\n"
     } else {
-        "index,energy,reconstruction_error,flagged\n"
+        "index,score,energy,reconstruction_error,flagged\n"
     });
     for i in 0..scores.energy.len() {
         text.push_str(&format!(
-            "{i},{},{},{}",
-            scores.energy[i], scores.reconstruction_error[i], flagged[i]
+            "{i},{},{},{},{}",
+            scores.score[i], scores.energy[i], scores.reconstruction_error[i], flagged[i]
         ));
         if let Some(l) = &data.labels {
             text.push_str(&format!(",{}", l[i]));
@@ -352,7 +477,7 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     print!("{} rows scored, {n_flagged} flagged", scores.energy.len());
     if let (Some(labels), Some(c)) = (&data.labels, cut) {
         if labels.contains(&0) && labels.contains(&1) {
-            let m = evaluate(&scores.energy, labels, c, Direction::HighIsAnomalous)?;
+            let m = evaluate(&scores.score, labels, c, Direction::HighIsAnomalous)?;
             print!(
                 " (precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4})",
                 m.precision, m.recall, m.f1, m.roc_auc
