@@ -8,6 +8,7 @@ mod classic;
 mod cli;
 mod output;
 mod plots;
+mod record;
 mod report;
 mod run_config;
 mod train;

@@ -22,7 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::cli::{ScoreArgs, TrainArgs};
-use crate::output;
+use crate::{output, record};
 use crate::run_config::{data_path, RunConfig, Source};
 
 /// The split of a run: scaled training rows (the normal rows of the training half, or the whole
@@ -111,6 +111,8 @@ fn assess(
 /// is labelled; rows are flagged when `h(x) < c/2`, i.e. when `1 − h/c > 0.5`.
 struct PuOutcome {
     metrics: Metrics,
+    /// `1 − h/c` of the test rows.
+    score: Vec<f64>,
     threshold: PuThreshold,
     labelled: usize,
 }
@@ -154,6 +156,7 @@ fn pu_assess(
     )?;
     Ok(PuOutcome {
         metrics,
+        score,
         threshold,
         labelled: n_labelled,
     })
@@ -191,7 +194,8 @@ fn progress_bar(epochs: usize) -> ProgressBar {
     bar
 }
 
-pub fn run_train(args: &TrainArgs) -> Result<()> {
+/// The overrides `dagmm train`'s shorthands stand for, after the `--set` ones.
+pub fn train_overrides(args: &TrainArgs) -> Vec<String> {
     let mut overrides = args.set.clone();
     if let Some(e) = args.epochs {
         overrides.push(format!("training.epochs={e}"));
@@ -202,11 +206,44 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     if let Some(d) = &args.device {
         overrides.push(format!("device=\"{d}\""));
     }
-    let config = RunConfig::load(&args.config, &overrides)?;
-    let prepared = prepare(&config)?;
+    overrides
+}
+
+pub fn run_train(args: &TrainArgs) -> Result<()> {
+    let config = RunConfig::load(&args.config, &train_overrides(args))?;
+    let bar = progress_bar(config.training.epochs);
+    let summary = train_run(&config, &args.config, &args.out, &bar, &Value::Null)?;
+    println!(
+        "precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4} (untrained: F1 {:.4}, ROC AUC {:.4}); {:.0} samples/s; wrote {}",
+        summary["precision"].as_f64().unwrap_or(f64::NAN),
+        summary["recall"].as_f64().unwrap_or(f64::NAN),
+        summary["f1"].as_f64().unwrap_or(f64::NAN),
+        summary["roc_auc"].as_f64().unwrap_or(f64::NAN),
+        summary["untrained_f1"].as_f64().unwrap_or(f64::NAN),
+        summary["untrained_roc_auc"].as_f64().unwrap_or(f64::NAN),
+        summary["samples_per_second"].as_f64().unwrap_or(f64::NAN),
+        args.out.display()
+    );
+    Ok(())
+}
+
+/// One run of the DAGMM protocol into `out`: `losses.csv`, `model/`, `config.toml`,
+/// `scores.csv`, `manifest.json`, and last `summary.json` (its presence marks the run finished).
+/// `bar` shows the epochs; `sweep` is recorded in the manifest (the sweep entry, paper figures).
+pub fn train_run(
+    config: &RunConfig,
+    config_file: &Path,
+    out: &Path,
+    bar: &ProgressBar,
+    sweep_entry: &Value,
+) -> Result<Value> {
+    let wall = Instant::now();
+    let (_, started_at) = record::now();
+    let prepared = prepare(config)?;
+    let load_seconds = wall.elapsed().as_secs_f64();
     let model_config = config.model();
     let n_train_anomalies = prepared.train_labels.iter().filter(|&&l| l == 1).count();
-    eprintln!(
+    bar.println(format!(
         "{}: {} rows; training on {} rows ({} anomalies{}), testing on {} ({} anomalies); device {}",
         prepared.path.display(),
         prepared.n_rows,
@@ -222,9 +259,9 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         prepared.test.nrows(),
         prepared.test_labels.iter().filter(|&&l| l == 1).count(),
         config.device
-    );
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    ));
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let untrained_started = Instant::now();
 
     // The control: the same network at its initial weights, the same protocol.
     let pu_seed = config
@@ -235,13 +272,13 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     let untrained = Dagmm::untrained(model_config.clone(), prepared.train.view())?;
     let untrained_scores = untrained.score(prepared.test.view())?;
     let (_, mut untrained_metrics, _) =
-        assess(&config, &untrained_scores.score, &prepared.test_labels)?;
+        assess(config, &untrained_scores.score, &prepared.test_labels)?;
     if let Some(pu) = &config.evaluation.pu {
         untrained_metrics =
             pu_assess(pu, pu_seed, &untrained, &prepared, &untrained_scores)?.metrics;
     }
 
-    let bar = progress_bar(config.training.epochs);
+    let untrained_seconds = untrained_started.elapsed().as_secs_f64();
     let started = Instant::now();
     let labels = config
         .loss
@@ -263,13 +300,9 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
             ));
         },
     );
-    bar.finish_and_clear();
     let (mut model, history) = fitted?;
-    let wall_seconds = started.elapsed().as_secs_f64();
-    output::write_bytes(
-        &args.out.join("losses.csv"),
-        losses_csv(&history).as_bytes(),
-    )?;
+    let fit_seconds = started.elapsed().as_secs_f64();
+    output::write_bytes(&out.join("losses.csv"), losses_csv(&history).as_bytes())?;
     if let Some(e) = history.iter().find(|e| !e.total.is_finite()) {
         bail!(
             "the loss became {} at epoch {}; losses.csv holds the history",
@@ -280,14 +313,17 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     let train_seconds: f64 = history.iter().map(|e| e.seconds).sum();
     let rows_trained: usize = history.iter().map(|e| e.rows).sum();
 
+    let score_started = Instant::now();
     let scores = model.score(prepared.test.view())?;
-    let (cut, percentile_metrics, sweep) = assess(&config, &scores.score, &prepared.test_labels)?;
+    let (cut, percentile_metrics, sweep) = assess(config, &scores.score, &prepared.test_labels)?;
+    let mut curves = record::curves(&scores.score, &prepared.test_labels, cut)?;
     let mut flagged = flag(&scores.score, cut, Direction::HighIsAnomalous);
     let mut metrics = percentile_metrics.clone();
     let mut pu_summary = Value::Null;
     if let Some(pu) = &config.evaluation.pu {
         let outcome = pu_assess(pu, pu_seed, &model, &prepared, &scores)?;
         flagged = outcome.threshold.flag(&pu_features(&scores))?;
+        curves = record::curves(&outcome.score, &prepared.test_labels, 0.5)?;
         pu_summary = json!({
             "c": outcome.threshold.c(),
             "threshold": outcome.threshold.threshold(),
@@ -310,12 +346,26 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         "anomaly_percentile": config.evaluation.anomaly_percentile,
         "data": config.data,
     }));
-    let model_dir = args.out.join("model");
+    let model_dir = out.join("model");
     model
         .save(&model_dir)
         .with_context(|| format!("saving the model to {}", model_dir.display()))?;
-    output::write_bytes(&args.out.join("config.toml"), config.to_toml()?.as_bytes())?;
-    write_test_scores(&args.out.join("scores.csv"), &prepared, &scores, &flagged)?;
+    output::write_bytes(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
+    write_test_scores(&out.join("scores.csv"), &prepared, &scores, &flagged)?;
+    let score_seconds = score_started.elapsed().as_secs_f64();
+    let timings = json!({
+        "started_at": started_at,
+        "load_seconds": load_seconds,
+        "untrained_seconds": untrained_seconds,
+        "fit_seconds": fit_seconds,
+        "train_seconds": train_seconds,
+        "score_seconds": score_seconds,
+        "wall_seconds": wall.elapsed().as_secs_f64(),
+    });
+    output::write_json(
+        &out.join("manifest.json"),
+        &record::manifest(&serde_json::to_value(config)?, config_file, sweep_entry, &timings),
+    )?;
 
     let summary = json!({
         "data": prepared.path.display().to_string(),
@@ -350,25 +400,15 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         "split_seed": config.split_seed(),
         "device": config.device,
         "train_seconds": train_seconds,
-        "wall_seconds": wall_seconds,
+        "wall_seconds": wall.elapsed().as_secs_f64(),
         "samples_per_second": rows_trained as f64 / train_seconds,
         "final_loss": history.last().map(|e| json!(e)).unwrap_or(Value::Null),
         "first_loss": history.first().map(|e| json!(e)).unwrap_or(Value::Null),
         "nan_free": history.iter().all(|e| e.total.is_finite()),
+        "curves": curves,
     });
-    output::write_json(&args.out.join("summary.json"), &summary)?;
-    println!(
-        "precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4} (untrained: F1 {:.4}, ROC AUC {:.4}); {:.0} samples/s; wrote {}",
-        metrics.precision,
-        metrics.recall,
-        metrics.f1,
-        metrics.roc_auc,
-        untrained_metrics.f1,
-        untrained_metrics.roc_auc,
-        rows_trained as f64 / train_seconds,
-        args.out.display()
-    );
-    Ok(())
+    output::write_json(&out.join("summary.json"), &summary)?;
+    Ok(summary)
 }
 
 fn write_test_scores(path: &Path, p: &Prepared, s: &Scores, flagged: &[u8]) -> Result<()> {
