@@ -27,9 +27,12 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a data file with a saved DAGMM model.
     Score(ScoreArgs),
-    /// Tables (mean ± std over seeds) of every `dagmm train` run below a directory.
+    /// Run an experiment file (configs × overrides × seeds); finished runs are skipped.
+    Sweep(SweepArgs),
+    /// Tables (mean ± std over seeds), per-percentile tables and plots of every run below a
+    /// directory (several shards' folders merge by being under one directory).
     Report {
-        /// A directory holding run folders (e.g. results/dagmm_paper).
+        /// A directory holding run folders (e.g. results/paper_table6).
         dir: PathBuf,
     },
     /// Data sets: download with checksum checks.
@@ -64,6 +67,21 @@ pub struct TrainArgs {
     /// Output directory: summary.json, losses.csv, scores.csv, config.toml, model/.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// The experiment file, e.g. experiments/paper_table6.toml.
+    pub experiment: PathBuf,
+    /// Output directory; runs go to OUT/<data set>/<run>/seed<k>/.
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Runs at once (each uses the CPU backend's threads; on a small machine 1 is fastest).
+    #[arg(long, default_value_t = 1)]
+    pub jobs: usize,
+    /// Run only shard i of n (1-based), e.g. --shard 2/4 for a Slurm array task or GNU parallel.
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<crate::sweep::Shard>,
 }
 
 #[derive(Debug, Args)]

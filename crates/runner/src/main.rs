@@ -10,7 +10,9 @@ mod output;
 mod plots;
 mod record;
 mod report;
+mod report_plots;
 mod run_config;
+mod sweep;
 mod train;
 
 use anyhow::Result;
@@ -31,6 +33,9 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gaussian(args) => classic::run_gaussian(&args),
         Command::Train(args) => train::run_train(&args),
         Command::Score(args) => train::run_score(&args),
+        Command::Sweep(args) => {
+            sweep::run_sweep(&args.experiment, &args.out, args.jobs, args.shard)
+        }
         Command::Report { dir } => report::run_report(&dir),
         Command::Data {
             command: DataCommand::Fetch { name, dir },

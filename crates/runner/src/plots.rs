@@ -14,7 +14,7 @@ use plotters::prelude::*;
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
 static REGISTER: Once = Once::new();
 
-fn register_font() {
+pub(crate) fn register_font() {
     REGISTER.call_once(|| {
         // The font is embedded at build time; a failure here is a build defect, not bad input.
         for style in [FontStyle::Normal, FontStyle::Bold] {
@@ -25,7 +25,7 @@ fn register_font() {
     });
 }
 
-fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+pub(crate) fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing failed: {e:?}")
 }
 

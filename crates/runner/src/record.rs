@@ -148,7 +148,7 @@ mod tests {
     fn utc_strings_of_known_instants() {
         assert_eq!(utc_string(0), "1970-01-01T00:00:00Z");
         assert_eq!(utc_string(951_782_400), "2000-02-29T00:00:00Z");
-        assert_eq!(utc_string(1_795_300_000), "2026-11-21T21:06:40Z");
+        assert_eq!(utc_string(1_795_300_000), "2026-11-21T22:26:40Z");
     }
 
     #[test]
@@ -165,7 +165,13 @@ mod tests {
         let scores: Vec<f64> = (0..1000).map(|i| i as f64).collect();
         let labels: Vec<u8> = (0..1000).map(|i| u8::from(i >= 900)).collect();
         let h = class_histogram(&scores, &labels, 10).unwrap();
-        let sum = |k: &str| h[k].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).sum::<u64>();
+        let sum = |k: &str| {
+            h[k].as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_u64().unwrap())
+                .sum::<u64>()
+        };
         assert_eq!((sum("normal"), sum("anomaly")), (900, 100));
         assert_eq!(h["edges"].as_array().unwrap().len(), 11);
     }

@@ -1,7 +1,19 @@
-//! `dagmm report DIR`: gathers every `summary.json` of `dagmm train` below DIR and writes
-//! `table.md` and `table.csv`: per group of runs (the folder holding the seed folders), the mean
-//! ± sample standard deviation over seeds of precision, recall, F1 and ROC AUC, beside the
-//! untrained control and the training speed.
+//! `dagmm report DIR`: gathers every finished run below DIR (`summary.json` beside `losses.csv`;
+//! several shards' folders merge by lying under one DIR) and writes
+//!
+//! * `table.md`, `table.csv`: per data set and method, the mean ± sample standard deviation over
+//!   seeds of precision, recall, F1 (at the run's threshold) and ROC AUC, the untrained control,
+//!   the published figures where the experiment file gives them, whether every run stayed
+//!   NaN-free, and the training speed;
+//! * `percentiles.md`, `percentiles.csv`: precision, recall and F1 at each swept percentile (seed
+//!   002's Tables 1-5), mean ± std over seeds;
+//! * `plots/<data set>_*.{png,svg}`: F1 against percentile per method, ROC and PR curves (first
+//!   seed), the training loss per epoch (mean over seeds), and per-method score histograms.
+//!
+//! A run's data set is the first folder below DIR, its method the folders between that and the
+//! seed folder (`kddcup/dagmm_vae/seed0` → `kddcup`, `dagmm_vae`). Labels and the paper's
+//! figures come from the run's manifest (written by `dagmm sweep`), else from DIR's
+//! `experiment.toml`.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -10,16 +22,32 @@ use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
 use crate::output;
+use crate::report_plots::{class_histogram, line_chart, padded, ClassHistogram, LineChart, Series};
+use crate::sweep::{Experiment, EXPERIMENT_FILE};
 
-const COLUMNS: &[(&str, &str)] = &[
+const METRICS: &[(&str, &str)] = &[
     ("precision", "precision"),
     ("recall", "recall"),
     ("f1", "F1"),
     ("roc_auc", "ROC AUC"),
     ("untrained_f1", "untrained F1"),
     ("untrained_roc_auc", "untrained ROC AUC"),
-    ("samples_per_second", "samples/s"),
 ];
+const PAPER: &[&str] = &["precision", "recall", "f1", "roc_auc"];
+
+/// One finished run.
+struct Run {
+    summary: Value,
+    losses: Vec<f64>,
+}
+
+/// The runs of one method on one data set.
+#[derive(Default)]
+struct Group {
+    label: Option<String>,
+    paper: BTreeMap<String, f64>,
+    runs: Vec<Run>,
+}
 
 fn summaries(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
@@ -47,7 +75,33 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-pub fn run_report(dir: &Path) -> Result<()> {
+fn read_json(path: &Path) -> Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+}
+
+/// The `total` column of a `losses.csv`.
+fn total_losses(path: &Path) -> Result<Vec<f64>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let mut lines = text.lines();
+    let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
+    let Some(col) = header.iter().position(|h| *h == "total") else {
+        return Ok(Vec::new());
+    };
+    lines
+        .enumerate()
+        .map(|(i, l)| {
+            l.split(',')
+                .nth(col)
+                .and_then(|v| v.parse().ok())
+                .with_context(|| format!("{} line {}: no total", path.display(), i + 2))
+        })
+        .collect()
+}
+
+fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
     let mut found = Vec::new();
     summaries(dir, &mut found)?;
     found.sort();
@@ -57,58 +111,407 @@ pub fn run_report(dir: &Path) -> Result<()> {
             dir.display()
         );
     }
-    // Group: the run folder's parent relative to DIR (e.g. kddcup/dagmm for kddcup/dagmm/seed0).
-    let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+    let experiment = match dir.join(EXPERIMENT_FILE) {
+        p if p.is_file() => Some(Experiment::load(&p)?),
+        _ => None,
+    };
+    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
     for path in &found {
         let run_dir = path.parent().expect("a file has a parent");
-        let group = run_dir
+        let rel = run_dir
             .parent()
             .and_then(|g| g.strip_prefix(dir).ok())
-            .map(|g| g.display().to_string())
-            .filter(|g| !g.is_empty())
-            .unwrap_or_else(|| ".".into());
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read {}", path.display()))?;
-        let value: Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not valid JSON", path.display()))?;
-        groups.entry(group).or_default().push(value);
+            .map(|g| {
+                g.components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+            })
+            .unwrap_or_default();
+        let (data, method) = match rel.as_slice() {
+            [] => (".".to_string(), ".".to_string()),
+            [only] => (".".to_string(), only.clone()),
+            [first, rest @ ..] => (first.clone(), rest.join("/")),
+        };
+        let manifest_path = run_dir.join("manifest.json");
+        let manifest = if manifest_path.is_file() {
+            read_json(&manifest_path)?
+        } else {
+            Value::Null
+        };
+        let group = groups.entry((data.clone(), method.clone())).or_default();
+        let entry = &manifest["sweep"];
+        if let Some(label) = entry["label"].as_str() {
+            group.label = Some(label.to_string());
+        }
+        if let Some(paper) = entry["paper"].as_object() {
+            for (k, v) in paper {
+                if let Some(v) = v.as_f64() {
+                    group.paper.insert(k.clone(), v);
+                }
+            }
+        }
+        if let Some(exp) = &experiment {
+            let base = method.split('/').next().unwrap_or("");
+            if let Some(e) = exp
+                .runs
+                .iter()
+                .find(|e| e.name == base && e.data_folder() == data)
+            {
+                group.label.get_or_insert_with(|| {
+                    let label = e.label.clone().unwrap_or_else(|| e.name.clone());
+                    match method.split_once('/') {
+                        Some((_, point)) => format!("{label} ({point})"),
+                        None => label,
+                    }
+                });
+                for (k, v) in &e.paper {
+                    group.paper.entry(k.clone()).or_insert(*v);
+                }
+            }
+        }
+        group.runs.push(Run {
+            summary: read_json(path)?,
+            losses: total_losses(&run_dir.join("losses.csv"))?,
+        });
     }
-    let mut md = String::from("| runs | seeds | epochs |");
-    let mut csv = String::from("runs,seeds,epochs");
-    for (key, title) in COLUMNS {
+    for g in groups.values_mut() {
+        g.runs
+            .sort_by_key(|r| r.summary["seed"].as_u64().unwrap_or(u64::MAX));
+    }
+    Ok(groups)
+}
+
+fn values(runs: &[Run], key: &str) -> Option<Vec<f64>> {
+    runs.iter().map(|r| r.summary[key].as_f64()).collect()
+}
+
+fn name(method: &str, g: &Group) -> String {
+    g.label.clone().unwrap_or_else(|| method.to_string())
+}
+
+pub fn run_report(dir: &Path) -> Result<()> {
+    let groups = load_groups(dir)?;
+    write_tables(dir, &groups)?;
+    write_percentiles(dir, &groups)?;
+    write_plots(dir, &groups)?;
+    Ok(())
+}
+
+fn write_tables(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+    let mut md = String::from("| data set | method | seeds | epochs |");
+    let mut csv = String::from("data_set,method,label,seeds,epochs");
+    for (key, title) in METRICS {
         md.push_str(&format!(" {title} |"));
         csv.push_str(&format!(",{key}_mean,{key}_std"));
     }
-    md.push_str("\n|---|---|---|");
-    md.push_str(&"---|".repeat(COLUMNS.len()));
+    for key in PAPER {
+        md.push_str(&format!(
+            " paper {} |",
+            key.replace("roc_auc", "ROC AUC").replace("f1", "F1")
+        ));
+        csv.push_str(&format!(",paper_{key}"));
+    }
+    md.push_str(" NaN-free | samples/s |\n|---|---|---|---|");
+    md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 2));
     md.push('\n');
-    csv.push('\n');
-    for (group, runs) in &groups {
-        let seeds: Vec<String> = runs.iter().map(|r| r["seed"].to_string()).collect();
-        let epochs = runs[0]["epochs"].to_string();
-        md.push_str(&format!("| {group} | {} | {epochs} |", seeds.join(", ")));
-        csv.push_str(&format!("{group},{},{epochs}", seeds.join(" ")));
-        for (key, _) in COLUMNS {
-            let values: Vec<f64> = runs.iter().filter_map(|r| r[*key].as_f64()).collect();
-            if values.len() != runs.len() {
-                md.push_str(" n/a |");
-                csv.push_str(",,");
-                continue;
+    csv.push_str(",nan_free,samples_per_second_mean\n");
+    for ((data, method), g) in groups {
+        let seeds: Vec<String> = g
+            .runs
+            .iter()
+            .map(|r| r.summary["seed"].to_string())
+            .collect();
+        let epochs = g.runs[0].summary["epochs"].to_string();
+        let label = name(method, g);
+        md.push_str(&format!(
+            "| {data} | {label} | {} | {epochs} |",
+            seeds.join(", ")
+        ));
+        csv.push_str(&format!(
+            "{data},{method},\"{}\",{},{epochs}",
+            label.replace('"', "'"),
+            seeds.join(" ")
+        ));
+        for (key, _) in METRICS {
+            match values(&g.runs, key) {
+                Some(v) => {
+                    let (m, s) = mean_std(&v);
+                    md.push_str(&format!(" {m:.4} ± {s:.4} |"));
+                    csv.push_str(&format!(",{m},{s}"));
+                }
+                None => {
+                    md.push_str(" n/a |");
+                    csv.push_str(",,");
+                }
             }
-            let (mean, std) = mean_std(&values);
-            if *key == "samples_per_second" {
-                md.push_str(&format!(" {mean:.0} ± {std:.0} |"));
-            } else {
-                md.push_str(&format!(" {mean:.4} ± {std:.4} |"));
-            }
-            csv.push_str(&format!(",{mean},{std}"));
         }
-        md.push('\n');
-        csv.push('\n');
+        for key in PAPER {
+            match g.paper.get(*key) {
+                Some(v) => {
+                    md.push_str(&format!(" {v:.4} |"));
+                    csv.push_str(&format!(",{v}"));
+                }
+                None => {
+                    md.push_str(" – |");
+                    csv.push(',');
+                }
+            }
+        }
+        // Runs from before `nan_free` was recorded finished, and a NaN loss stops a run.
+        let nan_free = g
+            .runs
+            .iter()
+            .all(|r| r.summary["nan_free"].as_bool().unwrap_or(true));
+        let speed = values(&g.runs, "samples_per_second").map(|v| mean_std(&v).0);
+        md.push_str(&format!(
+            " {} | {} |\n",
+            if nan_free { "yes" } else { "NO" },
+            speed.map_or("n/a".into(), |s| format!("{s:.0}"))
+        ));
+        csv.push_str(&format!(
+            ",{nan_free},{}\n",
+            speed.map_or(String::new(), |s| s.to_string())
+        ));
     }
     output::write_bytes(&dir.join("table.md"), md.as_bytes())?;
     output::write_bytes(&dir.join("table.csv"), csv.as_bytes())?;
     print!("{md}");
+    Ok(())
+}
+
+/// Per percentile: (precision, recall, F1) of every seed.
+fn sweep_rows(g: &Group) -> BTreeMap<i64, Vec<[f64; 3]>> {
+    let mut rows: BTreeMap<i64, Vec<[f64; 3]>> = BTreeMap::new();
+    for r in &g.runs {
+        for row in r.summary["sweep"].as_array().into_iter().flatten() {
+            let (Some(p), Some(pr), Some(re), Some(f)) = (
+                row["percentile"].as_f64(),
+                row["precision"].as_f64(),
+                row["recall"].as_f64(),
+                row["f1"].as_f64(),
+            ) else {
+                continue;
+            };
+            rows.entry((p * 1000.0).round() as i64)
+                .or_default()
+                .push([pr, re, f]);
+        }
+    }
+    rows
+}
+
+fn write_percentiles(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+    let mut md = String::from(
+        "Precision, recall and F1 when the top P% of test scores are flagged (mean ± std over seeds).\n",
+    );
+    let mut csv = String::from(
+        "data_set,method,percentile,seeds,precision_mean,precision_std,recall_mean,recall_std,f1_mean,f1_std\n",
+    );
+    for ((data, method), g) in groups {
+        let rows = sweep_rows(g);
+        if rows.is_empty() {
+            continue;
+        }
+        md.push_str(&format!(
+            "\n### {data}: {}\n\n| percentile | seeds | precision | recall | F1 |\n|---|---|---|---|---|\n",
+            name(method, g)
+        ));
+        for (p, v) in &rows {
+            let p = *p as f64 / 1000.0;
+            md.push_str(&format!("| {p} | {} |", v.len()));
+            csv.push_str(&format!("{data},{method},{p},{}", v.len()));
+            for k in 0..3 {
+                let (m, s) = mean_std(&v.iter().map(|r| r[k]).collect::<Vec<_>>());
+                md.push_str(&format!(" {m:.4} ± {s:.4} |"));
+                csv.push_str(&format!(",{m},{s}"));
+            }
+            md.push('\n');
+            csv.push('\n');
+        }
+    }
+    output::write_bytes(&dir.join("percentiles.md"), md.as_bytes())?;
+    output::write_bytes(&dir.join("percentiles.csv"), csv.as_bytes())?;
+    Ok(())
+}
+
+fn points(v: &Value) -> Vec<(f64, f64)> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
+        .collect()
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_f64)
+        .collect()
+}
+
+fn write_plots(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+    let plots = dir.join("plots");
+    std::fs::create_dir_all(&plots)
+        .with_context(|| format!("cannot create {}", plots.display()))?;
+    let mut by_data: BTreeMap<&str, Vec<(&str, &Group)>> = BTreeMap::new();
+    for ((data, method), g) in groups {
+        by_data.entry(data).or_default().push((method, g));
+    }
+    for (data, methods) in by_data {
+        let stem = |what: &str| plots.join(format!("{}_{what}", data.replace(['/', '.'], "_")));
+        // F1 against the flagged percentile.
+        let f1: Vec<Series> = methods
+            .iter()
+            .filter_map(|(m, g)| {
+                let rows = sweep_rows(g);
+                (!rows.is_empty()).then(|| {
+                    let stats: Vec<(f64, (f64, f64))> = rows
+                        .iter()
+                        .map(|(p, v)| {
+                            (
+                                *p as f64 / 1000.0,
+                                mean_std(&v.iter().map(|r| r[2]).collect::<Vec<_>>()),
+                            )
+                        })
+                        .collect();
+                    Series {
+                        name: name(m, g),
+                        points: stats.iter().map(|(p, (m, _))| (*p, *m)).collect(),
+                        errors: Some(stats.iter().map(|(_, (_, s))| *s).collect()),
+                    }
+                })
+            })
+            .collect();
+        if !f1.is_empty() {
+            let x = padded(f1.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+            line_chart(
+                &stem("f1_vs_percentile"),
+                &LineChart {
+                    title: &format!(
+                        "{data}: F1 against the flagged percentile (mean ± std over seeds)"
+                    ),
+                    x_desc: "test rows flagged (%)",
+                    y_desc: "F1",
+                    x_range: x,
+                    y_range: 0.0..1.02,
+                    diagonal: false,
+                },
+                &f1,
+            )?;
+        }
+        // ROC and PR curves of each method's first seed.
+        for (key, title, x_desc, y_desc, diagonal) in [
+            (
+                "roc",
+                "ROC curves",
+                "false positive rate",
+                "true positive rate",
+                true,
+            ),
+            (
+                "pr",
+                "precision-recall curves",
+                "recall",
+                "precision",
+                false,
+            ),
+        ] {
+            let series: Vec<Series> = methods
+                .iter()
+                .filter_map(|(m, g)| {
+                    let r = &g.runs[0];
+                    let pts = points(&r.summary["curves"][key]);
+                    (!pts.is_empty()).then(|| Series {
+                        name: format!("{} (seed {})", name(m, g), r.summary["seed"]),
+                        points: pts,
+                        errors: None,
+                    })
+                })
+                .collect();
+            if !series.is_empty() {
+                line_chart(
+                    &stem(key),
+                    &LineChart {
+                        title: &format!("{data}: {title}"),
+                        x_desc,
+                        y_desc,
+                        x_range: 0.0..1.0,
+                        y_range: 0.0..1.02,
+                        diagonal,
+                    },
+                    &series,
+                )?;
+            }
+        }
+        // Training loss per epoch, mean over seeds.
+        let losses: Vec<Series> = methods
+            .iter()
+            .filter_map(|(m, g)| {
+                let n = g.runs.iter().map(|r| r.losses.len()).min().unwrap_or(0);
+                (n > 0).then(|| Series {
+                    name: name(m, g),
+                    points: (0..n)
+                        .map(|e| {
+                            let v: Vec<f64> = g.runs.iter().map(|r| r.losses[e]).collect();
+                            ((e + 1) as f64, mean_std(&v).0)
+                        })
+                        .collect(),
+                    errors: None,
+                })
+            })
+            .collect();
+        if !losses.is_empty() {
+            let y = padded(losses.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
+            let x = padded(losses.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+            line_chart(
+                &stem("losses"),
+                &LineChart {
+                    title: &format!("{data}: training loss (mean over seeds)"),
+                    x_desc: "epoch",
+                    y_desc: "objective J",
+                    x_range: x,
+                    y_range: y,
+                    diagonal: false,
+                },
+                &losses,
+            )?;
+        }
+        // Score histograms of each method's first seed.
+        for (m, g) in &methods {
+            let r = &g.runs[0];
+            let c = &r.summary["curves"];
+            let h = &c["histogram"];
+            let (edges, normal, anomaly) = (
+                floats(&h["edges"]),
+                floats(&h["normal"]),
+                floats(&h["anomaly"]),
+            );
+            if edges.len() < 2 || normal.len() + 1 != edges.len() || anomaly.len() != normal.len() {
+                continue;
+            }
+            let is_pu = r.summary["decision"] == "pu";
+            class_histogram(
+                &stem(&format!("histogram_{}", m.replace(['/', '='], "_"))),
+                &ClassHistogram {
+                    title: &format!(
+                        "{data}: {} (seed {}), test scores",
+                        name(m, g),
+                        r.summary["seed"]
+                    ),
+                    x_desc: if is_pu {
+                        "1 − h(x)/c (PU)"
+                    } else {
+                        "score (energy unless configured)"
+                    },
+                    edges: &edges,
+                    normal: &normal,
+                    anomaly: &anomaly,
+                    threshold: c["threshold"].as_f64(),
+                },
+            )?;
+        }
+    }
     Ok(())
 }
 
@@ -130,16 +533,38 @@ mod tests {
         for (seed, f1) in [(0, 0.9), (1, 0.8)] {
             let run = dir.path().join("kddcup/dagmm").join(format!("seed{seed}"));
             std::fs::create_dir_all(&run).unwrap();
-            std::fs::write(run.join("losses.csv"), "epoch\n").unwrap();
+            std::fs::write(run.join("losses.csv"), "epoch,total\n1,3.0\n2,2.0\n").unwrap();
             let s = serde_json::json!({"seed": seed, "epochs": 200, "precision": 0.5, "recall": 0.5, "f1": f1,
-                "roc_auc": 0.99, "untrained_f1": 0.7, "untrained_roc_auc": 0.9, "samples_per_second": 1000.0});
+                "roc_auc": 0.99, "untrained_f1": 0.7, "untrained_roc_auc": 0.9, "samples_per_second": 1000.0,
+                "sweep": [{"percentile": 10.0, "precision": 1.0, "recall": 0.5, "f1": f1}]});
             std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
         }
         run_report(dir.path()).unwrap();
         let md = std::fs::read_to_string(dir.path().join("table.md")).unwrap();
-        assert!(md.contains("| kddcup/dagmm | 0, 1 | 200 |"), "{md}");
+        assert!(md.contains("| kddcup | dagmm | 0, 1 | 200 |"), "{md}");
         assert!(md.contains("0.8500 ± 0.0707"), "{md}");
         let csv = std::fs::read_to_string(dir.path().join("table.csv")).unwrap();
         assert_eq!(csv.lines().count(), 2);
+        let per = std::fs::read_to_string(dir.path().join("percentiles.md")).unwrap();
+        assert!(
+            per.contains("| 10 | 2 | 1.0000 ± 0.0000 | 0.5000 ± 0.0000 | 0.8500 ± 0.0707 |"),
+            "{per}"
+        );
+        assert!(dir.path().join("plots/kddcup_losses.svg").is_file());
+        assert!(dir
+            .path()
+            .join("plots/kddcup_f1_vs_percentile.png")
+            .is_file());
+    }
+
+    #[test]
+    fn losses_csv_total_column_and_bad_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("losses.csv");
+        std::fs::write(&p, "epoch,total,x\n1,2.5,0\n2,1.5,0\n").unwrap();
+        assert_eq!(total_losses(&p).unwrap(), vec![2.5, 1.5]);
+        std::fs::write(&p, "epoch,total\n1,oops\n").unwrap();
+        let err = format!("{:#}", total_losses(&p).unwrap_err());
+        assert!(err.contains("line 2"), "{err}");
     }
 }

@@ -22,8 +22,8 @@ use rand_chacha::ChaCha8Rng;
 use serde_json::{json, Value};
 
 use crate::cli::{ScoreArgs, TrainArgs};
-use crate::{output, record};
 use crate::run_config::{data_path, RunConfig, Source};
+use crate::{output, record};
 
 /// The split of a run: scaled training rows (the normal rows of the training half, or the whole
 /// half when the config trains on it) and scaled test rows with labels.
@@ -364,7 +364,12 @@ pub fn train_run(
     });
     output::write_json(
         &out.join("manifest.json"),
-        &record::manifest(&serde_json::to_value(config)?, config_file, sweep_entry, &timings),
+        &record::manifest(
+            &serde_json::to_value(config)?,
+            config_file,
+            sweep_entry,
+            &timings,
+        ),
     )?;
 
     let summary = json!({

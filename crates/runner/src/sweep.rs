@@ -1,0 +1,427 @@
+//! `dagmm sweep experiments/X.toml --out results/X [--jobs N] [--shard i/n]`: runs configs ×
+//! overrides × seeds as `dagmm train` runs into `OUT/<data set>/<run>[/<grid point>]/seed<k>/`.
+//!
+//! An experiment file:
+//!
+//! ```toml
+//! description = "what the sweep reproduces"
+//! seeds = [0, 1, 2, 3, 4]
+//!
+//! [[run]]
+//! name = "dagmm_vae"                       # folder of the method
+//! label = "DAGMM with VAE"                 # how tables name it (default: name)
+//! config = "../configs/kddcup/dagmm_vae.toml"   # relative to this file
+//! data = "kddcup"                          # folder of the data set (default: the config's folder)
+//! set = ["training.epochs=200"]            # overrides, as `dagmm train --set`
+//! grid = { "loss.lambda_energy" = [0.01, 0.1] }  # one run per combination (optional)
+//! seeds = [0, 1]                           # this entry's seeds (default: the file's)
+//! paper = { precision = 0.9642, recall = 0.9461, f1 = 0.9551, roc_auc = 0.9828 }
+//! ```
+//!
+//! Resuming: a run whose folder holds `summary.json` (written last) is finished and skipped, so a
+//! killed sweep picks up where it stopped. `--shard i/n` keeps every n-th run (the i-th of each
+//! n, in the file's order), so n machines given the same file and `--out` split the work with
+//! no overlap; `dagmm report OUT` merges what they wrote. The experiment file is copied to
+//! `OUT/experiment.toml` for the report (labels, the paper's figures).
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+
+use anyhow::{anyhow, bail, Context, Result};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::output;
+use crate::run_config::RunConfig;
+
+/// File name of the experiment copy in a sweep's output folder.
+pub const EXPERIMENT_FILE: &str = "experiment.toml";
+
+/// An experiment file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Experiment {
+    #[serde(default)]
+    pub description: String,
+    /// Seeds of every entry that does not name its own.
+    pub seeds: Vec<u64>,
+    #[serde(rename = "run")]
+    pub runs: Vec<Entry>,
+}
+
+/// One `[[run]]` entry.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    pub config: PathBuf,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub set: Vec<String>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub grid: BTreeMap<String, Vec<toml::Value>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds: Option<Vec<u64>>,
+    /// The published figures for this method and data set (any of precision, recall, f1,
+    /// roc_auc), shown beside ours.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub paper: BTreeMap<String, f64>,
+}
+
+/// One run of the expanded sweep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Task {
+    /// Output folder.
+    pub dir: PathBuf,
+    /// Config file (resolved against the experiment file's folder).
+    pub config: PathBuf,
+    /// `--set` overrides, the seed last.
+    pub overrides: Vec<String>,
+    /// What the manifest records about the entry.
+    pub entry: Value,
+}
+
+/// `i/n`: this machine's share of the runs (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = anyhow::Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| anyhow!("--shard `{s}`: expected i/n, e.g. 2/4"))?;
+        let (index, count): (usize, usize) = (
+            i.trim()
+                .parse()
+                .with_context(|| format!("--shard `{s}`: i"))?,
+            n.trim()
+                .parse()
+                .with_context(|| format!("--shard `{s}`: n"))?,
+        );
+        if count == 0 || index == 0 || index > count {
+            bail!("--shard `{s}`: need 1 <= i <= n");
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl Experiment {
+    /// Reads and checks an experiment file (unknown fields are errors naming the file).
+    pub fn load(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read experiment {}", path.display()))?;
+        let de = toml::Deserializer::new(&text);
+        let exp: Experiment = serde_path_to_error::deserialize(de).map_err(|e| {
+            let at = e.path().to_string();
+            anyhow!(
+                "{} at `{at}`: {}",
+                path.display(),
+                e.inner().to_string().trim_end()
+            )
+        })?;
+        if exp.runs.is_empty() {
+            bail!("{}: no [[run]] entries", path.display());
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for r in &exp.runs {
+            if r.name.is_empty() || r.name.contains(['/', '\\']) || r.name.starts_with('.') {
+                bail!(
+                    "{}: run name `{}` must be a plain folder name",
+                    path.display(),
+                    r.name
+                );
+            }
+            if !names.insert((r.data_folder(), r.name.clone())) {
+                bail!("{}: two runs are named `{}`", path.display(), r.name);
+            }
+            if r.seeds.as_ref().unwrap_or(&exp.seeds).is_empty() {
+                bail!("{}: run `{}` has no seeds", path.display(), r.name);
+            }
+            if let Some((k, _)) = r.grid.iter().find(|(_, v)| v.is_empty()) {
+                bail!(
+                    "{}: run `{}`: grid `{k}` has no values",
+                    path.display(),
+                    r.name
+                );
+            }
+        }
+        Ok(exp)
+    }
+
+    /// Every run, seed-major: the first seed of every entry and grid point (entries as written,
+    /// grid keys in order with the last varying fastest), then the second seed of each, … — so a
+    /// sweep stopped early has every method on its first seeds rather than one method on all.
+    pub fn tasks(&self, file: &Path, out: &Path) -> Vec<Task> {
+        let base = file.parent().unwrap_or(Path::new("."));
+        let mut tasks: Vec<(usize, Task)> = Vec::new();
+        for r in &self.runs {
+            let config = base.join(&r.config);
+            let data = r.data_folder();
+            for point in grid_points(&r.grid) {
+                let mut dir = out.join(&data).join(&r.name);
+                let mut overrides = r.set.clone();
+                if !point.is_empty() {
+                    let name: Vec<String> = point
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", plain(v)))
+                        .collect();
+                    dir = dir.join(name.join(","));
+                    overrides.extend(point.iter().map(|(k, v)| format!("{k}={v}")));
+                }
+                for (position, seed) in r.seeds.as_ref().unwrap_or(&self.seeds).iter().enumerate() {
+                    let mut o = overrides.clone();
+                    o.push(format!("training.seed={seed}"));
+                    tasks.push((position, Task {
+                        dir: dir.join(format!("seed{seed}")),
+                        config: config.clone(),
+                        overrides: o,
+                        entry: json!({
+                            "name": r.name,
+                            "label": r.label.clone().unwrap_or_else(|| r.name.clone()),
+                            "data": data,
+                            "grid_point": point.iter().map(|(k, v)| (k.clone(), plain(v))).collect::<BTreeMap<_, _>>(),
+                            "paper": r.paper,
+                        }),
+                    }));
+                }
+            }
+        }
+        tasks.sort_by_key(|(position, _)| *position); // stable: entry order within a position
+        tasks.into_iter().map(|(_, t)| t).collect()
+    }
+}
+
+impl Entry {
+    /// The data set's folder: `data`, else the config's folder (`configs/kddcup/x.toml` → `kddcup`).
+    pub fn data_folder(&self) -> String {
+        self.data.clone().unwrap_or_else(|| {
+            self.config
+                .parent()
+                .and_then(Path::file_name)
+                .map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned())
+        })
+    }
+}
+
+/// A TOML value as a folder-name-friendly string (strings unquoted, arrays joined with `-`).
+fn plain(v: &toml::Value) -> String {
+    match v {
+        toml::Value::String(s) => s.clone(),
+        toml::Value::Array(a) => a.iter().map(plain).collect::<Vec<_>>().join("-"),
+        other => other.to_string(),
+    }
+}
+
+/// The cartesian product of a grid; one empty point for no grid.
+fn grid_points(grid: &BTreeMap<String, Vec<toml::Value>>) -> Vec<Vec<(String, toml::Value)>> {
+    let mut points = vec![Vec::new()];
+    for (key, values) in grid {
+        points = points
+            .into_iter()
+            .flat_map(|p| {
+                values.iter().map(move |v| {
+                    let mut q = p.clone();
+                    q.push((key.clone(), v.clone()));
+                    q
+                })
+            })
+            .collect();
+    }
+    points
+}
+
+/// Whether a run folder holds a finished run.
+pub fn finished(dir: &Path) -> bool {
+    dir.join("summary.json").is_file()
+}
+
+/// `dagmm sweep`.
+pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> Result<()> {
+    if jobs == 0 {
+        bail!("--jobs must be at least 1");
+    }
+    let experiment = Experiment::load(file)?;
+    let all = experiment.tasks(file, out);
+    // Check every config before running anything: a typo fails now, not an hour in.
+    for t in &all {
+        RunConfig::load(&t.config, &t.overrides)
+            .with_context(|| format!("run {}", t.dir.display()))?;
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    output::write_bytes(
+        &out.join(EXPERIMENT_FILE),
+        toml::to_string_pretty(&experiment)?.as_bytes(),
+    )?;
+    let mine: Vec<Task> = all
+        .into_iter()
+        .enumerate()
+        .filter(|(i, _)| shard.is_none_or(|s| i % s.count == s.index - 1))
+        .map(|(_, t)| t)
+        .collect();
+    let (done, todo): (Vec<Task>, Vec<Task>) = mine.into_iter().partition(|t| finished(&t.dir));
+    eprintln!(
+        "{}: {} runs{}; {} finished already, {} to run, {} at a time",
+        file.display(),
+        done.len() + todo.len(),
+        shard.map_or(String::new(), |s| format!(
+            " in shard {}/{}",
+            s.index, s.count
+        )),
+        done.len(),
+        todo.len(),
+        jobs
+    );
+    let multi = MultiProgress::new();
+    let sweep_bar = multi.add(ProgressBar::new((done.len() + todo.len()) as u64));
+    if let Ok(style) = ProgressStyle::with_template(
+        "sweep {bar:28} {pos}/{len} runs [{elapsed_precise}, eta {eta}]",
+    ) {
+        sweep_bar.set_style(style);
+    }
+    sweep_bar.set_position(done.len() as u64);
+    let queue = Mutex::new(todo.into_iter());
+    let failures = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs {
+            scope.spawn(|| loop {
+                let Some(task) = queue.lock().expect("queue lock").next() else {
+                    break;
+                };
+                if let Err(e) = run_task(&task, &multi) {
+                    let _ = multi.println(format!("FAILED {}: {e:#}", task.dir.display()));
+                    failures
+                        .lock()
+                        .expect("failure lock")
+                        .push(format!("{}: {e:#}", task.dir.display()));
+                }
+                sweep_bar.inc(1);
+            });
+        }
+    });
+    sweep_bar.finish();
+    let failures = failures.into_inner().expect("failure lock");
+    if !failures.is_empty() {
+        bail!(
+            "{} run(s) failed (rerun the same command to retry them):\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+    eprintln!(
+        "all runs finished; `dagmm report {}` writes the tables",
+        out.display()
+    );
+    Ok(())
+}
+
+fn run_task(task: &Task, multi: &MultiProgress) -> Result<()> {
+    let config = RunConfig::load(&task.config, &task.overrides)?;
+    let bar = multi.add(ProgressBar::new(config.training.epochs as u64));
+    if let Ok(style) = ProgressStyle::with_template("  {prefix} {bar:20} {pos}/{len} {msg}") {
+        bar.set_style(style);
+    }
+    bar.set_prefix(task.dir.display().to_string());
+    let result = crate::train::train_run(&config, &task.config, &task.dir, &bar, &task.entry);
+    bar.finish_and_clear();
+    multi.remove(&bar);
+    result.map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+        let p = dir.join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+
+    const EXP: &str = r#"
+seeds = [0, 1]
+[[run]]
+name = "base"
+config = "configs/set/dagmm.toml"
+paper = { f1 = 0.9 }
+[[run]]
+name = "ablation"
+config = "configs/set/dagmm.toml"
+data = "other"
+set = ["training.epochs=3"]
+grid = { "loss.lambda_energy" = [0.01, 0.1], "estimation.n_components" = [2, 4] }
+seeds = [7]
+"#;
+
+    #[test]
+    fn tasks_expand_entries_grids_and_seeds_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = write(dir.path(), "exp.toml", EXP);
+        let exp = Experiment::load(&file).unwrap();
+        let tasks = exp.tasks(&file, Path::new("OUT"));
+        let dirs: Vec<String> = tasks.iter().map(|t| t.dir.display().to_string()).collect();
+        assert_eq!(
+            dirs,
+            [
+                "OUT/set/base/seed0",
+                "OUT/other/ablation/estimation.n_components=2,loss.lambda_energy=0.01/seed7",
+                "OUT/other/ablation/estimation.n_components=2,loss.lambda_energy=0.1/seed7",
+                "OUT/other/ablation/estimation.n_components=4,loss.lambda_energy=0.01/seed7",
+                "OUT/other/ablation/estimation.n_components=4,loss.lambda_energy=0.1/seed7",
+                "OUT/set/base/seed1",
+            ]
+        );
+        assert_eq!(
+            tasks[2].overrides,
+            [
+                "training.epochs=3",
+                "estimation.n_components=2",
+                "loss.lambda_energy=0.1",
+                "training.seed=7"
+            ]
+        );
+        assert_eq!(tasks[0].config, dir.path().join("configs/set/dagmm.toml"));
+        assert_eq!(tasks[0].entry["paper"]["f1"], 0.9);
+    }
+
+    #[test]
+    fn shards_and_bad_files_are_checked() {
+        assert_eq!(
+            "2/3".parse::<Shard>().unwrap(),
+            Shard { index: 2, count: 3 }
+        );
+        for bad in ["0/3", "4/3", "1/0", "x/2", "3"] {
+            assert!(bad.parse::<Shard>().is_err(), "{bad}");
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let typo = write(
+            dir.path(),
+            "t.toml",
+            &EXP.replace("seeds = [7]", "seed = [7]"),
+        );
+        let err = format!("{:#}", Experiment::load(&typo).unwrap_err());
+        assert!(err.contains("t.toml") && err.contains("seed"), "{err}");
+        let dup = write(
+            dir.path(),
+            "d.toml",
+            "seeds=[0]\n[[run]]\nname=\"a\"\nconfig=\"c\"\n[[run]]\nname=\"a\"\nconfig=\"c\"\n",
+        );
+        assert!(format!("{:#}", Experiment::load(&dup).unwrap_err()).contains("two runs"));
+        let slash = write(
+            dir.path(),
+            "s.toml",
+            "seeds=[0]\n[[run]]\nname=\"a/b\"\nconfig=\"c\"\n",
+        );
+        assert!(Experiment::load(&slash).is_err());
+    }
+}

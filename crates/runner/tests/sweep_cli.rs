@@ -1,0 +1,267 @@
+//! End-to-end tests of `dagmm sweep` and `dagmm report`: a killed sweep resumes without redoing
+//! finished runs, shards split the runs without overlap, and the report merges them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn dagmm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args(args)
+        .env_remove("DAGMM_DATA_DIR")
+        .output()
+        .expect("the dagmm binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// 1500 labelled rows of 8 features: normal rows near a line, 10% anomalies off it.
+fn write_data(dir: &Path) -> PathBuf {
+    let mut s = String::from("f0,f1,f2,f3,f4,f5,f6,f7,label\n");
+    for i in 0..1500 {
+        let t = (i as f64 * 0.618).fract();
+        let anomaly = i % 10 == 0;
+        let row: Vec<String> = (0..8)
+            .map(|j| {
+                let base = 0.2 + 0.6 * t * (j as f64 + 1.0) / 8.0;
+                let v = if anomaly { 1.0 - base } else { base };
+                format!("{:.5}", v + 0.01 * ((i * 7 + j * 3) % 11) as f64 / 11.0)
+            })
+            .collect();
+        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
+    }
+    let p = dir.join("data.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// A config on that file, and an experiment of two methods × two seeds.
+fn write_experiment(dir: &Path, epochs: usize) -> PathBuf {
+    let data = write_data(dir);
+    std::fs::create_dir_all(dir.join("configs/toy")).unwrap();
+    std::fs::write(
+        dir.join("configs/toy/dagmm.toml"),
+        format!(
+            "[data]\nsource = \"file\"\npath = \"{}\"\nlabel_column = \"label\"\n\
+             [evaluation]\nanomaly_percentile = 10.0\n\
+             [compression]\nencoder_layers = [6, 1]\n\
+             [estimation]\nn_components = 2\n\
+             [training]\nbatch_size = 64\nepochs = {epochs}\nlearning_rate = 1e-3\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("configs/toy/vae.toml"),
+        "extends = \"dagmm.toml\"\n[compression]\nkind = \"vae\"\n",
+    )
+    .unwrap();
+    let exp = dir.join("exp.toml");
+    std::fs::write(
+        &exp,
+        "seeds = [0, 1]\n\
+         [[run]]\nname = \"dagmm\"\nlabel = \"DAGMM\"\nconfig = \"configs/toy/dagmm.toml\"\npaper = { f1 = 0.5 }\n\
+         [[run]]\nname = \"vae\"\nconfig = \"configs/toy/vae.toml\"\n",
+    )
+    .unwrap();
+    exp
+}
+
+fn run_dirs(out: &Path) -> Vec<PathBuf> {
+    ["dagmm/seed0", "vae/seed0", "dagmm/seed1", "vae/seed1"]
+        .iter()
+        .map(|r| out.join("toy").join(r))
+        .collect()
+}
+
+fn finished(dir: &Path) -> bool {
+    dir.join("summary.json").is_file()
+}
+
+#[test]
+fn a_killed_sweep_resumes_without_redoing_finished_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write_experiment(dir.path(), 60);
+    let out = dir.path().join("out");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args([
+            "sweep",
+            exp.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let runs = run_dirs(&out);
+    let started = Instant::now();
+    while !finished(&runs[0]) {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "the first run never finished"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep exited early"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let done_before: Vec<bool> = runs.iter().map(|r| finished(r)).collect();
+    assert!(
+        done_before.iter().any(|d| !d),
+        "the sweep finished before it could be killed; make the runs longer"
+    );
+    let stamp = |r: &Path| {
+        (
+            std::fs::metadata(r.join("summary.json"))
+                .unwrap()
+                .modified()
+                .unwrap(),
+            std::fs::read_to_string(r.join("manifest.json")).unwrap(),
+        )
+    };
+    let before: Vec<_> = runs
+        .iter()
+        .zip(&done_before)
+        .filter(|(_, d)| **d)
+        .map(|(r, _)| (r.clone(), stamp(r)))
+        .collect();
+
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let n_done = before.len();
+    assert!(
+        text(&o).contains(&format!("{n_done} finished already, {} to run", 4 - n_done)),
+        "{}",
+        text(&o)
+    );
+    assert!(runs.iter().all(|r| finished(r)));
+    for (r, s) in &before {
+        assert_eq!(&stamp(r), s, "{} was redone", r.display());
+    }
+    // Every run folder has its manifest with the sweep entry and the resolved seed.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[2].join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["seed"], 1);
+    assert_eq!(m["sweep"]["label"], "DAGMM");
+    assert!(m["versions"]["burn"].is_string() && m["timings"]["wall_seconds"].is_number());
+    // A third call has nothing to do.
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        text(&o).contains("4 finished already, 0 to run"),
+        "{}",
+        text(&o)
+    );
+}
+
+#[test]
+fn shards_split_the_runs_and_the_report_merges_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write_experiment(dir.path(), 2);
+    let out = dir.path().join("out");
+    let runs = run_dirs(&out);
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--shard",
+        "1/2",
+        "--jobs",
+        "2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    // Seed-major order: dagmm/seed0, vae/seed0, dagmm/seed1, vae/seed1; shard 1 of 2 takes the
+    // first and third.
+    let done: Vec<bool> = runs.iter().map(|r| finished(r)).collect();
+    assert_eq!(done, [true, false, true, false]);
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--shard",
+        "2/2",
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(runs.iter().all(|r| finished(r)));
+
+    let o = dagmm(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    assert!(table.contains("DAGMM") && table.contains("vae"), "{table}");
+    assert!(
+        table.contains("0.5000"),
+        "the paper's F1 beside ours: {table}"
+    );
+    let per = std::fs::read_to_string(out.join("percentiles.md")).unwrap();
+    assert!(per.contains("| 10 |") && per.contains("| 60 |"), "{per}");
+    for plot in [
+        "f1_vs_percentile",
+        "roc",
+        "pr",
+        "losses",
+        "histogram_dagmm",
+        "histogram_vae",
+    ] {
+        for ext in ["png", "svg"] {
+            let p = out.join("plots").join(format!("toy_{plot}.{ext}"));
+            assert!(
+                std::fs::metadata(&p)
+                    .map(|m| m.len() > 500)
+                    .unwrap_or(false),
+                "{} missing or empty",
+                p.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_bad_entry_fails_before_any_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write_experiment(dir.path(), 2);
+    let text_in = std::fs::read_to_string(&exp).unwrap();
+    std::fs::write(
+        &exp,
+        text_in.replace(
+            "name = \"vae\"",
+            "name = \"vae\"\nset = [\"training.epoch=3\"]",
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("epoch") && text(&o).contains("vae.toml"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.join("toy").exists(), "nothing ran");
+}
