@@ -1,75 +1,9 @@
-use std::fmt;
-use std::str::FromStr;
-
-use burn::tensor::Device;
 use dagmm_compression::CompressionConfig;
 use dagmm_estimation::EstimationConfig;
 use dagmm_loss::LossConfig;
 use serde::{Deserialize, Serialize};
 
-use crate::{ModelError, Result};
-
-/// Where the tensors live, chosen at run time. `wgpu` is added here later (behind a cargo
-/// feature); nothing else in the crate assumes a CPU.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeviceChoice {
-    /// Burn's pure-Rust CPU backend (`Device::flex()`).
-    #[default]
-    Flex,
-    /// Burn's NdArray CPU backend (`Device::ndarray()`, deprecated in Burn 0.22 but kept).
-    Ndarray,
-}
-
-impl DeviceChoice {
-    /// Every choice this build offers.
-    pub const ALL: &'static [DeviceChoice] = &[DeviceChoice::Flex, DeviceChoice::Ndarray];
-
-    /// The Burn device (without autodiff; training adds it with `.autodiff()`).
-    pub fn device(self) -> Device {
-        match self {
-            DeviceChoice::Flex => Device::flex(),
-            #[allow(deprecated)]
-            DeviceChoice::Ndarray => Device::ndarray(),
-        }
-    }
-
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            DeviceChoice::Flex => "flex",
-            DeviceChoice::Ndarray => "ndarray",
-        }
-    }
-}
-
-impl fmt::Display for DeviceChoice {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl FromStr for DeviceChoice {
-    type Err = ModelError;
-
-    fn from_str(s: &str) -> Result<Self> {
-        DeviceChoice::ALL
-            .iter()
-            .copied()
-            .find(|d| d.name().eq_ignore_ascii_case(s.trim()))
-            .ok_or_else(|| ModelError::InvalidConfig {
-                field: "device",
-                message: format!(
-                    "unknown device `{s}`; this build offers {}",
-                    DeviceChoice::ALL
-                        .iter()
-                        .map(|d| d.name())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            })
-    }
-}
+use crate::{DeviceChoice, ModelError, Result};
 
 /// Training-loop settings.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

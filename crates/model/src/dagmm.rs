@@ -134,7 +134,7 @@ impl Dagmm {
     /// `config.device`; no mixture yet.
     pub fn new(config: DagmmConfig, input_dim: usize) -> Result<Self> {
         config.validate()?;
-        let device = config.device.device();
+        let device = config.device.try_device()?;
         let network = DagmmNetwork::new(
             &config,
             input_dim,
@@ -311,9 +311,14 @@ impl Dagmm {
     }
 
     /// Move the model to another device (the config's `device` follows).
-    pub fn set_device(&mut self, device: DeviceChoice) {
+    ///
+    /// # Errors
+    /// [`ModelError::Device`] when the device cannot start; the model stays where it was.
+    pub fn set_device(&mut self, device: DeviceChoice) -> Result<()> {
+        let target = device.try_device()?;
         self.config.device = device;
-        self.network = self.network.clone().to_device(&device.device());
+        self.network = self.network.clone().to_device(&target);
+        Ok(())
     }
 
     /// Change how many rows are scored per batch (the only config field that may change after

@@ -28,6 +28,14 @@ pub enum ModelError {
     /// The input matrix is unusable (empty, wrong width, non-finite values).
     #[error("invalid input data: {0}")]
     Data(String),
+    /// A device could not start (no such adapter, no driver, no wgpu in this build).
+    #[error("device `{device}` cannot start: {reason}")]
+    Device {
+        /// The device's name.
+        device: String,
+        /// Why, as the backend says it.
+        reason: String,
+    },
     /// Scoring was asked for before a mixture was fitted.
     #[error("the model has no mixture yet: call fit_mixture (or fit) on the training data first")]
     NotFitted,

@@ -14,9 +14,10 @@
 //! only in the training loop (the networks get the dropout RNG); scoring and mixture fitting run the
 //! network without it, on the plain (non-autodiff) device: the trained module is `valid()`-ed.
 //!
-//! Devices: [`DeviceChoice`] (`flex`, `ndarray`; `wgpu` is to be added as one more variant) is
-//! parsed from configs and the command line (`"flex".parse()`); training runs on
-//! `device.autodiff()`, scoring on the plain device.
+//! Devices: [`DeviceChoice`] (`flex`, `ndarray`, `wgpu[:adapter]`) is parsed from configs and
+//! the command line (`"flex".parse()`); a wgpu device that cannot start is an error, never a CPU
+//! fall-back. Training runs on `device.autodiff()`, scoring on the plain device; rows reach the
+//! device one batch at a time in both (a storage buffer holds one batch, never the data set).
 //!
 //! ```no_run
 //! use dagmm_model::{Dagmm, DagmmConfig};
@@ -32,11 +33,13 @@
 
 mod config;
 mod dagmm;
+mod device;
 mod error;
 mod network;
 mod train;
 
-pub use config::{DagmmConfig, DeviceChoice, ScoreKind, ScoringConfig, TrainingConfig};
+pub use config::{DagmmConfig, ScoreKind, ScoringConfig, TrainingConfig};
+pub use device::{available_devices, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};

@@ -2,7 +2,7 @@ use std::time::Instant;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams};
-use burn::tensor::{Device, Int, Tensor, TensorData};
+use burn::tensor::{Device, Tensor, TensorData};
 use dagmm_loss::LossReport;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -65,6 +65,16 @@ pub(crate) fn upload(
     Tensor::from_data(TensorData::new(v, [end - start, d]), device)
 }
 
+/// Upload the rows `rows` of a row-major f64 matrix, in that order, as an f32 `[len, d]` tensor.
+pub(crate) fn upload_rows(x: &ndarray::ArrayView2<f64>, rows: &[usize], device: &Device) -> Tensor<2> {
+    let d = x.ncols();
+    let mut v: Vec<f32> = Vec::with_capacity(rows.len() * d);
+    for &i in rows {
+        v.extend(x.row(i).iter().map(|v| *v as f32));
+    }
+    Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
+}
+
 /// Scale every gradient by `min(1, max_norm / (‖g‖ + 1e-6))`, `‖g‖` the norm over ALL parameters
 /// together (PyTorch's `clip_grad_norm_`; Burn's own `GradientClipping::Norm` clips each tensor
 /// separately). The scale stays on the device (no host read).
@@ -118,8 +128,9 @@ pub fn clip_global_norm<M: Module>(
 }
 
 /// Train `network` (a plain-device module) on `x`; returns the trained plain-device module and the
-/// per-epoch losses. The training set is uploaded once; each epoch draws a new permutation on the
-/// host, uploads it, and gathers its batches on the device.
+/// per-epoch losses. Each epoch draws a new permutation on the host; each batch's rows are gathered
+/// on the host and uploaded alone, so the device never holds more than a batch of the data (wgpu
+/// adapters cap storage buffers: 128 MiB on lavapipe).
 /// `labels` (1 = anomaly) are required by, and only used by, the anomaly-aware objective; they are
 /// uploaded once and gathered with the rows.
 pub(crate) fn train_network(
@@ -136,8 +147,7 @@ pub(crate) fn train_network(
     let mut optim = AdamConfig::new().with_epsilon(t.adam_epsilon as f32).init();
     let mut shuffle_rng = rng(t.seed, STREAM_SHUFFLE);
     let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
-    let x_all = upload(&x, 0, n, &device);
-    let labels_all = match (config.loss.needs_labels(), labels) {
+    let labels: Option<Vec<f32>> = match (config.loss.needs_labels(), labels) {
         (false, _) => None,
         (true, None) => {
             return Err(ModelError::InvalidConfig {
@@ -146,20 +156,19 @@ pub(crate) fn train_network(
             })
         }
         (true, Some(l)) if l.len() != n => {
-            return Err(ModelError::Data(format!("{} labels for {n} rows", l.len())))
+            return Err(ModelError::Data(format!(
+                "{} labels for {n} rows",
+                l.len()
+            )))
         }
-        (true, Some(l)) => {
-            let v: Vec<f32> = l.iter().map(|&v| f32::from(v == 1)).collect();
-            Some(Tensor::<1>::from_data(TensorData::new(v, [n]), &device))
-        }
+        (true, Some(l)) => Some(l.iter().map(|&v| f32::from(v == 1)).collect()),
     };
     let batch = t.batch_size.min(n);
-    let mut order: Vec<i64> = (0..n as i64).collect();
+    let mut order: Vec<usize> = (0..n).collect();
     let mut history = Vec::with_capacity(t.epochs);
     for epoch in 1..=t.epochs {
         let started = Instant::now();
         order.shuffle(&mut shuffle_rng);
-        let perm = Tensor::<1, Int>::from_data(TensorData::new(order.clone(), [n]), &device);
         let mut sums: Option<Tensor<1>> = None;
         let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
@@ -168,9 +177,13 @@ pub(crate) fn train_network(
             if t.drop_last && end - start < batch {
                 break;
             }
-            let idx = perm.clone().narrow(0, start, end - start);
-            let xb = x_all.clone().select(0, idx.clone());
-            let ab = labels_all.as_ref().map(|l| l.clone().select(0, idx));
+            // Rows reach the device one batch at a time, gathered on the host.
+            let rows_b = &order[start..end];
+            let xb = upload_rows(&x, rows_b, &device);
+            let ab = labels.as_ref().map(|l| {
+                let v: Vec<f32> = rows_b.iter().map(|&i| l[i]).collect();
+                Tensor::<1>::from_data(TensorData::new(v, [rows_b.len()]), &device)
+            });
             let step = net.batch_step(config, xb, ab, Some(&mut dropout_rng));
             let loss = step.loss;
             if let Some(c) = step.code_counts {

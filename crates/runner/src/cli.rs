@@ -27,6 +27,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Score a data file with a saved DAGMM model.
     Score(ScoreArgs),
+    /// List the devices this machine offers (`--device` names).
+    Devices,
     /// Run an experiment file (configs × overrides × seeds); finished runs are skipped.
     Sweep(SweepArgs),
     /// Tables (mean ± std over seeds), per-percentile tables and plots of every run below a
@@ -61,7 +63,7 @@ pub struct TrainArgs {
     /// Shorthand for --set training.seed=S (also the split seed unless data.split_seed is set).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Shorthand for --set device=NAME (flex, ndarray).
+    /// Shorthand for --set device=NAME (flex, ndarray, wgpu, wgpu:cpu, wgpu:discrete:N, …; see `dagmm devices`).
     #[arg(long)]
     pub device: Option<String>,
     /// Output directory: summary.json, losses.csv, scores.csv, config.toml, model/.

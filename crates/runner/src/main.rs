@@ -33,6 +33,15 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gaussian(args) => classic::run_gaussian(&args),
         Command::Train(args) => train::run_train(&args),
         Command::Score(args) => train::run_score(&args),
+        Command::Devices => {
+            for d in dagmm_model::available_devices() {
+                println!("{:<22} {}", d.name, d.description);
+            }
+            if !dagmm_model::DeviceChoice::WGPU_BUILT {
+                println!("(this build has no wgpu support)");
+            }
+            Ok(())
+        }
         Command::Sweep(args) => {
             sweep::run_sweep(&args.experiment, &args.out, args.jobs, args.shard)
         }

@@ -239,6 +239,8 @@ pub fn train_run(
 ) -> Result<Value> {
     let wall = Instant::now();
     let (_, started_at) = record::now();
+    // The device first: one that cannot start fails the run before the data are read.
+    config.device.try_device()?;
     let prepared = prepare(config)?;
     let load_seconds = wall.elapsed().as_secs_f64();
     let model_config = config.model();
@@ -472,7 +474,7 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     let mut model = Dagmm::load(&args.model)
         .with_context(|| format!("loading the model in {}", args.model.display()))?;
     if let Some(d) = &args.device {
-        model.set_device(d.parse()?);
+        model.set_device(d.parse()?)?;
     }
     let meta = model.metadata().clone();
     let scaler: Scaler = serde_json::from_value(meta["scaler"].clone()).with_context(|| {

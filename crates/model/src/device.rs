@@ -1,0 +1,295 @@
+//! Where the tensors live, chosen at run time: Burn's CPU backends (`flex`, `ndarray`) and, with
+//! the `wgpu` cargo feature (on by default), a GPU or software adapter through wgpu (WGSL shaders).
+//!
+//! A wgpu device is started explicitly the first time it is asked for, and a device that cannot
+//! start is an error saying why ([`ModelError::Device`]) — never a silent fall-back to the CPU.
+//! Names: `flex`, `ndarray`, `wgpu` (wgpu's choice: a high-power GPU first),
+//! `wgpu:discrete:N`, `wgpu:integrated:N`, `wgpu:virtual:N` (the N-th adapter of that type) and
+//! `wgpu:cpu` (a software adapter such as Mesa's lavapipe, which wgpu's own choice skips).
+
+use std::fmt;
+use std::str::FromStr;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::{ModelError, Result};
+
+/// Which wgpu adapter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WgpuAdapter {
+    /// wgpu's default choice (`CUBECL_WGPU_DEFAULT_DEVICE` overrides it).
+    Default,
+    /// The N-th discrete GPU.
+    Discrete(usize),
+    /// The N-th integrated GPU.
+    Integrated(usize),
+    /// The N-th virtual GPU.
+    Virtual(usize),
+    /// A CPU (software) adapter.
+    Cpu,
+}
+
+/// Where the tensors live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum DeviceChoice {
+    /// Burn's pure-Rust CPU backend (`Device::flex()`).
+    #[default]
+    Flex,
+    /// Burn's NdArray CPU backend (`Device::ndarray()`, deprecated in Burn 0.22 but kept).
+    Ndarray,
+    /// A wgpu adapter.
+    Wgpu(WgpuAdapter),
+}
+
+impl DeviceChoice {
+    /// The CPU choices (wgpu adapters are listed by [`available_devices`]).
+    pub const CPU: &'static [DeviceChoice] = &[DeviceChoice::Flex, DeviceChoice::Ndarray];
+
+    /// Whether this build can drive wgpu devices.
+    pub const WGPU_BUILT: bool = cfg!(feature = "wgpu");
+
+    /// The Burn device (without autodiff), started if it is a wgpu device not yet started.
+    ///
+    /// # Errors
+    /// [`ModelError::Device`] when the device cannot start (no such adapter, no driver, a build
+    /// without the `wgpu` feature), with the reason.
+    pub fn try_device(self) -> Result<Device> {
+        match self {
+            DeviceChoice::Flex => Ok(Device::flex()),
+            #[allow(deprecated)]
+            DeviceChoice::Ndarray => Ok(Device::ndarray()),
+            DeviceChoice::Wgpu(adapter) => wgpu_device(adapter),
+        }
+    }
+
+    /// [`try_device`](Self::try_device) for a choice already started (every model checks its
+    /// device when it is built, so this cannot fail after that).
+    pub fn device(self) -> Device {
+        self.try_device()
+            .unwrap_or_else(|e| panic!("device {self} was checked when the model was built: {e}"))
+    }
+
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> String {
+        match self {
+            DeviceChoice::Flex => "flex".into(),
+            DeviceChoice::Ndarray => "ndarray".into(),
+            DeviceChoice::Wgpu(WgpuAdapter::Default) => "wgpu".into(),
+            DeviceChoice::Wgpu(WgpuAdapter::Cpu) => "wgpu:cpu".into(),
+            DeviceChoice::Wgpu(WgpuAdapter::Discrete(n)) => format!("wgpu:discrete:{n}"),
+            DeviceChoice::Wgpu(WgpuAdapter::Integrated(n)) => format!("wgpu:integrated:{n}"),
+            DeviceChoice::Wgpu(WgpuAdapter::Virtual(n)) => format!("wgpu:virtual:{n}"),
+        }
+    }
+}
+
+impl fmt::Display for DeviceChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+impl From<DeviceChoice> for String {
+    fn from(d: DeviceChoice) -> String {
+        d.name()
+    }
+}
+
+impl TryFrom<String> for DeviceChoice {
+    type Error = ModelError;
+
+    fn try_from(s: String) -> Result<Self> {
+        s.parse()
+    }
+}
+
+impl FromStr for DeviceChoice {
+    type Err = ModelError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        let lower = s.trim().to_ascii_lowercase();
+        let parts: Vec<&str> = lower.split(':').collect();
+        let index = |p: &str| p.parse::<usize>().ok();
+        let choice = match parts.as_slice() {
+            ["flex"] => Some(DeviceChoice::Flex),
+            ["ndarray"] => Some(DeviceChoice::Ndarray),
+            ["wgpu"] => Some(DeviceChoice::Wgpu(WgpuAdapter::Default)),
+            ["wgpu", "cpu"] => Some(DeviceChoice::Wgpu(WgpuAdapter::Cpu)),
+            ["wgpu", kind, n] => index(n).and_then(|n| match *kind {
+                "discrete" => Some(DeviceChoice::Wgpu(WgpuAdapter::Discrete(n))),
+                "integrated" => Some(DeviceChoice::Wgpu(WgpuAdapter::Integrated(n))),
+                "virtual" => Some(DeviceChoice::Wgpu(WgpuAdapter::Virtual(n))),
+                _ => None,
+            }),
+            _ => None,
+        };
+        choice.ok_or_else(|| ModelError::InvalidConfig {
+            field: "device",
+            message: format!(
+                "unknown device `{s}`; devices are flex, ndarray, wgpu, wgpu:cpu, \
+                 wgpu:discrete:N, wgpu:integrated:N, wgpu:virtual:N (`dagmm devices` lists this machine's)"
+            ),
+        })
+    }
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+
+    use burn::tensor::DeviceKind;
+
+    // A wgpu runtime is initialised once per process; remember each adapter's outcome.
+    static STARTED: OnceLock<Mutex<HashMap<WgpuAdapter, std::result::Result<Device, String>>>> =
+        OnceLock::new();
+    let started = STARTED.get_or_init(Default::default);
+    let mut started = started.lock().unwrap_or_else(|p| p.into_inner());
+    let outcome = started.entry(adapter).or_insert_with(|| {
+        let kind = match adapter {
+            WgpuAdapter::Default => DeviceKind::DefaultDevice,
+            WgpuAdapter::Discrete(n) => DeviceKind::DiscreteGpu(n),
+            WgpuAdapter::Integrated(n) => DeviceKind::IntegratedGpu(n),
+            WgpuAdapter::Virtual(n) => DeviceKind::VirtualGpu(n),
+            WgpuAdapter::Cpu => DeviceKind::Cpu,
+        };
+        Device::wgpu_options()
+            .device_kind(kind)
+            .init()
+            .map_err(|e| e.to_string())
+    });
+    outcome.clone().map_err(|reason| ModelError::Device {
+        device: DeviceChoice::Wgpu(adapter).name(),
+        reason,
+    })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
+    Err(ModelError::Device {
+        device: DeviceChoice::Wgpu(adapter).name(),
+        reason: "this build has no wgpu support (build with the `wgpu` feature)".into(),
+    })
+}
+
+/// One device this machine offers.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DeviceInfo {
+    /// The name to pass as `device` / `--device`.
+    pub name: String,
+    /// What it is (adapter name, driver, graphics API).
+    pub description: String,
+}
+
+/// The devices of this machine: the CPU backends, then every wgpu adapter (with the name that
+/// selects it). Adapters are found by wgpu's enumeration over every graphics API it was built
+/// with; an adapter listed here may still fail to start (a broken driver), which training
+/// reports as an error.
+pub fn available_devices() -> Vec<DeviceInfo> {
+    let mut out = vec![
+        DeviceInfo {
+            name: "flex".into(),
+            description: "CPU, Burn's pure-Rust backend (the default)".into(),
+        },
+        DeviceInfo {
+            name: "ndarray".into(),
+            description: "CPU, Burn's NdArray backend".into(),
+        },
+    ];
+    out.extend(wgpu_adapters());
+    out
+}
+
+#[cfg(feature = "wgpu")]
+fn wgpu_adapters() -> Vec<DeviceInfo> {
+    use burn::tensor::wgpu::wgpu;
+    use std::collections::HashMap;
+
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let mut seen: HashMap<&'static str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for adapter in adapters {
+        let info = adapter.get_info();
+        let kind = match info.device_type {
+            wgpu::DeviceType::DiscreteGpu => "discrete",
+            wgpu::DeviceType::IntegratedGpu => "integrated",
+            wgpu::DeviceType::VirtualGpu => "virtual",
+            wgpu::DeviceType::Cpu => "cpu",
+            wgpu::DeviceType::Other => "other",
+        };
+        let n = seen.entry(kind).or_default();
+        let name = match kind {
+            "cpu" => "wgpu:cpu".to_string(),
+            "other" => "(not selectable)".to_string(),
+            k => format!("wgpu:{k}:{n}"),
+        };
+        *n += 1;
+        out.push(DeviceInfo {
+            name,
+            description: format!(
+                "{} ({:?}, {} {})",
+                info.name, info.backend, info.driver, info.driver_info
+            ),
+        });
+    }
+    out
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn wgpu_adapters() -> Vec<DeviceInfo> {
+    Vec::new()
+}
+
+/// Runs a future that completes without waiting on anything outside (wgpu's native adapter
+/// enumeration) to completion on this thread.
+#[cfg(feature = "wgpu")]
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(v) = future.as_mut().poll(&mut cx) {
+            return v;
+        }
+        std::thread::yield_now();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_bad_names_are_refused() {
+        for name in [
+            "flex",
+            "ndarray",
+            "wgpu",
+            "wgpu:cpu",
+            "wgpu:discrete:0",
+            "wgpu:integrated:2",
+            "wgpu:virtual:1",
+        ] {
+            let d: DeviceChoice = name.parse().unwrap();
+            assert_eq!(d.name(), name);
+            let json = serde_json::to_string(&d).unwrap();
+            assert_eq!(serde_json::from_str::<DeviceChoice>(&json).unwrap(), d);
+        }
+        assert_eq!("WGPU:CPU".parse::<DeviceChoice>().unwrap().name(), "wgpu:cpu");
+        for bad in ["cuda", "wgpu:gpu", "wgpu:discrete", "wgpu:discrete:x", "flex:0", ""] {
+            let err = bad.parse::<DeviceChoice>().unwrap_err().to_string();
+            assert!(err.contains("unknown device") && err.contains("dagmm devices"), "{err}");
+        }
+        assert!(serde_json::from_str::<DeviceChoice>("\"cuda\"").is_err());
+    }
+
+    #[test]
+    fn cpu_devices_are_listed_first() {
+        let all = available_devices();
+        assert_eq!(all[0].name, "flex");
+        assert_eq!(all[1].name, "ndarray");
+    }
+}
