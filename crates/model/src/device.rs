@@ -278,10 +278,23 @@ mod tests {
             let json = serde_json::to_string(&d).unwrap();
             assert_eq!(serde_json::from_str::<DeviceChoice>(&json).unwrap(), d);
         }
-        assert_eq!("WGPU:CPU".parse::<DeviceChoice>().unwrap().name(), "wgpu:cpu");
-        for bad in ["cuda", "wgpu:gpu", "wgpu:discrete", "wgpu:discrete:x", "flex:0", ""] {
+        assert_eq!(
+            "WGPU:CPU".parse::<DeviceChoice>().unwrap().name(),
+            "wgpu:cpu"
+        );
+        for bad in [
+            "cuda",
+            "wgpu:gpu",
+            "wgpu:discrete",
+            "wgpu:discrete:x",
+            "flex:0",
+            "",
+        ] {
             let err = bad.parse::<DeviceChoice>().unwrap_err().to_string();
-            assert!(err.contains("unknown device") && err.contains("dagmm devices"), "{err}");
+            assert!(
+                err.contains("unknown device") && err.contains("dagmm devices"),
+                "{err}"
+            );
         }
         assert!(serde_json::from_str::<DeviceChoice>("\"cuda\"").is_err());
     }

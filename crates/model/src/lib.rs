@@ -39,8 +39,8 @@ mod network;
 mod train;
 
 pub use config::{DagmmConfig, ScoreKind, ScoringConfig, TrainingConfig};
-pub use device::{available_devices, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
+pub use device::{available_devices, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
 pub use train::{clip_global_norm, EpochLosses};

@@ -66,7 +66,11 @@ pub(crate) fn upload(
 }
 
 /// Upload the rows `rows` of a row-major f64 matrix, in that order, as an f32 `[len, d]` tensor.
-pub(crate) fn upload_rows(x: &ndarray::ArrayView2<f64>, rows: &[usize], device: &Device) -> Tensor<2> {
+pub(crate) fn upload_rows(
+    x: &ndarray::ArrayView2<f64>,
+    rows: &[usize],
+    device: &Device,
+) -> Tensor<2> {
     let d = x.ncols();
     let mut v: Vec<f32> = Vec::with_capacity(rows.len() * d);
     for &i in rows {
@@ -156,10 +160,7 @@ pub(crate) fn train_network(
             })
         }
         (true, Some(l)) if l.len() != n => {
-            return Err(ModelError::Data(format!(
-                "{} labels for {n} rows",
-                l.len()
-            )))
+            return Err(ModelError::Data(format!("{} labels for {n} rows", l.len())))
         }
         (true, Some(l)) => Some(l.iter().map(|&v| f32::from(v == 1)).collect()),
     };

@@ -112,17 +112,30 @@ fn energy_on_wgpu_equals_the_closed_form() {
         weights: vec![0.3, 0.7],
         means: vec![vec![0.0, 1.0, -1.0], vec![2.0, -0.5, 0.5]],
         covariances: vec![
-            vec![vec![2.0, 0.3, 0.1], vec![0.3, 1.0, -0.2], vec![0.1, -0.2, 0.5]],
-            vec![vec![0.8, 0.0, 0.2], vec![0.0, 1.5, 0.4], vec![0.2, 0.4, 1.2]],
+            vec![
+                vec![2.0, 0.3, 0.1],
+                vec![0.3, 1.0, -0.2],
+                vec![0.1, -0.2, 0.5],
+            ],
+            vec![
+                vec![0.8, 0.0, 0.2],
+                vec![0.0, 1.5, 0.4],
+                vec![0.2, 0.4, 1.2],
+            ],
         ],
     };
     let mut rng = ChaCha8Rng::seed_from_u64(3);
-    let z: Vec<f32> = (0..40 * 3).map(|_| rng.random_range(-3.0..3.0f32)).collect();
+    let z: Vec<f32> = (0..40 * 3)
+        .map(|_| rng.random_range(-3.0..3.0f32))
+        .collect();
     let energy = f64s(
         GaussianMixture::from_parameters(&p, &device)
             .unwrap()
             .prepare(0.0)
-            .energy(Tensor::from_data(TensorData::new(z.clone(), [40, 3]), &device)),
+            .energy(Tensor::from_data(
+                TensorData::new(z.clone(), [40, 3]),
+                &device,
+            )),
     );
     let arrays = p.covariance_arrays();
     for i in 0..40 {
@@ -147,8 +160,7 @@ fn energy_on_wgpu_equals_the_closed_form() {
                 }
                 let maha: f64 = y.iter().map(|v| v * v).sum();
                 let log_det: f64 = 2.0 * (0..3).map(|r| l[r][r].ln()).sum::<f64>();
-                p.weights[k].ln()
-                    - 0.5 * (3.0 * (2.0 * std::f64::consts::PI).ln() + log_det + maha)
+                p.weights[k].ln() - 0.5 * (3.0 * (2.0 * std::f64::consts::PI).ln() + log_det + maha)
             })
             .collect();
         let m = terms[0].max(terms[1]);
@@ -167,17 +179,28 @@ fn one_step_on_wgpu_moves_every_parameter_and_the_loss_falls() {
     let x = rows(64, 30, 1);
     let mut model = Dagmm::new(config(choice, 1, 64, 1e-4), 30).unwrap();
     let before = params(model.network());
-    assert_eq!(before.len(), 14, "6 AE layers + 2 estimation layers, weight and bias");
+    assert_eq!(
+        before.len(),
+        14,
+        "6 AE layers + 2 estimation layers, weight and bias"
+    );
     model.train(x.view(), &mut |_| {}).unwrap();
     let after = params(model.network());
     for (k, b) in &before {
-        assert!(after[k].iter().zip(b).any(|(a, b)| a != b), "{k} did not move");
+        assert!(
+            after[k].iter().zip(b).any(|(a, b)| a != b),
+            "{k} did not move"
+        );
     }
     let x = rows(1500, 30, 2);
     let (fitted, losses) = Dagmm::fit(config(choice, 5, 128, 1e-3), x.view(), &mut |_| {}).unwrap();
     let (first, last) = (losses[0].total, losses[4].total);
     assert!(last < 0.8 * first, "total {first} → {last}");
-    assert!(fitted.energies(x.view()).unwrap().iter().all(|e| e.is_finite()));
+    assert!(fitted
+        .energies(x.view())
+        .unwrap()
+        .iter()
+        .all(|e| e.is_finite()));
 }
 
 #[test]
@@ -186,13 +209,18 @@ fn flex_and_wgpu_agree_on_a_forward_pass_and_one_training_step() {
     let x = rows(256, 30, 3);
     let flex = Dagmm::new(config(DeviceChoice::Flex, 1, 256, 1e-4), 30).unwrap();
     let gpu = Dagmm::new(config(choice, 1, 256, 1e-4), 30).unwrap();
-    assert_eq!(params(flex.network()), params(gpu.network()), "same seed, same weights");
+    assert_eq!(
+        params(flex.network()),
+        params(gpu.network()),
+        "same seed, same weights"
+    );
     let forward = |m: &Dagmm| {
         let device = m.device();
         let v: Vec<f32> = x.iter().map(|v| *v as f32).collect();
-        let out = m
-            .network()
-            .forward(Tensor::from_data(TensorData::new(v, [256, 30]), &device), None);
+        let out = m.network().forward(
+            Tensor::from_data(TensorData::new(v, [256, 30]), &device),
+            None,
+        );
         [
             f64s(out.compression.z),
             f64s(out.compression.x_hat),
@@ -222,13 +250,19 @@ fn flex_and_wgpu_agree_on_a_forward_pass_and_one_training_step() {
     let (pf, pg) = (params(flex.network()), params(gpu.network()));
     for (k, a) in &pf {
         for (i, (p, q)) in a.iter().zip(&pg[k]).enumerate() {
-            assert!((p - q).abs() <= 2e-6, "{k}[{i}] after one step: flex {p}, wgpu {q}");
+            assert!(
+                (p - q).abs() <= 2e-6,
+                "{k}[{i}] after one step: flex {p}, wgpu {q}"
+            );
         }
     }
     // And the scores of the fitted models.
     flex.fit_mixture(x.view()).unwrap();
     gpu.fit_mixture(x.view()).unwrap();
-    let (ef, eg) = (flex.energies(x.view()).unwrap(), gpu.energies(x.view()).unwrap());
+    let (ef, eg) = (
+        flex.energies(x.view()).unwrap(),
+        gpu.energies(x.view()).unwrap(),
+    );
     for (i, (p, q)) in ef.iter().zip(&eg).enumerate() {
         assert!(close(*q, *p, 1e-3, 1e-3), "energy[{i}]: flex {p}, wgpu {q}");
     }
@@ -237,6 +271,11 @@ fn flex_and_wgpu_agree_on_a_forward_pass_and_one_training_step() {
 #[test]
 fn an_adapter_that_does_not_exist_is_an_error_not_a_cpu_fallback() {
     let missing: DeviceChoice = "wgpu:discrete:97".parse().unwrap();
-    let err = Dagmm::new(config(missing, 1, 8, 1e-3), 4).unwrap_err().to_string();
-    assert!(err.contains("wgpu:discrete:97") && err.contains("cannot start"), "{err}");
+    let err = Dagmm::new(config(missing, 1, 8, 1e-3), 4)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("wgpu:discrete:97") && err.contains("cannot start"),
+        "{err}"
+    );
 }
