@@ -117,10 +117,35 @@ impl MixtureAccumulator {
                     let b = self.s2[kk * d * d + j * d + i] / sg - delta[j] * delta[i];
                     covs[kk * d * d + i * d + j] = 0.5 * (a + b);
                 }
+                // A dimension with no spread in a component (a VQ-VAE's codes are discrete) has
+                // variance 0, which `S2/Sγ − δ²` can round to −1e-16: floor it at 0.
+                let diag = &mut covs[kk * d * d + i * d + i];
+                *diag = diag.max(0.0);
             }
         }
         let params = MixtureParameters::from_flat(weights, &means, &covs, d);
         params.validate()?;
         Ok(params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_variance_rounded_below_zero_is_floored_at_zero() {
+        // One component in 1-D whose sums give S2/Sγ − δ² = −1e-16 (what f32 sums of a
+        // dimension without spread produced on a VQ-VAE run): finish() must give 0, not an
+        // invalid mixture.
+        let mut acc = MixtureAccumulator::new(1, 1);
+        acc.rows = 4;
+        acc.shift = Some(vec![0.3]);
+        acc.sum_g = vec![4.0];
+        acc.s1 = vec![0.4]; // δ = 0.1
+        acc.s2 = vec![4.0 * (0.01 - 1e-16)];
+        let p = acc.finish().expect("a zero variance is valid");
+        assert_eq!(p.covariances[0][0][0], 0.0);
+        assert!((p.means[0][0] - 0.4).abs() < 1e-15);
     }
 }
