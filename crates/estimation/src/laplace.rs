@@ -1,7 +1,8 @@
 use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
-use crate::{to_f64_vec, EstimationError, Result, TINY};
+use crate::mixture::Moments;
+use crate::{check_weights, to_f64_vec, EstimationError, Result, TINY};
 
 const LN_2: f64 = std::f64::consts::LN_2;
 
@@ -65,14 +66,7 @@ impl LaplaceParameters {
         if all.clone().any(|v| !v.is_finite()) {
             return bad("non-finite value".into());
         }
-        if self.weights.iter().any(|w| *w < 0.0)
-            || (self.weights.iter().sum::<f64>() - 1.0).abs() > 1e-6
-        {
-            return bad(format!(
-                "weights must be >= 0 and sum to 1, got {:?}",
-                self.weights
-            ));
-        }
+        check_weights(&self.weights)?;
         if self.scales.iter().flatten().any(|b| *b < 0.0) {
             return bad("negative Laplace scale".into());
         }
@@ -84,14 +78,12 @@ impl LaplaceMixture {
     /// Seed 002's parameters of one batch from `gamma` (`[N, K]`) and `z` (`[N, d]`). A
     /// component with `Σ_i γ_ik = 0` gets zeros (denominator floored at 1e-30), never NaN.
     pub fn from_gamma(gamma: Tensor<2>, z: Tensor<2>) -> Self {
-        let [n, k] = gamma.dims();
-        let [n2, _d] = z.dims();
-        assert_eq!(n, n2, "gamma has {n} rows, z has {n2}");
-        let sum_g = gamma.clone().sum_dim(0); // [1, K]
-        let weights = sum_g.clone().div_scalar(n as f64).reshape([k]);
-        let denom = sum_g.clamp_min(TINY).reshape([k, 1]);
-        let gt = gamma.transpose(); // [K, N]
-        let means = gt.clone().matmul(z.clone()) / denom.clone(); // [K, d]
+        let Moments {
+            weights,
+            means,
+            denom,
+            gt,
+        } = Moments::of(gamma, z.clone());
         let abs_dev = (z.unsqueeze_dim::<3>(0) - means.clone().unsqueeze_dim::<3>(1)).abs(); // [K, N, d]
         let scales = (abs_dev * gt.unsqueeze_dim::<3>(2))
             .sum_dim(1)

@@ -40,6 +40,7 @@ pub use laplace::{LaplaceMixture, LaplaceParameters, PreparedLaplace};
 pub use linalg::{cholesky, lower_triangular_inverse};
 pub use mixture::{GaussianMixture, PreparedMixture};
 pub use network::EstimationNetwork;
+pub(crate) use params::check_weights;
 pub use params::MixtureParameters;
 
 /// Result type of this crate.

@@ -5,6 +5,35 @@ use crate::{to_f64_vec, EstimationError, MixtureParameters, Result, TINY};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
+/// What every mixture family computes first from a batch's memberships `γ` (`[N, K]`) and `z`
+/// (`[N, d]`): `φ_k = Σ_i γ_ik / N`, `μ_k = Σ_i γ_ik z_i / Σ_i γ_ik`, the denominators
+/// `Σ_i γ_ik` (`[K, 1]`, floored at 1e-30 so an empty component gets zeros, never NaN) and `γᵀ`.
+pub(crate) struct Moments {
+    pub weights: Tensor<1>,
+    pub means: Tensor<2>,
+    pub denom: Tensor<2>,
+    pub gt: Tensor<2>,
+}
+
+impl Moments {
+    pub(crate) fn of(gamma: Tensor<2>, z: Tensor<2>) -> Self {
+        let [n, k] = gamma.dims();
+        let [n2, _d] = z.dims();
+        assert_eq!(n, n2, "gamma has {n} rows, z has {n2}");
+        let sum_g = gamma.clone().sum_dim(0); // [1, K]
+        let weights = sum_g.clone().div_scalar(n as f64).reshape([k]);
+        let denom = sum_g.clamp_min(TINY).reshape([k, 1]); // [K, 1]
+        let gt = gamma.transpose(); // [K, N]
+        let means = gt.clone().matmul(z) / denom.clone(); // [K, d]
+        Self {
+            weights,
+            means,
+            denom,
+            gt,
+        }
+    }
+}
+
 /// A Gaussian mixture as tensors on a device (differentiable when computed from `γ` and `z`).
 #[derive(Debug, Clone)]
 pub struct GaussianMixture {
@@ -23,14 +52,12 @@ impl GaussianMixture {
     /// `gamma` is `[N, K]`, `z` is `[N, d]`. A component with `Σ_i γ_ik = 0` gets zeros (its
     /// denominator is floored at 1e-30), never NaN.
     pub fn from_gamma(gamma: Tensor<2>, z: Tensor<2>) -> Self {
-        let [n, k] = gamma.dims();
-        let [n2, _d] = z.dims();
-        assert_eq!(n, n2, "gamma has {n} rows, z has {n2}");
-        let sum_g = gamma.clone().sum_dim(0); // [1, K]
-        let weights = sum_g.clone().div_scalar(n as f64).reshape([k]);
-        let denom = sum_g.clamp_min(TINY).reshape([k, 1]); // [K, 1]
-        let gt = gamma.transpose(); // [K, N]
-        let means = gt.clone().matmul(z.clone()) / denom.clone(); // [K, d]
+        let Moments {
+            weights,
+            means,
+            denom,
+            gt,
+        } = Moments::of(gamma, z.clone());
         let diff = z.unsqueeze_dim::<3>(0) - means.clone().unsqueeze_dim::<3>(1); // [K, N, d]
         let weighted = diff.clone() * gt.unsqueeze_dim::<3>(2); // [K, N, d]
         let covariances = weighted.swap_dims(1, 2).matmul(diff) / denom.unsqueeze_dim::<3>(2);

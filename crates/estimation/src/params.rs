@@ -53,14 +53,7 @@ impl MixtureParameters {
         if all.clone().any(|v| !v.is_finite()) {
             return bad("non-finite value".into());
         }
-        if self.weights.iter().any(|w| *w < 0.0)
-            || (self.weights.iter().sum::<f64>() - 1.0).abs() > 1e-6
-        {
-            return bad(format!(
-                "weights must be >= 0 and sum to 1, got {:?}",
-                self.weights
-            ));
-        }
+        check_weights(&self.weights)?;
         for (kk, c) in self.covariances.iter().enumerate() {
             for i in 0..d {
                 if c[i][i] < 0.0 {
@@ -107,4 +100,15 @@ impl MixtureParameters {
             weights,
         }
     }
+}
+
+/// Mixture weights must be `>= 0` and sum to 1 (within 1e-6): shared by every family's
+/// host parameters.
+pub(crate) fn check_weights(weights: &[f64]) -> Result<()> {
+    if weights.iter().any(|w| *w < 0.0) || (weights.iter().sum::<f64>() - 1.0).abs() > 1e-6 {
+        return Err(EstimationError::InvalidMixture(format!(
+            "weights must be >= 0 and sum to 1, got {weights:?}"
+        )));
+    }
+    Ok(())
 }
