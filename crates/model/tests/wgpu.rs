@@ -181,8 +181,8 @@ fn one_step_on_wgpu_moves_every_parameter_and_the_loss_falls() {
     let before = params(model.network());
     assert_eq!(
         before.len(),
-        14,
-        "6 AE layers + 2 estimation layers, weight and bias"
+        16,
+        "6 AE layers + 2 estimation layers, a weight and a bias each"
     );
     model.train(x.view(), &mut |_| {}).unwrap();
     let after = params(model.network());
