@@ -1,0 +1,215 @@
+//! `--device wgpu` end to end: every config the project ships trains and scores on a wgpu adapter
+//! with the same results as on flex, and `dagmm score` gives the same energies on both devices.
+//!
+//! The adapter is `$DAGMM_TEST_WGPU` (default `wgpu:cpu`, e.g. Mesa's lavapipe). Where it cannot
+//! start the tests say `skipped`, unless `DAGMM_REQUIRE_WGPU=1` (CI sets it), where that fails.
+//!
+//! Each config runs on a small labelled file instead of its data set (`--set data.*`), 2 epochs.
+//! Dropout masks, the VAE's noise and the weights come from the run's host RNG, so flex and wgpu
+//! do the same arithmetic in a different summation order (f32): after ten Adam steps the test
+//! energies differed by at most 2e-4 on lavapipe; we allow 1e-3 absolute + 1e-3 relative, and
+//! 0.01 in ROC AUC.
+
+#![cfg(feature = "wgpu")]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+fn dagmm(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args(args)
+        .env_remove("DAGMM_DATA_DIR")
+        .output()
+        .expect("the dagmm binary runs")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The adapter under test, or `None` where it cannot start (and CI did not require it).
+fn wgpu() -> Option<String> {
+    let name = std::env::var("DAGMM_TEST_WGPU").unwrap_or_else(|_| "wgpu:cpu".into());
+    let o = dagmm(&["devices"]);
+    assert!(o.status.success(), "{}", text(&o));
+    // `dagmm devices` prints one line per device that starts, its name first.
+    let listed = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().next() == Some(name.as_str()));
+    if listed {
+        return Some(name);
+    }
+    if std::env::var("DAGMM_REQUIRE_WGPU").is_ok_and(|v| v == "1") {
+        panic!(
+            "DAGMM_REQUIRE_WGPU=1 but `dagmm devices` does not list {name}:\n{}",
+            text(&o)
+        );
+    }
+    eprintln!("skipped: {name} is not among this machine's devices");
+    None
+}
+
+/// 1200 labelled rows of 6 features: normal rows near a curve, 10% anomalies off it.
+fn write_data(dir: &Path) -> PathBuf {
+    let mut s = String::from("f0,f1,f2,f3,f4,f5,label\n");
+    for i in 0..1200 {
+        let t = (i as f64 * 0.618).fract();
+        let anomaly = i % 10 == 0;
+        let row: Vec<String> = (0..6)
+            .map(|j| {
+                let base = 0.2 + 0.6 * (t * (j as f64 + 1.0)).sin().abs();
+                let v = if anomaly { 1.0 - base } else { base };
+                format!("{:.5}", v + 0.02 * ((i * 7 + j * 3) % 13) as f64 / 13.0)
+            })
+            .collect();
+        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
+    }
+    let p = dir.join("data.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+/// Every run config under `configs/`.
+fn shipped_configs() -> Vec<PathBuf> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let mut out = Vec::new();
+    for set in std::fs::read_dir(&root).unwrap() {
+        let set = set.unwrap().path();
+        for f in std::fs::read_dir(&set).unwrap() {
+            let f = f.unwrap().path();
+            if f.extension().is_some_and(|e| e == "toml") {
+                out.push(f);
+            }
+        }
+    }
+    out.sort();
+    assert!(out.len() >= 10, "configs found: {out:?}");
+    out
+}
+
+fn train(config: &Path, data: &Path, device: &str, out: &Path) -> Value {
+    let path = format!("data.path={}", data.display());
+    let args = [
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "data.source=file",
+        "--set",
+        &path,
+        "--set",
+        "data.label_column=label",
+        "--set",
+        "training.batch_size=128",
+        "--epochs",
+        "2",
+        "--seed",
+        "3",
+        "--device",
+        device,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    let o = dagmm(&args);
+    assert!(o.status.success(), "{}: {}", config.display(), text(&o));
+    let summary: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["device"], device, "{}", config.display());
+    assert_eq!(summary["nan_free"], true, "{}", config.display());
+    summary
+}
+
+/// One column of a scores CSV.
+fn column(path: &Path, name: &str) -> Vec<f64> {
+    let s = std::fs::read_to_string(path).unwrap();
+    let mut lines = s.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    let at = header.iter().position(|h| *h == name).unwrap();
+    lines
+        .map(|l| l.split(',').nth(at).unwrap().parse().unwrap())
+        .collect()
+}
+
+fn assert_close(a: &[f64], b: &[f64], rel: f64, abs: f64, what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}");
+    assert!(!a.is_empty(), "{what}");
+    for (i, (x, y)) in a.iter().zip(b).enumerate() {
+        assert!(
+            x.is_finite() && (x - y).abs() <= abs + rel * y.abs(),
+            "{what}, row {i}: {x} vs {y}"
+        );
+    }
+}
+
+#[test]
+fn every_shipped_config_trains_and_scores_on_wgpu_as_on_flex() {
+    let Some(device) = wgpu() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_data(tmp.path());
+    for (i, config) in shipped_configs().iter().enumerate() {
+        let name = config.display().to_string();
+        let on_wgpu = tmp.path().join(format!("{i}-wgpu"));
+        let on_flex = tmp.path().join(format!("{i}-flex"));
+        let g = train(config, &data, &device, &on_wgpu);
+        let f = train(config, &data, "flex", &on_flex);
+        let (rg, rf) = (
+            g["roc_auc"].as_f64().unwrap(),
+            f["roc_auc"].as_f64().unwrap(),
+        );
+        assert!((rg - rf).abs() <= 0.01, "{name}: ROC AUC {rg} vs {rf}");
+        assert_close(
+            &column(&on_wgpu.join("scores.csv"), "energy"),
+            &column(&on_flex.join("scores.csv"), "energy"),
+            1e-3,
+            1e-3,
+            &format!("{name}: test energies, wgpu vs flex training"),
+        );
+    }
+}
+
+#[test]
+fn score_streams_a_file_on_wgpu_with_the_energies_of_flex() {
+    let Some(device) = wgpu() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_data(tmp.path());
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let run = tmp.path().join("run");
+    train(&root.join("kddcup/dagmm.toml"), &data, "flex", &run);
+    let model = run.join("model");
+    let mut energies = Vec::new();
+    for d in [device.as_str(), "flex"] {
+        let out = tmp
+            .path()
+            .join(format!("scores-{}.csv", d.replace(':', "_")));
+        let o = dagmm(&[
+            "score",
+            "--model",
+            model.to_str().unwrap(),
+            "--data",
+            data.to_str().unwrap(),
+            "--label-column",
+            "label",
+            "--device",
+            d,
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(o.status.success(), "{d}: {}", text(&o));
+        energies.push(column(&out, "energy"));
+    }
+    assert_eq!(energies[0].len(), 1200);
+    // Same weights and mixture: only the summation order differs.
+    assert_close(
+        &energies[0],
+        &energies[1],
+        1e-4,
+        1e-4,
+        "score: wgpu vs flex",
+    );
+}
