@@ -1,15 +1,10 @@
 //! End-to-end tests of `dagmm gmm` and `dagmm gaussian`: the binary on files the tests write.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn dagmm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagmm"))
-        .args(args)
-        .env_remove("DAGMM_DATA_DIR")
-        .output()
-        .expect("the dagmm binary runs")
-}
+mod common;
+use common::dagmm;
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()

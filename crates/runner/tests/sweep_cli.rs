@@ -2,24 +2,11 @@
 //! finished runs, shards split the runs without overlap, and the report merges them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn dagmm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagmm"))
-        .args(args)
-        .env_remove("DAGMM_DATA_DIR")
-        .output()
-        .expect("the dagmm binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{dagmm, text};
 
 /// 1500 labelled rows of 8 features: normal rows near a line, 10% anomalies off it.
 fn write_data(dir: &Path) -> PathBuf {

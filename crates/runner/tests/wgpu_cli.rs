@@ -13,25 +13,11 @@
 #![cfg(feature = "wgpu")]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
-fn dagmm(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dagmm"))
-        .args(args)
-        .env_remove("DAGMM_DATA_DIR")
-        .output()
-        .expect("the dagmm binary runs")
-}
-
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+mod common;
+use common::{dagmm, text};
 
 /// The adapter under test, or `None` where it cannot start (and CI did not require it).
 fn wgpu() -> Option<String> {
