@@ -141,7 +141,7 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
         let group = groups.entry((data.clone(), method.clone())).or_default();
         let entry = &manifest["sweep"];
         if let Some(label) = entry["label"].as_str() {
-            group.label = Some(label.to_string());
+            group.label = Some(with_grid_point(label, &method));
         }
         if let Some(paper) = entry["paper"].as_object() {
             for (k, v) in paper {
@@ -158,11 +158,7 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
                 .find(|e| e.name == base && e.data_folder() == data)
             {
                 group.label.get_or_insert_with(|| {
-                    let label = e.label.clone().unwrap_or_else(|| e.name.clone());
-                    match method.split_once('/') {
-                        Some((_, point)) => format!("{label} ({point})"),
-                        None => label,
-                    }
+                    with_grid_point(e.label.as_deref().unwrap_or(&e.name), &method)
                 });
                 for (k, v) in &e.paper {
                     group.paper.entry(k.clone()).or_insert(*v);
@@ -179,6 +175,15 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
             .sort_by_key(|r| r.summary["seed"].as_u64().unwrap_or(u64::MAX));
     }
     Ok(groups)
+}
+
+/// An entry's label with its grid point (the method folder below the entry's name), so that the
+/// points of one grid stay apart in the tables and plots: `DAGMM (loss.lambda_cov=0.05)`.
+fn with_grid_point(label: &str, method: &str) -> String {
+    match method.split_once('/') {
+        Some((_, point)) => format!("{label} ({point})"),
+        None => label.to_string(),
+    }
 }
 
 fn values(runs: &[Run], key: &str) -> Option<Vec<f64>> {
@@ -555,6 +560,37 @@ mod tests {
             .path()
             .join("plots/kddcup_f1_vs_percentile.png")
             .is_file());
+    }
+
+    #[test]
+    fn grid_points_of_one_entry_keep_their_point_in_the_label() {
+        let dir = tempfile::tempdir().unwrap();
+        for (point, f1) in [("loss.lambda_cov=0", 0.6), ("loss.lambda_cov=0.05", 0.9)] {
+            let run = dir
+                .path()
+                .join("kddcup/lambda_cov")
+                .join(point)
+                .join("seed0");
+            std::fs::create_dir_all(&run).unwrap();
+            std::fs::write(run.join("losses.csv"), "epoch,total\n1,3.0\n").unwrap();
+            let manifest = serde_json::json!({"sweep": {"name": "lambda_cov", "label": "DAGMM"}});
+            std::fs::write(run.join("manifest.json"), manifest.to_string()).unwrap();
+            let s = serde_json::json!({"seed": 0, "epochs": 50, "precision": f1, "recall": f1,
+                "f1": f1, "roc_auc": 0.9});
+            std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
+        }
+        run_report(dir.path()).unwrap();
+        let md = std::fs::read_to_string(dir.path().join("table.md")).unwrap();
+        for (label, f1) in [
+            ("DAGMM (loss.lambda_cov=0)", "0.6000"),
+            ("DAGMM (loss.lambda_cov=0.05)", "0.9000"),
+        ] {
+            let row = md
+                .lines()
+                .find(|l| l.contains(&format!("| {label} |")))
+                .unwrap_or_else(|| panic!("no row {label} in\n{md}"));
+            assert!(row.contains(&format!("{f1} ± 0.0000")), "{row}");
+        }
     }
 
     #[test]
