@@ -6,27 +6,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{dagmm, text};
-
-/// 1500 labelled rows of 8 features: normal rows near a line, 10% anomalies off it.
-fn write_data(dir: &Path) -> PathBuf {
-    let mut s = String::from("f0,f1,f2,f3,f4,f5,f6,f7,label\n");
-    for i in 0..1500 {
-        let t = (i as f64 * 0.618).fract();
-        let anomaly = i % 10 == 0;
-        let row: Vec<String> = (0..8)
-            .map(|j| {
-                let base = 0.2 + 0.6 * t * (j as f64 + 1.0) / 8.0;
-                let v = if anomaly { 1.0 - base } else { base };
-                format!("{:.5}", v + 0.01 * ((i * 7 + j * 3) % 11) as f64 / 11.0)
-            })
-            .collect();
-        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
-    }
-    let p = dir.join("data.csv");
-    std::fs::write(&p, s).unwrap();
-    p
-}
+use common::{dagmm, text, write_data};
 
 /// A config on that file, and an experiment of two methods × two seeds.
 fn write_experiment(dir: &Path, epochs: usize) -> PathBuf {

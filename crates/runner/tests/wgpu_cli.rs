@@ -6,9 +6,11 @@
 //!
 //! Each config runs on a small labelled file instead of its data set (`--set data.*`), 2 epochs.
 //! Dropout masks, the VAE's noise and the weights come from the run's host RNG, so flex and wgpu
-//! do the same arithmetic in a different summation order (f32): after ten Adam steps the test
-//! energies differed by at most 2e-4 on lavapipe; we allow 1e-3 absolute + 1e-3 relative, and
-//! 0.01 in ROC AUC.
+//! do the same arithmetic in a different summation order (f32). We allow 1e-3 absolute + 1e-3
+//! relative in the test energies after training and 0.01 in ROC AUC; on lavapipe the largest
+//! difference used 9% of that tolerance (KDDCUP-Rev's config: 7.7e-2 on energies in the hundreds),
+//! 2% or less for the others (run with `--nocapture` to see each). Scoring one saved model on both
+//! devices: 1e-4 + 1e-4 relative, 22% of it used.
 
 #![cfg(feature = "wgpu")]
 
@@ -17,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 mod common;
-use common::{dagmm, text};
+use common::{dagmm, text, write_data};
 
 /// The adapter under test, or `None` where it cannot start (and CI did not require it).
 fn wgpu() -> Option<String> {
@@ -39,26 +41,6 @@ fn wgpu() -> Option<String> {
     }
     eprintln!("skipped: {name} is not among this machine's devices");
     None
-}
-
-/// 1200 labelled rows of 6 features: normal rows near a curve, 10% anomalies off it.
-fn write_data(dir: &Path) -> PathBuf {
-    let mut s = String::from("f0,f1,f2,f3,f4,f5,label\n");
-    for i in 0..1200 {
-        let t = (i as f64 * 0.618).fract();
-        let anomaly = i % 10 == 0;
-        let row: Vec<String> = (0..6)
-            .map(|j| {
-                let base = 0.2 + 0.6 * (t * (j as f64 + 1.0)).sin().abs();
-                let v = if anomaly { 1.0 - base } else { base };
-                format!("{:.5}", v + 0.02 * ((i * 7 + j * 3) % 13) as f64 / 13.0)
-            })
-            .collect();
-        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
-    }
-    let p = dir.join("data.csv");
-    std::fs::write(&p, s).unwrap();
-    p
 }
 
 /// Every run config under `configs/`.
@@ -125,12 +107,19 @@ fn column(path: &Path, name: &str) -> Vec<f64> {
 fn assert_close(a: &[f64], b: &[f64], rel: f64, abs: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}");
     assert!(!a.is_empty(), "{what}");
+    let (mut largest, mut used) = (0.0f64, 0.0f64);
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
         assert!(
             x.is_finite() && (x - y).abs() <= abs + rel * y.abs(),
             "{what}, row {i}: {x} vs {y}"
         );
+        largest = largest.max((x - y).abs());
+        used = used.max((x - y).abs() / (abs + rel * y.abs()));
     }
+    eprintln!(
+        "{what}: largest difference {largest:.2e}, {:.0}% of the tolerance",
+        100.0 * used
+    );
 }
 
 #[test]
@@ -189,7 +178,7 @@ fn score_streams_a_file_on_wgpu_with_the_energies_of_flex() {
         assert!(o.status.success(), "{d}: {}", text(&o));
         energies.push(column(&out, "energy"));
     }
-    assert_eq!(energies[0].len(), 1200);
+    assert_eq!(energies[0].len(), 1500);
     // Same weights and mixture: only the summation order differs.
     assert_close(
         &energies[0],

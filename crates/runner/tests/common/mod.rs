@@ -2,6 +2,7 @@
 
 #![allow(dead_code)] // each test file uses its own subset
 
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// Runs the `dagmm` binary under test, without the caller's `DAGMM_DATA_DIR`.
@@ -20,4 +21,25 @@ pub fn text(o: &Output) -> String {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     )
+}
+
+/// `dir/data.csv`: 1500 labelled rows of 8 features (`f0..f7`, `label`), normal rows near a line,
+/// every tenth row an anomaly off it.
+pub fn write_data(dir: &Path) -> PathBuf {
+    let mut s = String::from("f0,f1,f2,f3,f4,f5,f6,f7,label\n");
+    for i in 0..1500 {
+        let t = (i as f64 * 0.618).fract();
+        let anomaly = i % 10 == 0;
+        let row: Vec<String> = (0..8)
+            .map(|j| {
+                let base = 0.2 + 0.6 * t * (j as f64 + 1.0) / 8.0;
+                let v = if anomaly { 1.0 - base } else { base };
+                format!("{:.5}", v + 0.01 * ((i * 7 + j * 3) % 11) as f64 / 11.0)
+            })
+            .collect();
+        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
+    }
+    let p = dir.join("data.csv");
+    std::fs::write(&p, s).unwrap();
+    p
 }
