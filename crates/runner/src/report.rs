@@ -41,6 +41,64 @@ struct Run {
     losses: Vec<f64>,
 }
 
+/// A method folder below a data set (`name` or `name/grid point`), ordered so that the numbers in
+/// it compare as numbers: `batch_size=4096` before `batch_size=16384`, `0.005` before `0.05`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MethodKey(String);
+
+impl Ord for MethodKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        natural_tokens(&self.0)
+            .partial_cmp(&natural_tokens(&other.0))
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| self.0.cmp(&other.0))
+    }
+}
+
+impl PartialOrd for MethodKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// A piece of a name for [`MethodKey`]'s order: a run of text or a number (digits with at most
+/// one decimal point); numbers sort before text.
+#[derive(Debug, PartialEq, PartialOrd)]
+enum Token<'a> {
+    Number(f64),
+    Text(&'a str),
+}
+
+fn natural_tokens(s: &str) -> Vec<Token<'_>> {
+    let bytes = s.as_bytes();
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < bytes.len() {
+        let start = i;
+        if bytes[i].is_ascii_digit() {
+            let mut point = false;
+            while i < bytes.len()
+                && (bytes[i].is_ascii_digit()
+                    || (bytes[i] == b'.'
+                        && !point
+                        && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)))
+            {
+                point |= bytes[i] == b'.';
+                i += 1;
+            }
+            out.push(Token::Number(s[start..i].parse().unwrap_or(f64::MAX)));
+        } else {
+            while i < bytes.len() && !bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            out.push(Token::Text(&s[start..i]));
+        }
+    }
+    out
+}
+
+type Groups = BTreeMap<(String, MethodKey), Group>;
+
 /// The runs of one method on one data set.
 #[derive(Default)]
 struct Group {
@@ -101,7 +159,7 @@ fn total_losses(path: &Path) -> Result<Vec<f64>> {
         .collect()
 }
 
-fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
+fn load_groups(dir: &Path) -> Result<Groups> {
     let mut found = Vec::new();
     summaries(dir, &mut found)?;
     found.sort();
@@ -115,7 +173,7 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
         p if p.is_file() => Some(Experiment::load(&p)?),
         _ => None,
     };
-    let mut groups: BTreeMap<(String, String), Group> = BTreeMap::new();
+    let mut groups = Groups::new();
     for path in &found {
         let run_dir = path.parent().expect("a file has a parent");
         let rel = run_dir
@@ -138,7 +196,9 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
         } else {
             Value::Null
         };
-        let group = groups.entry((data.clone(), method.clone())).or_default();
+        let group = groups
+            .entry((data.clone(), MethodKey(method.clone())))
+            .or_default();
         let entry = &manifest["sweep"];
         if let Some(label) = entry["label"].as_str() {
             group.label = Some(with_grid_point(label, &method));
@@ -177,6 +237,20 @@ fn load_groups(dir: &Path) -> Result<BTreeMap<(String, String), Group>> {
     Ok(groups)
 }
 
+/// A data set or method folder as part of a file name: letters, digits, `-` and `_` kept, every
+/// other character `_` (`lambda_cov/loss.lambda_cov=0.05` → `lambda_cov_loss_lambda_cov_0_05`).
+fn file_part(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// An entry's label with its grid point (the method folder below the entry's name), so that the
 /// points of one grid stay apart in the tables and plots: `DAGMM (loss.lambda_cov=0.05)`.
 fn with_grid_point(label: &str, method: &str) -> String {
@@ -202,7 +276,7 @@ pub fn run_report(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn write_tables(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
     let mut md = String::from("| data set | method | seeds | epochs |");
     let mut csv = String::from("data_set,method,label,seeds,epochs");
     for (key, title) in METRICS {
@@ -220,7 +294,7 @@ fn write_tables(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Resul
     md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 2));
     md.push('\n');
     csv.push_str(",nan_free,samples_per_second_mean\n");
-    for ((data, method), g) in groups {
+    for ((data, MethodKey(method)), g) in groups {
         let seeds: Vec<String> = g
             .runs
             .iter()
@@ -305,14 +379,14 @@ fn sweep_rows(g: &Group) -> BTreeMap<i64, Vec<[f64; 3]>> {
     rows
 }
 
-fn write_percentiles(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+fn write_percentiles(dir: &Path, groups: &Groups) -> Result<()> {
     let mut md = String::from(
         "Precision, recall and F1 when the top P% of test scores are flagged (mean ± std over seeds).\n",
     );
     let mut csv = String::from(
         "data_set,method,percentile,seeds,precision_mean,precision_std,recall_mean,recall_std,f1_mean,f1_std\n",
     );
-    for ((data, method), g) in groups {
+    for ((data, MethodKey(method)), g) in groups {
         let rows = sweep_rows(g);
         if rows.is_empty() {
             continue;
@@ -355,16 +429,16 @@ fn floats(v: &Value) -> Vec<f64> {
         .collect()
 }
 
-fn write_plots(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result<()> {
+fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
     let mut by_data: BTreeMap<&str, Vec<(&str, &Group)>> = BTreeMap::new();
-    for ((data, method), g) in groups {
+    for ((data, MethodKey(method)), g) in groups {
         by_data.entry(data).or_default().push((method, g));
     }
     for (data, methods) in by_data {
-        let stem = |what: &str| plots.join(format!("{}_{what}", data.replace(['/', '.'], "_")));
+        let stem = |what: &str| plots.join(format!("{}_{what}", file_part(data)));
         // F1 against the flagged percentile.
         let f1: Vec<Series> = methods
             .iter()
@@ -497,7 +571,7 @@ fn write_plots(dir: &Path, groups: &BTreeMap<(String, String), Group>) -> Result
             }
             let is_pu = r.summary["decision"] == "pu";
             class_histogram(
-                &stem(&format!("histogram_{}", m.replace(['/', '='], "_"))),
+                &stem(&format!("histogram_{}", file_part(m))),
                 &ClassHistogram {
                     title: &format!(
                         "{data}: {} (seed {}), test scores",
@@ -576,7 +650,8 @@ mod tests {
             let manifest = serde_json::json!({"sweep": {"name": "lambda_cov", "label": "DAGMM"}});
             std::fs::write(run.join("manifest.json"), manifest.to_string()).unwrap();
             let s = serde_json::json!({"seed": 0, "epochs": 50, "precision": f1, "recall": f1,
-                "f1": f1, "roc_auc": 0.9});
+                "f1": f1, "roc_auc": 0.9, "curves": {"histogram":
+                    {"edges": [0.0, 1.0, 2.0], "normal": [3.0, 1.0], "anomaly": [0.0, 2.0]}}});
             std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
         }
         run_report(dir.path()).unwrap();
@@ -591,6 +666,52 @@ mod tests {
                 .unwrap_or_else(|| panic!("no row {label} in\n{md}"));
             assert!(row.contains(&format!("{f1} ± 0.0000")), "{row}");
         }
+        // One histogram per grid point, the point's dots kept apart from the extension.
+        for stem in [
+            "kddcup_histogram_lambda_cov_loss_lambda_cov_0",
+            "kddcup_histogram_lambda_cov_loss_lambda_cov_0_05",
+        ] {
+            for ext in ["png", "svg"] {
+                let p = dir.path().join(format!("plots/{stem}.{ext}"));
+                assert!(p.is_file(), "{} missing", p.display());
+            }
+        }
+    }
+
+    #[test]
+    fn method_folders_sort_with_numbers_as_numbers() {
+        let mut keys: Vec<MethodKey> = [
+            "flex/training.batch_size=16384",
+            "flex/training.batch_size=4096",
+            "flex/training.batch_size=1024",
+            "lambda_cov/loss.lambda_cov=0.05",
+            "lambda_cov/loss.lambda_cov=0.0",
+            "lambda_cov/loss.lambda_cov=0.005",
+            "latent/compression.encoder_layers=60-30-10-4",
+            "latent/compression.encoder_layers=60-30-10-1",
+            "dagmm",
+        ]
+        .iter()
+        .map(|k| MethodKey(k.to_string()))
+        .collect();
+        keys.sort();
+        let sorted: Vec<&str> = keys.iter().map(|k| k.0.as_str()).collect();
+        assert_eq!(
+            sorted,
+            [
+                "dagmm",
+                "flex/training.batch_size=1024",
+                "flex/training.batch_size=4096",
+                "flex/training.batch_size=16384",
+                "lambda_cov/loss.lambda_cov=0.0",
+                "lambda_cov/loss.lambda_cov=0.005",
+                "lambda_cov/loss.lambda_cov=0.05",
+                "latent/compression.encoder_layers=60-30-10-1",
+                "latent/compression.encoder_layers=60-30-10-4",
+            ]
+        );
+        // Equal numbers written differently still give a total order.
+        assert!(MethodKey("k=1".into()) < MethodKey("k=1.0".into()));
     }
 
     #[test]

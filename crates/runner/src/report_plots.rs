@@ -33,16 +33,22 @@ pub struct LineChart<'a> {
     pub diagonal: bool,
 }
 
-/// Draws `stem.png` and `stem.svg` with the same drawing code.
+/// Draws `stem.png` and `stem.svg` with the same drawing code (the extension is appended, so a
+/// stem with a dot in it keeps its whole name).
 macro_rules! render {
     ($stem:expr, $draw:expr) => {{
         register_font();
-        atomically(&$stem.with_extension("png"), |tmp| {
+        let with = |ext: &str| {
+            let mut name = $stem.as_os_str().to_owned();
+            name.push(ext);
+            std::path::PathBuf::from(name)
+        };
+        atomically(&with(".png"), |tmp| {
             let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
             $draw(&root)?;
             root.present().map_err(draw_error)
         })?;
-        atomically(&$stem.with_extension("svg"), |tmp| {
+        atomically(&with(".svg"), |tmp| {
             let root = SVGBackend::new(tmp, SIZE).into_drawing_area();
             $draw(&root)?;
             root.present().map_err(draw_error)
