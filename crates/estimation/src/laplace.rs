@@ -78,20 +78,15 @@ impl LaplaceMixture {
     /// Seed 002's parameters of one batch from `gamma` (`[N, K]`) and `z` (`[N, d]`). A
     /// component with `Σ_i γ_ik = 0` gets zeros (denominator floored at 1e-30), never NaN.
     pub fn from_gamma(gamma: Tensor<2>, z: Tensor<2>) -> Self {
-        let Moments {
-            weights,
-            means,
-            denom,
-            gt,
-        } = Moments::of(gamma, z.clone());
-        let abs_dev = (z.unsqueeze_dim::<3>(0) - means.clone().unsqueeze_dim::<3>(1)).abs(); // [K, N, d]
-        let scales = (abs_dev * gt.unsqueeze_dim::<3>(2))
+        let moments = Moments::of(gamma, z.clone());
+        let abs_dev = moments.deviations(z).abs(); // [K, N, d]
+        let scales = (abs_dev * moments.gt.unsqueeze_dim::<3>(2))
             .sum_dim(1)
             .squeeze_dim::<2>(1)
-            / denom;
+            / moments.denom;
         Self {
-            weights,
-            means,
+            weights: moments.weights,
+            means: moments.means,
             scales,
         }
     }

@@ -32,6 +32,11 @@ impl Moments {
             gt,
         }
     }
+
+    /// `z_i − μ_k` for every component and row, `[K, N, d]`.
+    pub(crate) fn deviations(&self, z: Tensor<2>) -> Tensor<3> {
+        z.unsqueeze_dim::<3>(0) - self.means.clone().unsqueeze_dim::<3>(1)
+    }
 }
 
 /// A Gaussian mixture as tensors on a device (differentiable when computed from `γ` and `z`).
@@ -52,18 +57,14 @@ impl GaussianMixture {
     /// `gamma` is `[N, K]`, `z` is `[N, d]`. A component with `Σ_i γ_ik = 0` gets zeros (its
     /// denominator is floored at 1e-30), never NaN.
     pub fn from_gamma(gamma: Tensor<2>, z: Tensor<2>) -> Self {
-        let Moments {
-            weights,
-            means,
-            denom,
-            gt,
-        } = Moments::of(gamma, z.clone());
-        let diff = z.unsqueeze_dim::<3>(0) - means.clone().unsqueeze_dim::<3>(1); // [K, N, d]
-        let weighted = diff.clone() * gt.unsqueeze_dim::<3>(2); // [K, N, d]
-        let covariances = weighted.swap_dims(1, 2).matmul(diff) / denom.unsqueeze_dim::<3>(2);
+        let moments = Moments::of(gamma, z.clone());
+        let diff = moments.deviations(z); // [K, N, d]
+        let weighted = diff.clone() * moments.gt.unsqueeze_dim::<3>(2); // [K, N, d]
+        let covariances =
+            weighted.swap_dims(1, 2).matmul(diff) / moments.denom.unsqueeze_dim::<3>(2);
         Self {
-            weights,
-            means,
+            weights: moments.weights,
+            means: moments.means,
             covariances,
         }
     }

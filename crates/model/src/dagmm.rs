@@ -7,7 +7,7 @@ use dagmm_estimation::{FittedMixture, MixtureFitter};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::train::{rng, train_network, upload, STREAM_INIT};
+use crate::train::{rng, train_network, upload_rows, STREAM_INIT};
 use crate::{DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind};
 
 /// Name of the JSON file of a model directory.
@@ -225,7 +225,9 @@ impl Dagmm {
         );
         for pass in 0..fitter.passes() {
             for (start, end) in self.batches(x.nrows()) {
-                let out = self.network.forward(upload(&x, start, end, &device), None);
+                let out = self
+                    .network
+                    .forward(upload_rows(&x, start..end, &device), None);
                 fitter.add(pass, out.gamma, out.compression.z)?;
             }
         }
@@ -281,7 +283,9 @@ impl Dagmm {
         let mut z = Vec::with_capacity(if with_z { n * zd } else { 0 });
         for (start, end) in self.batches(n) {
             let m = end - start;
-            let out = self.network.forward(upload(&x, start, end, &device), None);
+            let out = self
+                .network
+                .forward(upload_rows(&x, start..end, &device), None);
             let zb = out.compression.z;
             let mut parts = vec![
                 prepared.energy(zb.clone()),

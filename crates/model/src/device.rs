@@ -44,9 +44,6 @@ pub enum DeviceChoice {
 }
 
 impl DeviceChoice {
-    /// The CPU choices (wgpu adapters are listed by [`available_devices`]).
-    pub const CPU: &'static [DeviceChoice] = &[DeviceChoice::Flex, DeviceChoice::Ndarray];
-
     /// Whether this build can drive wgpu devices.
     pub const WGPU_BUILT: bool = cfg!(feature = "wgpu");
 

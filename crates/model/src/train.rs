@@ -52,31 +52,19 @@ pub struct EpochLosses {
     pub rows: usize,
 }
 
-/// Upload rows `[start, end)` of a row-major f64 matrix as an f32 `[n, d]` tensor.
-pub(crate) fn upload(
-    x: &ndarray::ArrayView2<f64>,
-    start: usize,
-    end: usize,
-    device: &Device,
-) -> Tensor<2> {
-    let d = x.ncols();
-    let rows = x.slice(ndarray::s![start..end, ..]);
-    let v: Vec<f32> = rows.iter().map(|v| *v as f32).collect();
-    Tensor::from_data(TensorData::new(v, [end - start, d]), device)
-}
-
-/// Upload the rows `rows` of a row-major f64 matrix, in that order, as an f32 `[len, d]` tensor.
+/// Upload the rows `rows` of an f64 matrix, in that order, as an f32 `[len, d]` tensor: a range
+/// for a contiguous batch (scoring), a slice of a permutation for a shuffled one (training).
 pub(crate) fn upload_rows(
     x: &ndarray::ArrayView2<f64>,
-    rows: &[usize],
+    rows: impl ExactSizeIterator<Item = usize>,
     device: &Device,
 ) -> Tensor<2> {
-    let d = x.ncols();
-    let mut v: Vec<f32> = Vec::with_capacity(rows.len() * d);
-    for &i in rows {
+    let (n, d) = (rows.len(), x.ncols());
+    let mut v: Vec<f32> = Vec::with_capacity(n * d);
+    for i in rows {
         v.extend(x.row(i).iter().map(|v| *v as f32));
     }
-    Tensor::from_data(TensorData::new(v, [rows.len(), d]), device)
+    Tensor::from_data(TensorData::new(v, [n, d]), device)
 }
 
 /// Scale every gradient by `min(1, max_norm / (‖g‖ + 1e-6))`, `‖g‖` the norm over ALL parameters
@@ -180,7 +168,7 @@ pub(crate) fn train_network(
             }
             // Rows reach the device one batch at a time, gathered on the host.
             let rows_b = &order[start..end];
-            let xb = upload_rows(&x, rows_b, &device);
+            let xb = upload_rows(&x, rows_b.iter().copied(), &device);
             let ab = labels.as_ref().map(|l| {
                 let v: Vec<f32> = rows_b.iter().map(|&i| l[i]).collect();
                 Tensor::<1>::from_data(TensorData::new(v, [rows_b.len()]), &device)

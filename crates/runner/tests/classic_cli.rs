@@ -4,14 +4,10 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 mod common;
-use common::dagmm;
+use common::{dagmm, summary};
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn summary(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
 }
 
 /// 300 rows around two centres plus 6 far-away rows labelled 1, written as CSV.

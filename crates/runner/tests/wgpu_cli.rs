@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 mod common;
-use common::{dagmm, text, write_data};
+use common::{dagmm, summary, text, write_data};
 
 /// The adapter under test, or `None` where it cannot start (and CI did not require it).
 fn wgpu() -> Option<String> {
@@ -86,11 +86,10 @@ fn train(config: &Path, data: &Path, device: &str, out: &Path) -> Value {
     ];
     let o = dagmm(&args);
     assert!(o.status.success(), "{}: {}", config.display(), text(&o));
-    let summary: Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
-    assert_eq!(summary["device"], device, "{}", config.display());
-    assert_eq!(summary["nan_free"], true, "{}", config.display());
-    summary
+    let s = summary(out);
+    assert_eq!(s["device"], device, "{}", config.display());
+    assert_eq!(s["nan_free"], true, "{}", config.display());
+    s
 }
 
 /// One column of a scores CSV.

@@ -23,6 +23,11 @@ pub fn text(o: &Output) -> String {
     )
 }
 
+/// A run folder's `summary.json`.
+pub fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("summary.json")).unwrap()).unwrap()
+}
+
 /// `dir/data.csv`: 1500 labelled rows of 8 features (`f0..f7`, `label`), normal rows near a line,
 /// every tenth row an anomaly off it.
 pub fn write_data(dir: &Path) -> PathBuf {
