@@ -1,25 +1,30 @@
-use burn::tensor::{Tensor, TensorData};
+use burn::tensor::Tensor;
 
 use crate::{to_f64_vec, EstimationError, MixtureParameters, Result, TINY};
 
 /// Accumulates the mixture of a whole data set from batches of `(γ, z)` — the mixture DAGMM
 /// scores with, never the last batch's.
 ///
-/// One pass with a per-component shift `c_k` (the first batch's `μ_k`): per batch the device
-/// computes `Σ_i γ_ik`, `Σ_i γ_ik (z_i − c_k)` and `Σ_i γ_ik (z_i − c_k)(z_i − c_k)ᵀ` (one
-/// small transfer of `K(1 + d + d²)` values), the host adds them in f64, and [`finish`](Self::finish)
-/// gives `φ_k = Sγ_k/N`, `μ_k = c_k + δ_k`, `Σ_k = S2_k/Sγ_k − δ_k δ_kᵀ` with `δ_k = S1_k/Sγ_k`:
-/// exactly the one-shot formulas on the concatenated data, and without the cancellation of raw
-/// `Σγzzᵀ` sums because `c_k` is close to `μ_k`.
+/// One pass. Per batch the device computes each component's weighted mean `m_bk` and the sums
+/// `Σ_i γ_ik`, `Σ_i γ_ik (z_i − m_bk)` and `Σ_i γ_ik (z_i − m_bk)(z_i − m_bk)ᵀ` (one small
+/// transfer of `K(1 + 2d + d²)` values). The host turns them into the batch's exact weighted mean
+/// and centred scatter and merges them into running ones in f64 (Chan, Golub and LeVeque's
+/// pairwise update: `M2 ← M2 + M2_b + δδᵀ·W·W_b/(W + W_b)` with `δ` the difference of the means).
+/// [`finish`](Self::finish) gives `φ_k = W_k/N`, `μ_k` and `Σ_k = M2_k/W_k`: the one-shot formulas
+/// on the concatenated data. Centring each batch on its own mean keeps the f32 sums free of the
+/// cancellation that raw `Σγzzᵀ`, or sums about one fixed shift far from a component's mean,
+/// would suffer (a component with almost no mass in the first batch of an ordered file, say).
 #[derive(Debug, Clone)]
 pub struct MixtureAccumulator {
     k: usize,
     d: usize,
     rows: usize,
-    shift: Option<Vec<f64>>,
-    sum_g: Vec<f64>,
-    s1: Vec<f64>,
-    s2: Vec<f64>,
+    /// `W_k = Σ γ_ik` over the rows seen.
+    weight: Vec<f64>,
+    /// The running weighted means, `[K·d]`.
+    mean: Vec<f64>,
+    /// The running centred scatter `Σ γ_ik (z_i − μ_k)(z_i − μ_k)ᵀ`, `[K·d·d]`.
+    m2: Vec<f64>,
 }
 
 impl MixtureAccumulator {
@@ -29,10 +34,9 @@ impl MixtureAccumulator {
             k,
             d,
             rows: 0,
-            shift: None,
-            sum_g: vec![0.0; k],
-            s1: vec![0.0; k * d],
-            s2: vec![0.0; k * d * d],
+            weight: vec![0.0; k],
+            mean: vec![0.0; k * d],
+            m2: vec![0.0; k * d * d],
         }
     }
 
@@ -55,75 +59,73 @@ impl MixtureAccumulator {
         if n == 0 {
             return Ok(());
         }
-        let device = z.device();
         let gt = gamma.transpose(); // [K, n]
-        if self.shift.is_none() {
-            let denom = gt.clone().sum_dim(1).clamp_min(TINY); // [K, 1]
-            self.shift = Some(to_f64_vec(gt.clone().matmul(z.clone()) / denom));
-        }
-        let shift = self.shift.as_ref().expect("set above");
-        let c = Tensor::<2>::from_data(
-            TensorData::new(
-                shift.iter().map(|v| *v as f32).collect::<Vec<f32>>(),
-                [k, d],
-            ),
-            &device,
-        );
-        let diff = z.unsqueeze_dim::<3>(0) - c.unsqueeze_dim::<3>(1); // [K, n, d]
-        let weighted = diff.clone() * gt.clone().unsqueeze_dim::<3>(2);
-        let sum_g = gt.sum_dim(1).reshape([k]);
+        let sum_g = gt.clone().sum_dim(1); // [K, 1]
+        let centre = gt.clone().matmul(z.clone()) / sum_g.clone().clamp_min(TINY); // [K, d]
+        let diff = z.unsqueeze_dim::<3>(0) - centre.clone().unsqueeze_dim::<3>(1); // [K, n, d]
+        let weighted = diff.clone() * gt.unsqueeze_dim::<3>(2);
         let s1 = weighted.clone().sum_dim(1).reshape([k * d]);
         let s2 = weighted.swap_dims(1, 2).matmul(diff).reshape([k * d * d]);
-        let flat = to_f64_vec(Tensor::cat(vec![sum_g, s1, s2], 0));
-        for (acc, v) in self.sum_g.iter_mut().zip(&flat[..k]) {
-            *acc += v;
-        }
-        for (acc, v) in self.s1.iter_mut().zip(&flat[k..k + k * d]) {
-            *acc += v;
-        }
-        for (acc, v) in self.s2.iter_mut().zip(&flat[k + k * d..]) {
-            *acc += v;
+        let flat = to_f64_vec(Tensor::cat(
+            vec![sum_g.reshape([k]), centre.reshape([k * d]), s1, s2],
+            0,
+        ));
+        let (sums, rest) = flat.split_at(k);
+        let (centres, rest) = rest.split_at(k * d);
+        let (s1, s2) = rest.split_at(k * d);
+        for kk in 0..k {
+            let wb = sums[kk];
+            if wb <= 0.0 {
+                continue;
+            }
+            // The batch's exact mean (its f32 centre plus the mean residual) and its scatter
+            // about that mean, `S2 − W_b·ε εᵀ` with `ε` the residual.
+            let eps: Vec<f64> = (0..d).map(|i| s1[kk * d + i] / wb).collect();
+            let mean_b: Vec<f64> = (0..d).map(|i| centres[kk * d + i] + eps[i]).collect();
+            let w = self.weight[kk];
+            let total = w + wb;
+            let delta: Vec<f64> = (0..d).map(|i| mean_b[i] - self.mean[kk * d + i]).collect();
+            for i in 0..d {
+                for j in 0..d {
+                    let at = kk * d * d + i * d + j;
+                    self.m2[at] +=
+                        s2[at] - wb * eps[i] * eps[j] + delta[i] * delta[j] * w * wb / total;
+                }
+                self.mean[kk * d + i] += delta[i] * wb / total;
+            }
+            self.weight[kk] = total;
         }
         self.rows += n;
         Ok(())
     }
 
-    /// The mixture of all rows added. A component no row belongs to gets weight 0, its shift as
-    /// mean and a zero covariance. Covariances are symmetrised.
+    /// The mixture of all rows added. A component no row belongs to gets weight 0, mean 0 and a
+    /// zero covariance. Covariances are symmetrised.
     pub fn finish(&self) -> Result<MixtureParameters> {
         if self.rows == 0 {
             return Err(EstimationError::Empty);
         }
         let (k, d) = (self.k, self.d);
-        let shift = self.shift.as_ref().expect("rows > 0");
-        let total: f64 = self.sum_g.iter().sum();
-        let mut weights = Vec::with_capacity(k);
-        let mut means = vec![0.0; k * d];
+        let total: f64 = self.weight.iter().sum();
+        let weights: Vec<f64> = self.weight.iter().map(|w| w / total).collect();
         let mut covs = vec![0.0; k * d * d];
         for kk in 0..k {
-            let sg = self.sum_g[kk];
-            weights.push(sg / total);
-            if sg <= 0.0 {
-                means[kk * d..(kk + 1) * d].copy_from_slice(&shift[kk * d..(kk + 1) * d]);
+            let w = self.weight[kk];
+            if w <= 0.0 {
                 continue;
-            }
-            let delta: Vec<f64> = (0..d).map(|i| self.s1[kk * d + i] / sg).collect();
-            for i in 0..d {
-                means[kk * d + i] = shift[kk * d + i] + delta[i];
             }
             for i in 0..d {
                 for j in 0..d {
-                    let a = self.s2[kk * d * d + i * d + j] / sg - delta[i] * delta[j];
-                    let b = self.s2[kk * d * d + j * d + i] / sg - delta[j] * delta[i];
-                    covs[kk * d * d + i * d + j] = 0.5 * (a + b);
+                    let (a, b) = (kk * d * d + i * d + j, kk * d * d + j * d + i);
+                    covs[a] = 0.5 * (self.m2[a] + self.m2[b]) / w;
                 }
                 // A dimension with no spread in a component (a VQ-VAE's codes are discrete) has
-                // variance 0, which `S2/Sγ − δ²` can round to −1e-16: floor it at 0.
+                // variance 0, which rounding can leave at −1e-16: floor it at 0.
                 let diag = &mut covs[kk * d * d + i * d + i];
                 *diag = diag.max(0.0);
             }
         }
-        let params = MixtureParameters::from_flat(weights, &means, &covs, d);
+        let params = MixtureParameters::from_flat(weights, &self.mean, &covs, d);
         params.validate()?;
         Ok(params)
     }
@@ -132,20 +134,69 @@ impl MixtureAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use burn::tensor::TensorData;
 
     #[test]
     fn a_variance_rounded_below_zero_is_floored_at_zero() {
-        // One component in 1-D whose sums give S2/Sγ − δ² = −1e-16 (what f32 sums of a
-        // dimension without spread produced on a VQ-VAE run): finish() must give 0, not an
-        // invalid mixture.
+        // One component in 1-D whose scatter rounded to −4e-16 (what f32 sums of a dimension
+        // without spread produced on a VQ-VAE run): finish() must give 0, not an invalid
+        // mixture.
         let mut acc = MixtureAccumulator::new(1, 1);
         acc.rows = 4;
-        acc.shift = Some(vec![0.3]);
-        acc.sum_g = vec![4.0];
-        acc.s1 = vec![0.4]; // δ = 0.1
-        acc.s2 = vec![4.0 * (0.01 - 1e-16)];
+        acc.weight = vec![4.0];
+        acc.mean = vec![0.4];
+        acc.m2 = vec![-4e-16];
         let p = acc.finish().expect("a zero variance is valid");
         assert_eq!(p.covariances[0][0][0], 0.0);
-        assert!((p.means[0][0] - 0.4).abs() < 1e-15);
+        assert_eq!(p.means[0][0], 0.4);
+    }
+
+    #[test]
+    fn a_component_absent_from_the_first_batch_keeps_its_small_variance() {
+        // Two components in 1-D. The first batch (8 rows near 0) is all component 0; then 4000
+        // rows at 1000 ± 0.001, all component 1. Sums about a shift taken from the first batch
+        // (0 for component 1) would lose component 1's variance (4e-7) to f32 cancellation of
+        // z² ≈ 1e6; each batch centred on its own mean keeps it.
+        let device = burn::tensor::Device::flex();
+        let mut acc = MixtureAccumulator::new(2, 1);
+        let add = |acc: &mut MixtureAccumulator, v: &[f32], component: usize| {
+            let n = v.len();
+            let z = Tensor::<2>::from_data(TensorData::new(v.to_vec(), [n, 1]), &device);
+            let g: Vec<f32> = (0..n)
+                .flat_map(|_| [f32::from(component == 0), f32::from(component == 1)])
+                .collect();
+            let g = Tensor::<2>::from_data(TensorData::new(g, [n, 2]), &device);
+            acc.add(g, z).unwrap();
+        };
+        let near: Vec<f32> = (0..8).map(|i| 0.01 * i as f32).collect();
+        add(&mut acc, &near, 0);
+        let mut far_all = Vec::new();
+        for b in 0..4 {
+            let far: Vec<f32> = (0..1000)
+                .map(|i| 1000.0 + 0.001 * (((i * 7 + b * 3) % 11) as f32 - 5.0) / 5.0)
+                .collect();
+            far_all.extend(far.iter().map(|&x| x as f64));
+            add(&mut acc, &far, 1);
+        }
+        let moments = |v: &[f64]| {
+            let n = v.len() as f64;
+            let m = v.iter().sum::<f64>() / n;
+            (m, v.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n)
+        };
+        let p = acc.finish().unwrap();
+        let near: Vec<f64> = near.iter().map(|&x| x as f64).collect();
+        for (k, rows) in [(0, &near), (1, &far_all)] {
+            let (mean, var) = moments(rows);
+            let (got_mean, got_var) = (p.means[k][0], p.covariances[k][0][0]);
+            assert!(
+                (got_mean - mean).abs() < 1e-6 * (1.0 + mean.abs()),
+                "component {k}: mean {got_mean} vs {mean}"
+            );
+            assert!(
+                (got_var - var).abs() < 1e-3 * var,
+                "component {k}: variance {got_var} vs {var}"
+            );
+        }
+        assert!((p.weights[1] - 4000.0 / 4008.0).abs() < 1e-12);
     }
 }

@@ -78,10 +78,12 @@ impl EstimationConfig {
                 format!("must be in [0, 1), got {}", self.dropout),
             );
         }
-        if !(self.jitter.is_finite() && self.jitter >= 0.0) {
+        // Zero is refused: a component without mass has Σ = 0, so its penalty 1/(Σ_jj + jitter)
+        // would be infinite and its Cholesky pivots would sit at the 1e-30 floor.
+        if !(self.jitter.is_finite() && self.jitter > 0.0) {
             return bad(
                 "jitter",
-                format!("must be finite and >= 0, got {}", self.jitter),
+                format!("must be finite and > 0, got {}", self.jitter),
             );
         }
         Ok(())

@@ -341,3 +341,25 @@ fn energy_gradient_reaches_gamma_and_z() {
         assert!(g.iter().all(|x| x.is_finite()) && g.iter().any(|x| x.abs() > 1e-8));
     }
 }
+
+#[test]
+fn jitter_must_be_positive_and_finite() {
+    for bad in [0.0, -1e-6, f64::NAN, f64::INFINITY] {
+        let config = EstimationConfig {
+            jitter: bad,
+            ..EstimationConfig::default()
+        };
+        match config.validate() {
+            Err(EstimationError::InvalidConfig { field, message }) => {
+                assert_eq!(field, "jitter");
+                assert!(message.contains("> 0"), "{message}");
+            }
+            other => panic!("jitter {bad} was accepted: {other:?}"),
+        }
+    }
+    let fine = EstimationConfig {
+        jitter: 1e-9,
+        ..EstimationConfig::default()
+    };
+    assert!(fine.validate().is_ok());
+}

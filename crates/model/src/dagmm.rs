@@ -3,7 +3,7 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
-use dagmm_estimation::{FittedMixture, MixtureFitter};
+use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -442,6 +442,23 @@ impl Dagmm {
         }
         if let Some(m) = &file.mixture {
             m.validate()?;
+            let family = match m {
+                FittedMixture::Gaussian(_) => MixtureKind::Gaussian,
+                FittedMixture::Laplacian(_) => MixtureKind::Laplacian,
+            };
+            let (k, d) = (m.weights().len(), m.dim());
+            let (want_k, want_d) = (config.estimation.n_components, config.z_dim());
+            if family != config.estimation.mixture || k != want_k || d != want_d {
+                return Err(ModelError::Format {
+                    path,
+                    message: format!(
+                        "the stored mixture ({family:?}, {k} components of dimension {d}) does \
+                         not match the stored config ({:?}, {want_k} components, z of dimension \
+                         {want_d})",
+                        config.estimation.mixture
+                    ),
+                });
+            }
         }
         let mut model = Self::new(config, file.input_dim)?;
         let weights = dir.join(WEIGHTS_FILE);

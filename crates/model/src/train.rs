@@ -161,11 +161,7 @@ pub(crate) fn train_network(
         let mut sums: Option<Tensor<1>> = None;
         let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
-        for start in (0..n).step_by(batch) {
-            let end = (start + batch).min(n);
-            if t.drop_last && end - start < batch {
-                break;
-            }
+        for (start, end) in epoch_batches(n, batch, t.drop_last, config.z_dim() + 1) {
             // Rows reach the device one batch at a time, gathered on the host.
             let rows_b = &order[start..end];
             let xb = upload_rows(&x, rows_b.iter().copied(), &device);
@@ -226,6 +222,34 @@ pub(crate) fn train_network(
         history.push(losses);
     }
     Ok((net.valid(), history))
+}
+
+/// The `(start, end)` bounds of one epoch's batches over `n` shuffled rows, `batch` rows each.
+/// With `drop_last` a shorter last batch is left out. Without it, a last batch of fewer than
+/// `min_rows` rows (training passes `z_dim + 1`) joins the batch before it: in a batch of at most
+/// `z_dim` rows every component's covariance of `z` is singular, so that step would see energies
+/// lowered by the jitter alone and a covariance penalty near `K·z_dim/jitter`.
+pub(crate) fn epoch_batches(
+    n: usize,
+    batch: usize,
+    drop_last: bool,
+    min_rows: usize,
+) -> Vec<(usize, usize)> {
+    let mut bounds: Vec<(usize, usize)> = (0..n)
+        .step_by(batch.max(1))
+        .map(|start| (start, (start + batch).min(n)))
+        .collect();
+    if let Some(&(start, end)) = bounds.last() {
+        if end - start < batch {
+            if drop_last {
+                bounds.pop();
+            } else if end - start < min_rows && bounds.len() > 1 {
+                bounds.pop();
+                bounds.last_mut().expect("two batches").1 = end;
+            }
+        }
+    }
+    bounds
 }
 
 /// How many codes were chosen at least once, and the perplexity `exp(H)` of the code frequencies.

@@ -29,6 +29,26 @@ pub(crate) fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
     anyhow!("drawing failed: {e:?}")
 }
 
+/// The legend of every chart: a light box with a black border at `position`.
+pub(crate) fn draw_legend<'a, DB, CT>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+    font_size: u32,
+) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    CT: plotters::coord::CoordTranslate,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font(("sans-serif", font_size))
+        .draw()
+        .map_err(draw_error)
+}
+
 /// Padded range of `values` for an axis.
 fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     let (lo, hi) = values.fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
@@ -124,13 +144,7 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
                 }
             }
             if marks.is_some() {
-                chart
-                    .configure_series_labels()
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .label_font(("sans-serif", 16))
-                    .draw()
-                    .map_err(draw_error)?;
+                draw_legend(&mut chart, SeriesLabelPosition::MiddleRight, 16)?;
             }
         }
         root.present().map_err(draw_error)?;
@@ -201,14 +215,7 @@ pub fn score_histogram(path: &Path, scores: &[f64], cut: f64, score_name: &str) 
                 .legend(move |(x, y)| {
                     PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3))
                 });
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.8))
-                .border_style(BLACK)
-                .label_font(("sans-serif", 16))
-                .draw()
-                .map_err(draw_error)?;
+            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 16)?;
         }
         root.present().map_err(draw_error)?;
         Ok(())

@@ -10,7 +10,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::output::atomically;
-use crate::plots::{draw_error, register_font};
+use crate::plots::{draw_error, draw_legend, register_font};
 
 const SIZE: (u32, u32) = (1000, 650);
 
@@ -131,14 +131,7 @@ fn draw_lines<DB: DrawingBackend>(
                 .map_err(draw_error)?;
         }
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::LowerRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
     Ok(())
 }
 
@@ -218,13 +211,6 @@ fn draw_histogram<DB: DrawingBackend>(
             .label("threshold")
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", 14))
-        .draw()
-        .map_err(draw_error)?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
     Ok(())
 }

@@ -322,8 +322,10 @@ pub fn train_run(
     let mut flagged = flag(&scores.score, cut, Direction::HighIsAnomalous);
     let mut metrics = percentile_metrics.clone();
     let mut pu_summary = Value::Null;
+    let mut pu_decision = Value::Null;
     if let Some(pu) = &config.evaluation.pu {
         let outcome = pu_assess(pu, pu_seed, &model, &prepared, &scores)?;
+        pu_decision = serde_json::to_value(&outcome.threshold)?;
         flagged = outcome.threshold.flag(&pu_features(&scores))?;
         curves = record::curves(&outcome.score, &prepared.test_labels, 0.5)?;
         pu_summary = json!({
@@ -344,6 +346,10 @@ pub fn train_run(
         "scaler": prepared.scaler,
         "columns": prepared.columns,
         "score": model.config().scoring.kind,
+        // How the run flagged rows: "percentile" (score above `threshold`) or "pu" (the
+        // classifier in `pu`, `h < c/2`); `dagmm score` flags new rows the same way.
+        "decision": if config.evaluation.pu.is_some() { "pu" } else { "percentile" },
+        "pu": pu_decision,
         "threshold": cut,
         "anomaly_percentile": config.evaluation.anomaly_percentile,
         "data": config.data,
@@ -485,6 +491,17 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     })?;
     let columns: Vec<String> = serde_json::from_value(meta["columns"].clone()).unwrap_or_default();
     let cut = meta["threshold"].as_f64();
+    // A PU run flags by its classifier (h < c/2 on [z, energy, reconstruction error]), not by
+    // the energy cut; its `1 − h/c` is written beside the score.
+    let pu: Option<PuThreshold> = match meta["decision"].as_str() {
+        Some("pu") => Some(serde_json::from_value(meta["pu"].clone()).with_context(|| {
+            format!(
+                "{}: a PU model without its classifier in model.json",
+                args.model.display()
+            )
+        })?),
+        _ => None,
+    };
     let (path, data) = crate::classic::load_data(
         &args.data,
         args.label_column.as_deref(),
@@ -497,20 +514,45 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     };
     let x = scaler.transform(features.view())?;
     let scores = model.score(ArrayView2::from(&x))?;
-    let flagged: Vec<u8> = match cut {
-        Some(c) => flag(&scores.score, c, Direction::HighIsAnomalous),
-        None => vec![0; scores.energy.len()],
+    // The decision score and its cut: `1 − h/c` against 0.5 for PU, else the score and the
+    // run's percentile cut.
+    let (decision_score, decision_cut, flagged) = match &pu {
+        Some(p) => {
+            let features = pu_features(&scores);
+            (
+                Some(p.anomaly_score(&features)?),
+                Some(0.5),
+                p.flag(&features)?,
+            )
+        }
+        None => (
+            None,
+            cut,
+            match cut {
+                Some(c) => flag(&scores.score, c, Direction::HighIsAnomalous),
+                None => vec![0; scores.energy.len()],
+            },
+        ),
     };
-    let mut text = String::from(if data.labels.is_some() {
-        "index,score,energy,reconstruction_error,flagged,label\n"
+    let decided = decision_score.as_deref().unwrap_or(&scores.score);
+    let mut text = String::from("index,score,energy,reconstruction_error,");
+    if pu.is_some() {
+        text.push_str("pu_score,");
+    }
+    text.push_str(if data.labels.is_some() {
+        "flagged,label\n"
     } else {
-        "index,score,energy,reconstruction_error,flagged\n"
+        "flagged\n"
     });
     for i in 0..scores.energy.len() {
         text.push_str(&format!(
-            "{i},{},{},{},{}",
-            scores.score[i], scores.energy[i], scores.reconstruction_error[i], flagged[i]
+            "{i},{},{},{},",
+            scores.score[i], scores.energy[i], scores.reconstruction_error[i]
         ));
+        if let Some(d) = &decision_score {
+            text.push_str(&format!("{},", d[i]));
+        }
+        text.push_str(&flagged[i].to_string());
         if let Some(l) = &data.labels {
             text.push_str(&format!(",{}", l[i]));
         }
@@ -522,9 +564,9 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
     output::write_bytes(&args.out, text.as_bytes())?;
     let n_flagged = flagged.iter().filter(|&&f| f == 1).count();
     print!("{} rows scored, {n_flagged} flagged", scores.energy.len());
-    if let (Some(labels), Some(c)) = (&data.labels, cut) {
+    if let (Some(labels), Some(c)) = (&data.labels, decision_cut) {
         if labels.contains(&0) && labels.contains(&1) {
-            let m = evaluate(&scores.score, labels, c, Direction::HighIsAnomalous)?;
+            let m = evaluate(decided, labels, c, Direction::HighIsAnomalous)?;
             print!(
                 " (precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4})",
                 m.precision, m.recall, m.f1, m.roc_auc

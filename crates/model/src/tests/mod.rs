@@ -482,6 +482,57 @@ fn save_and_load_give_identical_energies_config_and_metadata() {
 }
 
 #[test]
+fn a_last_batch_too_small_for_a_covariance_joins_the_one_before() {
+    use crate::train::epoch_batches;
+    // 10 rows in batches of 4: the last 2 rows are enough for z of dimension 1, not 3.
+    assert_eq!(
+        epoch_batches(10, 4, false, 2),
+        vec![(0, 4), (4, 8), (8, 10)]
+    );
+    assert_eq!(epoch_batches(10, 4, false, 4), vec![(0, 4), (4, 10)]);
+    assert_eq!(epoch_batches(10, 4, true, 4), vec![(0, 4), (4, 8)]);
+    assert_eq!(epoch_batches(8, 4, false, 4), vec![(0, 4), (4, 8)]);
+    // One batch only: nothing to join.
+    assert_eq!(epoch_batches(3, 4, false, 4), vec![(0, 3)]);
+    assert_eq!(epoch_batches(3, 4, true, 4), Vec::<(usize, usize)>::new());
+    // In training: 66 rows, batch 64, z of dimension 3; one batch of 66 rows per epoch, and the
+    // penalty stays that of a full batch (two rows alone would give about K·3/jitter = 1.2e7).
+    let x = kddcup_like(66, 11);
+    let config = small_config(vec![20, 10, 1], 2, 64, 1e-3, 3);
+    let (_, history) = Dagmm::fit(config, x.view(), &mut |_| {}).unwrap();
+    for e in &history {
+        assert_eq!(e.rows, 66);
+        assert!(e.penalty < 1e5, "epoch {}: penalty {}", e.epoch, e.penalty);
+    }
+}
+
+#[test]
+fn a_stored_mixture_that_does_not_fit_the_stored_config_is_an_error() {
+    let x = kddcup_like(120, 8);
+    let config = small_config(vec![20, 10, 1], 2, 64, 1e-3, 1);
+    let (model, _) = Dagmm::fit(config, x.view(), &mut |_| {}).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    model.save(dir.path()).unwrap();
+    let file = dir.path().join(MODEL_FILE);
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    // The mixture keeps its 4 components (the KDDCUP preset's); the config now says 3.
+    json["config"]["estimation"]["n_components"] = serde_json::json!(3);
+    std::fs::write(&file, serde_json::to_string(&json).unwrap()).unwrap();
+    match Dagmm::load(dir.path()) {
+        Err(ModelError::Format { path, message }) => {
+            assert_eq!(path, file);
+            assert!(
+                message.contains("4 components of dimension 3") && message.contains("3 components"),
+                "{message}"
+            );
+        }
+        Err(other) => panic!("wrong error: {other}"),
+        Ok(_) => panic!("a mismatched mixture was loaded"),
+    }
+}
+
+#[test]
 fn untrained_control_uses_the_initial_weights_of_training() {
     let x = kddcup_like(100, 7);
     let config = small_config(vec![20, 10, 1], 1, 50, 1e-3, 9);
