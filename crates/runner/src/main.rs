@@ -21,7 +21,10 @@ use clap::Parser;
 use cli::{BenchCommand, Cli, Command, DataCommand};
 
 fn main() {
-    if let Err(err) = run(Cli::parse()) {
+    let cli = Cli::parse();
+    // The checkout's commit as the command starts, before a long sweep lets it move on.
+    record::git_state();
+    if let Err(err) = run(cli) {
         eprintln!("error: {err:#}");
         std::process::exit(1);
     }

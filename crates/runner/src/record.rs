@@ -4,6 +4,7 @@
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
@@ -43,9 +44,28 @@ pub fn utc_string(secs: u64) -> String {
     )
 }
 
+/// The git state of the working directory when this command started (see [`git_state`]), and
+/// the commit the binary was built from. A sweep can run for hours while the checkout moves on,
+/// so the state is read once, at the start, and a binary older than the checkout shows as
+/// `binary_commit` differing from `commit`.
+static GIT_AT_START: OnceLock<Value> = OnceLock::new();
+
+/// Reads the git state now, once per process; `main` calls it first.
+pub fn git_state() -> Value {
+    GIT_AT_START
+        .get_or_init(|| {
+            let mut state = read_git_state();
+            if let Value::Object(m) = &mut state {
+                m.insert("binary_commit".into(), json!(env!("DAGMM_BUILD_COMMIT")));
+            }
+            state
+        })
+        .clone()
+}
+
 /// The commit of the working directory's git checkout and whether tracked files differ from it
 /// (`null` outside a checkout or without git).
-pub fn git_state() -> Value {
+fn read_git_state() -> Value {
     let run = |args: &[&str]| {
         Command::new("git")
             .args(args)

@@ -27,6 +27,26 @@ fn columns(path: &Path) -> HashMap<String, Vec<f64>> {
     out
 }
 
+/// The manifest names the checkout's commit and the commit the binary was built from: both are
+/// this checkout's HEAD here, since the test binary was just built from it.
+fn check_manifest_commit(run: &Path) {
+    let head = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let manifest: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap()).unwrap();
+    let Some(head) = head else {
+        eprintln!("not a git checkout: the manifest's commit is not checked");
+        return;
+    };
+    assert_eq!(manifest["git"]["commit"], head.as_str());
+    assert_eq!(manifest["git"]["binary_commit"], head.as_str());
+}
+
 /// Trains `config` for 2 epochs on the toy file, scores the whole file with the saved model, and
 /// checks that every test row is flagged as the run flagged it; returns the score file's columns.
 fn train_then_score(config: &str, dir: &Path) -> HashMap<String, Vec<f64>> {
@@ -54,6 +74,7 @@ fn train_then_score(config: &str, dir: &Path) -> HashMap<String, Vec<f64>> {
         run.to_str().unwrap(),
     ]);
     assert!(o.status.success(), "{}", text(&o));
+    check_manifest_commit(&run);
     let rescored = dir.join("rescored.csv");
     let o = dagmm(&[
         "score",
