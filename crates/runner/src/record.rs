@@ -54,7 +54,11 @@ static GIT_AT_START: OnceLock<Value> = OnceLock::new();
 pub fn git_state() -> Value {
     GIT_AT_START
         .get_or_init(|| {
-            let mut state = read_git_state();
+            // Outside a checkout the commit the binary was built from is all there is.
+            let mut state = match read_git_state() {
+                Value::Null => json!({"commit": null, "dirty": null}),
+                v => v,
+            };
             if let Value::Object(m) = &mut state {
                 m.insert("binary_commit".into(), json!(env!("DAGMM_BUILD_COMMIT")));
             }
@@ -64,7 +68,7 @@ pub fn git_state() -> Value {
 }
 
 /// The commit of the working directory's git checkout and whether tracked files differ from it
-/// (`null` outside a checkout or without git).
+/// (`null` outside a checkout or without git; the manifest then holds nulls for both).
 fn read_git_state() -> Value {
     let run = |args: &[&str]| {
         Command::new("git")
