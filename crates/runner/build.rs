@@ -1,14 +1,9 @@
 //! Records the compiler version and the commit the binary is built from, for run manifests.
 use std::process::Command;
 
-fn git(args: &[&str]) -> Option<String> {
-    Command::new("git")
-        .args(args)
-        .output()
-        .ok()
-        .filter(|o| o.status.success())
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-}
+#[path = "src/git.rs"]
+mod git;
+use git::git;
 
 fn main() {
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());

@@ -6,6 +6,7 @@
 mod bench;
 mod classic;
 mod cli;
+mod git;
 mod output;
 mod plots;
 mod record;

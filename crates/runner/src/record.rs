@@ -3,13 +3,14 @@
 //! `dagmm report` plots from the summaries alone, so committed results need no per-row files.
 
 use std::path::Path;
-use std::process::Command;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::Result;
 use dagmm_evaluation::{percentile, pr_curve, roc_curve, Direction};
 use serde_json::{json, Value};
+
+use crate::git::git;
 
 /// Burn's version, as pinned in the workspace `Cargo.toml`.
 pub const BURN_VERSION: &str = "0.22.1";
@@ -52,40 +53,23 @@ static GIT_AT_START: OnceLock<Value> = OnceLock::new();
 
 /// Reads the git state now, once per process; `main` calls it first.
 pub fn git_state() -> Value {
-    GIT_AT_START
-        .get_or_init(|| {
-            // Outside a checkout the commit the binary was built from is all there is.
-            let mut state = match read_git_state() {
-                Value::Null => json!({"commit": null, "dirty": null}),
-                v => v,
-            };
-            if let Value::Object(m) = &mut state {
-                m.insert("binary_commit".into(), json!(env!("DAGMM_BUILD_COMMIT")));
-            }
-            state
-        })
-        .clone()
+    GIT_AT_START.get_or_init(read_git_state).clone()
 }
 
 /// The commit of the working directory's git checkout and whether tracked files differ from it
-/// (`null` outside a checkout or without git; the manifest then holds nulls for both).
+/// (both `null` outside a checkout or without git), and the commit the binary was built from,
+/// which is all there is outside a checkout.
 fn read_git_state() -> Value {
-    let run = |args: &[&str]| {
-        Command::new("git")
-            .args(args)
-            .output()
-            .ok()
-            .filter(|o| o.status.success())
-            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-    };
-    match run(&["rev-parse", "HEAD"]) {
-        Some(commit) => json!({
-            "commit": commit,
-            "dirty": run(&["status", "--porcelain", "--untracked-files=no"])
-                .map(|s| !s.is_empty()),
-        }),
-        None => Value::Null,
-    }
+    let commit = git(&["rev-parse", "HEAD"]);
+    let dirty = commit
+        .as_ref()
+        .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
+        .map(|s| !s.is_empty());
+    json!({
+        "commit": commit,
+        "dirty": dirty,
+        "binary_commit": env!("DAGMM_BUILD_COMMIT"),
+    })
 }
 
 /// The manifest of a run: everything needed to say what produced its results.

@@ -113,6 +113,8 @@ struct PuOutcome {
     metrics: Metrics,
     /// `1 − h/c` of the test rows.
     score: Vec<f64>,
+    /// The test rows flagged by `h < c/2`.
+    flagged: Vec<u8>,
     threshold: PuThreshold,
     labelled: usize,
 }
@@ -147,7 +149,9 @@ fn pu_assess(
     }
     let threshold = PuThreshold::fit(&pu_features(&train_scores), nf, &labelled, pu)
         .context("fitting the PU classifier")?;
-    let score = threshold.anomaly_score(&pu_features(test_scores))?;
+    let features = pu_features(test_scores);
+    let score = threshold.anomaly_score(&features)?;
+    let flagged = threshold.flag(&features)?;
     let metrics = evaluate(
         &score,
         &prepared.test_labels,
@@ -157,6 +161,7 @@ fn pu_assess(
     Ok(PuOutcome {
         metrics,
         score,
+        flagged,
         threshold,
         labelled: n_labelled,
     })
@@ -326,7 +331,7 @@ pub fn train_run(
     if let Some(pu) = &config.evaluation.pu {
         let outcome = pu_assess(pu, pu_seed, &model, &prepared, &scores)?;
         pu_decision = serde_json::to_value(&outcome.threshold)?;
-        flagged = outcome.threshold.flag(&pu_features(&scores))?;
+        flagged = outcome.flagged;
         curves = record::curves(&outcome.score, &prepared.test_labels, 0.5)?;
         pu_summary = json!({
             "c": outcome.threshold.c(),

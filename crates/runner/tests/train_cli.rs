@@ -6,26 +6,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 mod common;
-use common::{dagmm, summary, text, write_data};
-
-/// The columns of a CSV file by name.
-fn columns(path: &Path) -> HashMap<String, Vec<f64>> {
-    let body = std::fs::read_to_string(path).unwrap();
-    let mut lines = body.lines();
-    let names: Vec<String> = lines
-        .next()
-        .unwrap()
-        .split(',')
-        .map(str::to_string)
-        .collect();
-    let mut out: HashMap<String, Vec<f64>> = names.iter().map(|n| (n.clone(), vec![])).collect();
-    for line in lines {
-        for (n, v) in names.iter().zip(line.split(',')) {
-            out.get_mut(n).unwrap().push(v.parse().unwrap());
-        }
-    }
-    out
-}
+use common::{columns, dagmm, shipped_config, summary, text, train_on_toy_data, write_data};
 
 /// The manifest names the checkout's commit and the commit the binary was built from: both are
 /// this checkout's HEAD here, since the test binary was just built from it.
@@ -51,28 +32,8 @@ fn check_manifest_commit(run: &Path) {
 /// checks that every test row is flagged as the run flagged it; returns the score file's columns.
 fn train_then_score(config: &str, dir: &Path) -> HashMap<String, Vec<f64>> {
     let data = write_data(dir);
-    let config = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../configs")
-        .join(config);
     let run = dir.join("run");
-    let path = format!("data.path={}", data.display());
-    let o = dagmm(&[
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--set",
-        "data.source=file",
-        "--set",
-        &path,
-        "--set",
-        "data.label_column=label",
-        "--set",
-        "training.batch_size=128",
-        "--epochs",
-        "2",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let o = train_on_toy_data(&shipped_config(config), &data, &[], &run);
     assert!(o.status.success(), "{}", text(&o));
     check_manifest_commit(&run);
     let rescored = dir.join("rescored.csv");

@@ -19,7 +19,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 mod common;
-use common::{dagmm, summary, text, write_data};
+use common::{
+    columns, configs_dir, dagmm, shipped_config, summary, text, train_on_toy_data, write_data,
+};
 
 /// The adapter under test, or `None` where it cannot start (and CI did not require it).
 fn wgpu() -> Option<String> {
@@ -45,7 +47,7 @@ fn wgpu() -> Option<String> {
 
 /// Every run config under `configs/`.
 fn shipped_configs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
+    let root = configs_dir();
     let mut out = Vec::new();
     for set in std::fs::read_dir(&root).unwrap() {
         let set = set.unwrap().path();
@@ -62,29 +64,7 @@ fn shipped_configs() -> Vec<PathBuf> {
 }
 
 fn train(config: &Path, data: &Path, device: &str, out: &Path) -> Value {
-    let path = format!("data.path={}", data.display());
-    let args = [
-        "train",
-        "--config",
-        config.to_str().unwrap(),
-        "--set",
-        "data.source=file",
-        "--set",
-        &path,
-        "--set",
-        "data.label_column=label",
-        "--set",
-        "training.batch_size=128",
-        "--epochs",
-        "2",
-        "--seed",
-        "3",
-        "--device",
-        device,
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    let o = dagmm(&args);
+    let o = train_on_toy_data(config, data, &["--seed", "3", "--device", device], out);
     assert!(o.status.success(), "{}: {}", config.display(), text(&o));
     let s = summary(out);
     assert_eq!(s["device"], device, "{}", config.display());
@@ -94,13 +74,7 @@ fn train(config: &Path, data: &Path, device: &str, out: &Path) -> Value {
 
 /// One column of a scores CSV.
 fn column(path: &Path, name: &str) -> Vec<f64> {
-    let s = std::fs::read_to_string(path).unwrap();
-    let mut lines = s.lines();
-    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
-    let at = header.iter().position(|h| *h == name).unwrap();
-    lines
-        .map(|l| l.split(',').nth(at).unwrap().parse().unwrap())
-        .collect()
+    columns(path).remove(name).unwrap()
 }
 
 fn assert_close(a: &[f64], b: &[f64], rel: f64, abs: f64, what: &str) {
@@ -152,9 +126,8 @@ fn score_streams_a_file_on_wgpu_with_the_energies_of_flex() {
     let Some(device) = wgpu() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let data = write_data(tmp.path());
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs");
     let run = tmp.path().join("run");
-    train(&root.join("kddcup/dagmm.toml"), &data, "flex", &run);
+    train(&shipped_config("kddcup/dagmm.toml"), &data, "flex", &run);
     let model = run.join("model");
     let mut energies = Vec::new();
     for d in [device.as_str(), "flex"] {

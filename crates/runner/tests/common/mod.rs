@@ -48,3 +48,57 @@ pub fn write_data(dir: &Path) -> PathBuf {
     std::fs::write(&p, s).unwrap();
     p
 }
+
+/// The project's `configs/` folder.
+pub fn configs_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../configs")
+}
+
+/// A config the project ships, by its path under `configs/`.
+pub fn shipped_config(name: &str) -> PathBuf {
+    configs_dir().join(name)
+}
+
+/// `dagmm train --config CONFIG` for 2 epochs on the toy file `data` (see [`write_data`]: its
+/// `label` column, batch 128) into `out`, with `extra` arguments before `--out`.
+pub fn train_on_toy_data(config: &Path, data: &Path, extra: &[&str], out: &Path) -> Output {
+    let path = format!("data.path={}", data.display());
+    let mut args = vec![
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--set",
+        "data.source=file",
+        "--set",
+        &path,
+        "--set",
+        "data.label_column=label",
+        "--set",
+        "training.batch_size=128",
+        "--epochs",
+        "2",
+    ];
+    args.extend_from_slice(extra);
+    args.extend(["--out", out.to_str().unwrap()]);
+    dagmm(&args)
+}
+
+/// The columns of a numeric CSV file (a header row, then numbers), by name.
+pub fn columns(path: &Path) -> std::collections::HashMap<String, Vec<f64>> {
+    let body = std::fs::read_to_string(path).unwrap();
+    let mut lines = body.lines();
+    let names: Vec<String> = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_string)
+        .collect();
+    let mut out: std::collections::HashMap<String, Vec<f64>> =
+        names.iter().map(|n| (n.clone(), vec![])).collect();
+    for line in lines {
+        for (n, v) in names.iter().zip(line.split(',')) {
+            out.get_mut(n).unwrap().push(v.parse().unwrap());
+        }
+    }
+    out
+}
