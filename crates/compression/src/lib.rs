@@ -28,6 +28,7 @@ mod config;
 mod error;
 mod features;
 mod init;
+mod layerwise;
 mod vae;
 mod vq_vae;
 
@@ -36,6 +37,7 @@ pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};
 pub use init::linear_pytorch_default;
+pub use layerwise::LayerPair;
 pub use vae::{Vae, VaeEncoding};
 pub use vq_vae::{code_counts, Quantized, VqVae};
 

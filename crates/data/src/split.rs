@@ -1,5 +1,12 @@
-//! The DAGMM evaluation protocol's split: a seeded random 50/50 split of all rows; the model trains
-//! on the non-anomalous rows of the training half and is scored on the whole other half.
+//! The splits of the evaluation protocols, all seeded:
+//!
+//! * [`anomaly_split`] / [`split_halves`]: the DAGMM paper's (and tnakae/DAGMM's) random split of
+//!   ALL rows; the model trains on the non-anomalous rows of the training half (or the whole half)
+//!   and is scored on the whole other half;
+//! * [`contaminated_split`]: the same halves, with anomalies of the training half mixed into the
+//!   training rows at an exact share (the paper's Table 3);
+//! * [`all_anomalies_in_test`]: danieltan07/dagmm's, GOAD's and NeuTraL-AD's split of the NORMAL
+//!   rows only; the model trains on one part and is scored on the other part plus every anomaly.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -19,6 +26,126 @@ pub struct AnomalySplit {
     pub test_indices: Vec<usize>,
 }
 
+fn check_fraction(train_fraction: f64) -> Result<()> {
+    if !(train_fraction > 0.0 && train_fraction < 1.0) {
+        return Err(DataError::InvalidArgument(format!(
+            "train_fraction must lie strictly between 0 and 1, got {train_fraction}"
+        )));
+    }
+    Ok(())
+}
+
+/// The labels of a data set the protocol needs them for.
+fn labels_of<'a>(data: &'a Dataset, split: &str) -> Result<&'a [u8]> {
+    data.labels.as_deref().ok_or_else(|| {
+        DataError::InvalidArgument(format!(
+            "the {split} split needs labels (0 = normal, 1 = anomaly); the data have none"
+        ))
+    })
+}
+
+/// Builds the split from row numbers (each part in file order), refusing an empty part.
+fn assemble(
+    data: &Dataset,
+    mut train_indices: Vec<usize>,
+    mut test_indices: Vec<usize>,
+    what: impl FnOnce() -> String,
+) -> Result<AnomalySplit> {
+    // Keep file order inside each part: reproducible and easy to join back to the source rows.
+    train_indices.sort_unstable();
+    test_indices.sort_unstable();
+    if train_indices.is_empty() || test_indices.is_empty() {
+        return Err(DataError::InvalidArgument(format!(
+            "{} leaves {} training and {} test rows",
+            what(),
+            train_indices.len(),
+            test_indices.len()
+        )));
+    }
+    Ok(AnomalySplit {
+        train: data.select_rows(&train_indices),
+        test: data.select_rows(&test_indices),
+        train_indices,
+        test_indices,
+    })
+}
+
+/// The seeded permutation of `0..n` cut at `round(n · train_fraction)`.
+fn halves(n: usize, train_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
+    let mut order: Vec<usize> = (0..n).collect();
+    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+    let cut = (n as f64 * train_fraction).round() as usize;
+    let test = order.split_off(cut);
+    (order, test)
+}
+
+/// danieltan07/dagmm's, GOAD's and NeuTraL-AD's split: the normal rows (label 0) are split at
+/// random (seeded) at `train_fraction`; the model trains on the first part and is scored on the
+/// other part together with EVERY anomaly.
+pub fn all_anomalies_in_test(
+    data: &Dataset,
+    train_fraction: f64,
+    seed: u64,
+) -> Result<AnomalySplit> {
+    check_fraction(train_fraction)?;
+    let labels = labels_of(data, "all-anomalies-in-test")?;
+    let normal: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0).collect();
+    if normal.is_empty() {
+        return Err(DataError::InvalidArgument(
+            "no rows are labelled 0 (normal): there is nothing to train on".into(),
+        ));
+    }
+    let (train, test) = halves(normal.len(), train_fraction, seed);
+    let train_indices = train.into_iter().map(|k| normal[k]).collect();
+    let mut test_indices: Vec<usize> = test.into_iter().map(|k| normal[k]).collect();
+    test_indices.extend((0..labels.len()).filter(|&i| labels[i] == 1));
+    assemble(data, train_indices, test_indices, || {
+        format!("splitting {} normal rows", normal.len())
+    })
+}
+
+/// The paper's split ([`anomaly_split`], same test half for a seed) with the training rows
+/// contaminated: anomalies drawn at random (seeded) from the training half join its normal rows
+/// so that they make `contamination` of the training rows: `round(c · n / (1 − c))` anomalies
+/// beside `n` normal rows. The training part keeps its labels.
+pub fn contaminated_split(
+    data: &Dataset,
+    train_fraction: f64,
+    seed: u64,
+    contamination: f64,
+) -> Result<AnomalySplit> {
+    check_fraction(train_fraction)?;
+    if !(contamination > 0.0 && contamination < 1.0) {
+        return Err(DataError::InvalidArgument(format!(
+            "contamination must lie strictly between 0 and 1, got {contamination}"
+        )));
+    }
+    let labels = labels_of(data, "contaminated")?;
+    let (train_half, test_half) = halves(data.n_rows(), train_fraction, seed);
+    let (normal, anomalies): (Vec<usize>, Vec<usize>) =
+        train_half.into_iter().partition(|&i| labels[i] == 0);
+    let wanted = (contamination * normal.len() as f64 / (1.0 - contamination)).round() as usize;
+    if wanted > anomalies.len() {
+        return Err(DataError::InvalidArgument(format!(
+            "contamination {contamination} of {} normal training rows needs {wanted} anomalies; \
+             the training half holds {}",
+            normal.len(),
+            anomalies.len()
+        )));
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(1);
+    let mut train_indices = normal;
+    train_indices.extend(
+        rand::seq::index::sample(&mut rng, anomalies.len(), wanted)
+            .into_iter()
+            .map(|k| anomalies[k]),
+    );
+    assemble(data, train_indices, test_half, || {
+        format!("the contaminated split of {} rows", data.n_rows())
+    })
+}
+
 /// Splits `data` at random (seeded): `train_fraction` of the rows form the training half.
 pub fn anomaly_split(data: &Dataset, train_fraction: f64, seed: u64) -> Result<AnomalySplit> {
     split_halves(data, train_fraction, seed, false)
@@ -33,41 +160,19 @@ pub fn split_halves(
     seed: u64,
     keep_train_anomalies: bool,
 ) -> Result<AnomalySplit> {
-    if !(train_fraction > 0.0 && train_fraction < 1.0) {
-        return Err(DataError::InvalidArgument(format!(
-            "train_fraction must lie strictly between 0 and 1, got {train_fraction}"
-        )));
-    }
+    check_fraction(train_fraction)?;
     let n = data.n_rows();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let n_train_half = (n as f64 * train_fraction).round() as usize;
-    let (train_half, test_half) = order.split_at(n_train_half);
-    let mut train_indices: Vec<usize> = match &data.labels {
-        Some(_) if keep_train_anomalies => train_half.to_vec(),
-        Some(labels) => train_half
+    let (train_half, test_half) = halves(n, train_fraction, seed);
+    let train_indices: Vec<usize> = match &data.labels {
+        Some(labels) if !keep_train_anomalies => train_half
             .iter()
             .copied()
             .filter(|&i| labels[i] == 0)
             .collect(),
-        None => train_half.to_vec(),
+        _ => train_half,
     };
-    let mut test_indices = test_half.to_vec();
-    // Keep file order inside each part: reproducible and easy to join back to the source rows.
-    train_indices.sort_unstable();
-    test_indices.sort_unstable();
-    if train_indices.is_empty() || test_indices.is_empty() {
-        return Err(DataError::InvalidArgument(format!(
-            "the split of {n} rows leaves {} training and {} test rows",
-            train_indices.len(),
-            test_indices.len()
-        )));
-    }
-    Ok(AnomalySplit {
-        train: data.select_rows(&train_indices),
-        test: data.select_rows(&test_indices),
-        train_indices,
-        test_indices,
+    assemble(data, train_indices, test_half, || {
+        format!("the split of {n} rows")
     })
 }
 
@@ -130,6 +235,66 @@ mod tests {
             .train_indices
             .iter()
             .all(|i| whole.train_indices.contains(i)));
+    }
+
+    #[test]
+    fn all_anomalies_in_test_splits_the_normal_rows_and_tests_on_every_anomaly() {
+        let data = labelled(1000); // 200 anomalies, 800 normal
+        let s = all_anomalies_in_test(&data, 0.5, 3).unwrap();
+        assert_eq!(s.train.n_rows(), 400);
+        assert_eq!(s.train.n_anomalies(), Some(0));
+        assert_eq!(s.test.n_rows(), 600);
+        assert_eq!(s.test.n_anomalies(), Some(200));
+        let mut all: Vec<usize> = s
+            .train_indices
+            .iter()
+            .chain(&s.test_indices)
+            .copied()
+            .collect();
+        all.sort_unstable();
+        assert_eq!(
+            all,
+            (0..1000).collect::<Vec<_>>(),
+            "a partition of every row"
+        );
+        assert_ne!(
+            all_anomalies_in_test(&data, 0.5, 4).unwrap().train_indices,
+            s.train_indices
+        );
+        let unlabelled = Dataset::new(data.features.clone(), None, data.columns.clone()).unwrap();
+        assert!(all_anomalies_in_test(&unlabelled, 0.5, 3).is_err());
+    }
+
+    #[test]
+    fn contamination_adds_the_exact_share_of_training_half_anomalies() {
+        let data = labelled(1000);
+        let clean = anomaly_split(&data, 0.5, 7).unwrap();
+        let whole = split_halves(&data, 0.5, 7, true).unwrap();
+        for c in [0.01, 0.02, 0.03, 0.04, 0.05] {
+            let s = contaminated_split(&data, 0.5, 7, c).unwrap();
+            let n = clean.train.n_rows();
+            let want = (c * n as f64 / (1.0 - c)).round() as usize;
+            assert_eq!(s.train.n_anomalies(), Some(want), "c = {c}");
+            assert_eq!(s.train.n_rows(), n + want);
+            assert_eq!(
+                s.test_indices, clean.test_indices,
+                "the test half is the paper's"
+            );
+            // Every training row comes from the training half; the normal ones all stay.
+            assert!(s
+                .train_indices
+                .iter()
+                .all(|i| whole.train_indices.contains(i)));
+            assert!(clean
+                .train_indices
+                .iter()
+                .all(|i| s.train_indices.contains(i)));
+        }
+        assert!(
+            contaminated_split(&data, 0.5, 7, 0.5).is_err(),
+            "more anomalies than the half has"
+        );
+        assert!(contaminated_split(&data, 0.5, 7, 0.0).is_err());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! The DAGMM objective (Zong et al. 2018, eq. 7) on Burn 0.22:
 //! `J = (1/N) Σ_i ‖x_i − x'_i‖² + λ1 (1/N) Σ_i E(z_i) + λ2 P(Σ̂)` (+ the compression variant's
-//! own regularisation term when it has one). It returns the total as a tensor on the autodiff
+//! own regularisation term when it has one), with the reconstruction term weighted by
+//! `reconstruction_weight` (1; 0 gives the DAGMM paper's GMM-EN baseline). It returns the total as a tensor on the autodiff
 //! graph — nothing is detached, so the gradient reaches every weight of both networks — and each
 //! term for reporting ([`LossOutput::report`] reads all of them in one transfer). It is not the
 //! networks, the mixture or the optimiser.
@@ -58,6 +59,14 @@ pub struct LossConfig {
     /// Anomaly-aware loss: weight of the anomalies' `1/E` terms (1 = seed 002's objective).
     #[serde(default = "default_anomaly_weight")]
     pub anomaly_weight: f64,
+    /// Weight of the mean reconstruction error (1 = the paper's objective; 0 removes the term,
+    /// the DAGMM paper's GMM-EN baseline).
+    #[serde(default = "default_reconstruction_weight")]
+    pub reconstruction_weight: f64,
+}
+
+fn default_reconstruction_weight() -> f64 {
+    1.0
 }
 
 fn default_anomaly_weight() -> f64 {
@@ -79,6 +88,7 @@ impl Default for LossConfig {
             lambda_energy: default_lambda_energy(),
             lambda_cov: default_lambda_cov(),
             anomaly_weight: default_anomaly_weight(),
+            reconstruction_weight: default_reconstruction_weight(),
         }
     }
 }
@@ -90,6 +100,7 @@ impl LossConfig {
             ("lambda_energy", self.lambda_energy),
             ("lambda_cov", self.lambda_cov),
             ("anomaly_weight", self.anomaly_weight),
+            ("reconstruction_weight", self.reconstruction_weight),
         ] {
             if !(v.is_finite() && v >= 0.0) {
                 return Err(LossError::InvalidConfig {
@@ -236,7 +247,9 @@ pub fn dagmm_loss(config: &LossConfig, inputs: LossInputs) -> LossOutput {
         }
     };
     let penalty = inputs.penalty;
-    let mut total = reconstruction.clone()
+    let mut total = reconstruction
+        .clone()
+        .mul_scalar(config.reconstruction_weight)
         + energy.clone().mul_scalar(config.lambda_energy)
         + penalty.clone().mul_scalar(config.lambda_cov);
     if let Some(reg) = &inputs.regularization {
@@ -282,6 +295,40 @@ mod tests {
         assert_eq!(r.regularization, 0.0);
         assert!((r.total - (3.0 + 0.1 * 3.0 + 0.005 * 40.0)).abs() < 1e-6);
         assert!(r.is_finite());
+    }
+
+    #[test]
+    fn a_zero_reconstruction_weight_drops_the_term_from_the_total_and_its_gradient() {
+        let device = Device::flex().autodiff();
+        let rec = Param::from_tensor(t1(&[1.0, 3.0], &device));
+        let en = Param::from_tensor(t1(&[2.0, 4.0], &device));
+        let cfg = LossConfig {
+            reconstruction_weight: 0.0,
+            ..LossConfig::default()
+        };
+        let out = dagmm_loss(
+            &cfg,
+            LossInputs {
+                reconstruction_error: rec.val(),
+                energy: en.val(),
+                penalty: t1(&[10.0], &device),
+                regularization: None,
+                anomaly: None,
+            },
+        );
+        let r = out.report();
+        // The term is still reported, but J = 0.1 * 3 + 0.005 * 10.
+        assert!((r.reconstruction - 2.0).abs() < 1e-6);
+        assert!((r.total - (0.3 + 0.05)).abs() < 1e-6, "{r:?}");
+        let grads = out.total.backward();
+        let g = rec.val().grad(&grads).expect("gradient");
+        let g = g.into_data().convert::<f64>().try_to_vec::<f64>().unwrap();
+        assert_eq!(g, vec![0.0, 0.0]);
+        let bad = LossConfig {
+            reconstruction_weight: -1.0,
+            ..LossConfig::default()
+        };
+        assert!(bad.validate().is_err());
     }
 
     #[test]

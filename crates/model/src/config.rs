@@ -33,6 +33,10 @@ pub struct TrainingConfig {
     /// last batch gives a noisy mixture and a large covariance penalty for that step.
     #[serde(default)]
     pub drop_last: bool,
+    /// Keep the compression network fixed while training (only the estimation network learns:
+    /// the DAGMM paper's PAE-GMM, after `[pretraining]`). Default false.
+    #[serde(default)]
+    pub freeze_compression: bool,
 }
 
 fn default_lr() -> f64 {
@@ -58,6 +62,7 @@ impl Default for TrainingConfig {
             grad_clip_norm: None,
             seed: 0,
             drop_last: false,
+            freeze_compression: false,
         }
     }
 }
@@ -73,6 +78,68 @@ pub enum ScoreKind {
     /// and `s` the mean and standard deviation over the training rows, `w` =
     /// `reconstruction_weight`.
     EnergyPlusReconstruction,
+    /// The reconstruction error `‖x − x'‖²` alone (the DAGMM paper's PAE and E2E-AE baselines).
+    Reconstruction,
+}
+
+/// Where the scoring mixture's memberships come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoringMixture {
+    /// The estimation network's `γ` over the whole training set (the paper's DAGMM).
+    #[default]
+    EstimationNetwork,
+    /// A Gaussian mixture fitted by EM on the training rows' `z` (`[scoring.em]`; the DAGMM
+    /// paper's PAE-GMM-EM baseline). The estimation network is not used.
+    Em,
+}
+
+/// The EM fit of `scoring.mixture = "em"`: `estimation.n_components` full-covariance
+/// components, k-means initialisation, seeded by `training.seed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmConfig {
+    /// Initialisations; the fit of highest likelihood is kept.
+    pub n_init: usize,
+    /// EM iterations at most.
+    pub max_iter: usize,
+    /// Stop when the mean log-likelihood changes by less than this.
+    pub tol: f64,
+    /// Added to every covariance diagonal during EM (the energy adds `estimation.jitter` too).
+    pub reg_covar: f64,
+}
+
+impl Default for EmConfig {
+    fn default() -> Self {
+        Self {
+            n_init: 1,
+            max_iter: 100,
+            tol: 1e-3,
+            reg_covar: 1e-6,
+        }
+    }
+}
+
+/// Pretraining of the compression network before `[training]` (the DAGMM paper's PAE, PAE-GMM,
+/// PAE-GMM-EM and DAGMM-p): greedy layer-wise (each encoder layer and its mirror trained alone as
+/// a shallow autoencoder of the activations below it, bottom up), then the whole autoencoder
+/// fine-tuned on the reconstruction error. Adam with `training.adam_epsilon` and
+/// `training.grad_clip_norm`; shuffles from their own stream of `training.seed`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PretrainingConfig {
+    /// Epochs of each layer pair (0 skips the layer-wise stage).
+    #[serde(default)]
+    pub layer_epochs: usize,
+    /// Epochs of the whole autoencoder afterwards (0 skips fine-tuning).
+    #[serde(default)]
+    pub finetune_epochs: usize,
+    /// Adam learning rate (default: `training.learning_rate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learning_rate: Option<f64>,
+    /// Rows per batch (default: `training.batch_size`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub batch_size: Option<usize>,
 }
 
 /// Scoring settings.
@@ -89,6 +156,12 @@ pub struct ScoringConfig {
     /// `w` of `energy_plus_reconstruction` (the standardised reconstruction error's weight).
     #[serde(default = "default_reconstruction_weight")]
     pub reconstruction_weight: f64,
+    /// Where the scoring mixture comes from.
+    #[serde(default)]
+    pub mixture: ScoringMixture,
+    /// The EM fit when `mixture = "em"`.
+    #[serde(default)]
+    pub em: EmConfig,
 }
 
 fn default_score_batch() -> usize {
@@ -105,6 +178,8 @@ impl Default for ScoringConfig {
             kind: ScoreKind::Energy,
             batch_size: default_score_batch(),
             reconstruction_weight: default_reconstruction_weight(),
+            mixture: ScoringMixture::EstimationNetwork,
+            em: EmConfig::default(),
         }
     }
 }
@@ -151,6 +226,9 @@ pub struct DagmmConfig {
     /// Scoring.
     #[serde(default)]
     pub scoring: ScoringConfig,
+    /// Pretraining of the compression network (none by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pretraining: Option<PretrainingConfig>,
 }
 
 impl DagmmConfig {
@@ -245,6 +323,60 @@ impl DagmmConfig {
                 "scoring.reconstruction_weight",
                 format!("must be finite and >= 0, got {w}"),
             );
+        }
+        if self.scoring.mixture == ScoringMixture::Em {
+            if self.estimation.mixture != dagmm_estimation::MixtureKind::Gaussian {
+                return bad(
+                    "scoring.mixture",
+                    "\"em\" fits a Gaussian mixture; estimation.mixture must be \"gaussian\""
+                        .into(),
+                );
+            }
+            let em = &self.scoring.em;
+            if em.n_init == 0 || em.max_iter == 0 {
+                return bad(
+                    "scoring.em",
+                    format!(
+                        "n_init and max_iter must be >= 1, got {} and {}",
+                        em.n_init, em.max_iter
+                    ),
+                );
+            }
+            if !(em.tol.is_finite()
+                && em.tol >= 0.0
+                && em.reg_covar.is_finite()
+                && em.reg_covar >= 0.0)
+            {
+                return bad(
+                    "scoring.em",
+                    format!(
+                        "tol and reg_covar must be finite and >= 0, got {} and {}",
+                        em.tol, em.reg_covar
+                    ),
+                );
+            }
+        }
+        if let Some(p) = &self.pretraining {
+            if self.compression.kind != dagmm_compression::CompressionKind::Autoencoder {
+                return bad(
+                    "pretraining",
+                    format!(
+                        "pretrains the autoencoder; compression.kind is {:?}",
+                        self.compression.kind
+                    ),
+                );
+            }
+            if let Some(lr) = p.learning_rate {
+                if !(lr.is_finite() && lr > 0.0) {
+                    return bad(
+                        "pretraining.learning_rate",
+                        format!("must be > 0, got {lr}"),
+                    );
+                }
+            }
+            if p.batch_size == Some(0) {
+                return bad("pretraining.batch_size", "must be > 0".into());
+            }
         }
         Ok(())
     }

@@ -7,15 +7,20 @@ use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::train::{rng, train_network, upload_rows, STREAM_INIT};
-use crate::{DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind};
+use crate::pretrain::pretrain;
+use crate::tensors::{read_f64, upload_rows};
+use crate::train::{rng, train_network, STREAM_INIT};
+use crate::{
+    DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind,
+    ScoringMixture,
+};
 
 /// Name of the JSON file of a model directory.
 pub const MODEL_FILE: &str = "model.json";
 /// Name of the weights file (Burn's burnpack format) of a model directory.
 pub const WEIGHTS_FILE: &str = "weights.bpk";
 const FORMAT: &str = "dagmm-model";
-const VERSION: u32 = 2;
+const VERSION: u32 = 3;
 
 /// Mean and standard deviation of the energy and of the reconstruction error over the training
 /// rows (network in evaluation mode, the fitted mixture): what makes `energy_plus_reconstruction`
@@ -70,7 +75,8 @@ impl ScoreStandardization {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scores {
     /// The anomaly score the config asks for (`scoring.kind`; higher = more anomalous): the
-    /// energy, or the standardised energy plus weighted reconstruction error.
+    /// energy, the standardised energy plus weighted reconstruction error, or the reconstruction
+    /// error.
     pub score: Vec<f64>,
     /// Sample energy per row (higher = more anomalous).
     pub energy: Vec<f64>,
@@ -89,7 +95,6 @@ pub struct Dagmm {
     network: DagmmNetwork,
     mixture: Option<FittedMixture>,
     standardization: Option<ScoreStandardization>,
-    metadata: serde_json::Value,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -102,8 +107,6 @@ struct ModelFile {
     mixture: Option<FittedMixture>,
     #[serde(default)]
     standardization: Option<ScoreStandardization>,
-    #[serde(default)]
-    metadata: serde_json::Value,
 }
 
 fn check_data(x: &ArrayView2<f64>, input_dim: Option<usize>) -> Result<()> {
@@ -147,12 +150,12 @@ impl Dagmm {
             network,
             mixture: None,
             standardization: None,
-            metadata: serde_json::Value::Null,
         })
     }
 
-    /// Train on `x` (rows = samples), then fit the scoring mixture on all of `x`. `on_epoch` is
-    /// called after every epoch (progress bars, `losses.csv`); the same rows are returned.
+    /// Pretrain (with `[pretraining]`), train on `x` (rows = samples), then fit the scoring
+    /// mixture on all of `x`. `on_epoch` is called after every epoch of every stage (progress
+    /// bars, `losses.csv`); the same rows are returned, stage by stage.
     pub fn fit(
         config: DagmmConfig,
         x: ArrayView2<f64>,
@@ -171,9 +174,26 @@ impl Dagmm {
     ) -> Result<(Self, Vec<EpochLosses>)> {
         check_data(&x, None)?;
         let mut model = Self::new(config, x.ncols())?;
-        let history = model.train_labelled(x.view(), labels, on_epoch)?;
+        let mut history = model.pretrain(x.view(), on_epoch)?;
+        history.extend(model.train_labelled(x.view(), labels, on_epoch)?);
         model.fit_mixture(x)?;
         Ok((model, history))
+    }
+
+    /// Pretrain the autoencoder on `x` as `[pretraining]` says (nothing without it): each layer
+    /// pair alone, bottom up, then the whole autoencoder on the reconstruction error. Clears the
+    /// mixture.
+    pub fn pretrain(
+        &mut self,
+        x: ArrayView2<f64>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<Vec<EpochLosses>> {
+        check_data(&x, Some(self.input_dim))?;
+        let (network, history) = pretrain(&self.config, self.network.clone(), x, on_epoch)?;
+        self.network = network;
+        self.mixture = None;
+        self.standardization = None;
+        Ok(history)
     }
 
     /// The "untrained control": the network at its initial weights (the same ones [`fit`](Self::fit)
@@ -212,11 +232,24 @@ impl Dagmm {
     }
 
     /// Fit the scoring mixture on ALL rows of `x` (the training set) with the network in
-    /// evaluation mode (no dropout), streamed in batches of `config.scoring.batch_size` (one pass
-    /// for a Gaussian mixture, two for a Laplace mixture), then the training rows' score
+    /// evaluation mode (no dropout), streamed in batches of `config.scoring.batch_size`: from the
+    /// estimation network's `γ` (one pass for a Gaussian mixture, two for a Laplace mixture), or
+    /// by EM on the rows' `z` (`scoring.mixture = "em"`); then the training rows' score
     /// statistics ([`ScoreStandardization`]) in one more pass.
     pub fn fit_mixture(&mut self, x: ArrayView2<f64>) -> Result<&FittedMixture> {
         check_data(&x, Some(self.input_dim))?;
+        let mixture = match self.config.scoring.mixture {
+            ScoringMixture::EstimationNetwork => self.membership_mixture(x)?,
+            ScoringMixture::Em => self.em_mixture(x)?,
+        };
+        self.mixture = Some(mixture);
+        let (energy, reconstruction, _) = self.raw_scores(x, false)?;
+        self.standardization = Some(ScoreStandardization::of(&energy, &reconstruction));
+        Ok(self.mixture.as_ref().expect("just set"))
+    }
+
+    /// The whole-set mixture from the estimation network's memberships.
+    fn membership_mixture(&self, x: ArrayView2<f64>) -> Result<FittedMixture> {
         let device = self.device();
         let mut fitter = MixtureFitter::new(
             self.config.estimation.mixture,
@@ -231,10 +264,47 @@ impl Dagmm {
                 fitter.add(pass, out.gamma, out.compression.z)?;
             }
         }
-        self.mixture = Some(fitter.finish()?);
-        let (energy, reconstruction, _) = self.raw_scores(x, false)?;
-        self.standardization = Some(ScoreStandardization::of(&energy, &reconstruction));
-        Ok(self.mixture.as_ref().expect("just set"))
+        Ok(fitter.finish()?)
+    }
+
+    /// A full-covariance Gaussian mixture fitted by EM (`dagmm-classic-gmm`) on the rows' `z`.
+    fn em_mixture(&self, x: ArrayView2<f64>) -> Result<FittedMixture> {
+        let device = self.device();
+        let zd = self.config.z_dim();
+        let mut z = Vec::with_capacity(x.nrows() * zd);
+        for (start, end) in self.batches(x.nrows()) {
+            let out = self
+                .network
+                .forward(upload_rows(&x, start..end, &device), None);
+            z.extend(read_f64(out.compression.z));
+        }
+        let z = Array2::from_shape_vec((x.nrows(), zd), z).expect("n × z_dim values");
+        let em = &self.config.scoring.em;
+        let params = dagmm_classic_gmm::GmmParams {
+            n_components: self.config.estimation.n_components,
+            covariance_type: dagmm_classic_gmm::CovarianceType::Full,
+            init: dagmm_classic_gmm::InitMethod::KMeans,
+            n_init: em.n_init,
+            max_iter: em.max_iter,
+            tol: em.tol,
+            reg_covar: em.reg_covar,
+            seed: self.config.training.seed,
+        };
+        let gmm = dagmm_classic_gmm::GaussianMixture::fit(&params, z.view())
+            .map_err(|e| ModelError::Data(format!("EM on z: {e}")))?;
+        let k = gmm.n_components();
+        let covariances: Vec<f64> = (0..k)
+            .flat_map(|c| gmm.covariances().component(c, zd).into_iter())
+            .collect();
+        let means: Vec<f64> = gmm.means().iter().copied().collect();
+        let params = dagmm_estimation::MixtureParameters::from_flat(
+            gmm.weights().to_vec(),
+            &means,
+            &covariances,
+            zd,
+        );
+        params.validate()?;
+        Ok(FittedMixture::Gaussian(params))
     }
 
     /// Energies of the rows of `x` under the fitted mixture.
@@ -258,6 +328,7 @@ impl Dagmm {
                     .map(|(e, r)| s.combine(*e, *r, w))
                     .collect()
             }
+            ScoreKind::Reconstruction => reconstruction_error.clone(),
         };
         Ok(Scores {
             score,
@@ -363,19 +434,8 @@ impl Dagmm {
         self.standardization.as_ref()
     }
 
-    /// Free-form metadata saved with the model (the caller's preprocessing statistics, data set
-    /// name, …). `Null` by default.
-    pub fn metadata(&self) -> &serde_json::Value {
-        &self.metadata
-    }
-
-    /// Set the metadata saved with the model.
-    pub fn set_metadata(&mut self, metadata: serde_json::Value) {
-        self.metadata = metadata;
-    }
-
     /// Save to a directory (created if missing): `model.json` (format, version, input width,
-    /// resolved config, mixture, metadata) and `weights.bpk` (the networks, Burn burnpack).
+    /// resolved config, mixture, score statistics) and `weights.bpk` (the networks, Burn burnpack).
     /// Other files the caller puts in the directory are left alone.
     pub fn save(&self, dir: &Path) -> Result<()> {
         fs::create_dir_all(dir).map_err(|source| ModelError::Io {
@@ -397,7 +457,6 @@ impl Dagmm {
             config: self.config.clone(),
             mixture: self.mixture.clone(),
             standardization: self.standardization,
-            metadata: self.metadata.clone(),
         };
         let path = dir.join(MODEL_FILE);
         let json = serde_json::to_string_pretty(&file).map_err(|source| ModelError::Json {
@@ -471,15 +530,6 @@ impl Dagmm {
             })?;
         model.mixture = file.mixture;
         model.standardization = file.standardization;
-        model.metadata = file.metadata;
         Ok(model)
     }
-}
-
-/// Read a tensor back as f64 (one transfer).
-pub(crate) fn read_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data()
-        .convert::<f64>()
-        .try_to_vec::<f64>()
-        .expect("converted to f64")
 }

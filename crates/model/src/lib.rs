@@ -1,15 +1,17 @@
 //! The assembled DAGMM (Zong et al. 2018) on Burn 0.22: [`DagmmConfig`] (serde, unknown fields
 //! refused), [`DagmmNetwork`] (compression + estimation as one module), the training loop
 //! (Adam with PyTorch's `ε = 1e-8`, mini-batches, optional global gradient-norm clipping, one
-//! seed for initialisation, per-epoch reshuffles and dropout masks), the scoring path (the
-//! mixture of the WHOLE training set from the trained network in evaluation mode, then energies
-//! of any matrix streamed in batches), the untrained control, and save/load of a model
-//! directory. Inputs and outputs are `ndarray::Array2<f64>` / `Vec<f64>`; tensors are f32 inside.
+//! seed for initialisation, per-epoch reshuffles and dropout masks; optionally a frozen
+//! compression network), layer-wise pre-training of the autoencoder ([`PretrainingConfig`]), the
+//! scoring path (the mixture of the WHOLE training set, from the trained network's memberships in
+//! evaluation mode or by EM on its `z`, then energies of any matrix streamed in batches), the
+//! untrained control, and save/load of a model directory. The DAGMM paper's baselines (GMM-EN,
+//! PAE, E2E-AE, PAE-GMM-EM, PAE-GMM, DAGMM-p) are settings of this one model. Inputs and outputs are `ndarray::Array2<f64>` / `Vec<f64>`; tensors are f32 inside.
 //! It is not the command line, the data loading or preprocessing, nor the metrics.
 //!
-//! Randomness: one `training.seed` gives three independent ChaCha8 streams on the host: the weight
-//! initialisation (PyTorch's `nn.Linear` default), the per-epoch permutations, and the dropout
-//! masks. Nothing uses Burn's device RNG (process-global on the CPU backends), so the same seed and
+//! Randomness: one `training.seed` gives independent ChaCha8 streams on the host: the weight
+//! initialisation (PyTorch's `nn.Linear` default), the per-epoch permutations, the dropout
+//! masks, and the pre-training's permutations. Nothing uses Burn's device RNG (process-global on the CPU backends), so the same seed and
 //! device give bit-identical losses run to run, even with tests running in parallel. Dropout is on
 //! only in the training loop (the networks get the dropout RNG); scoring and mixture fitting run the
 //! network without it, on the plain (non-autodiff) device: the trained module is `valid()`-ed.
@@ -36,14 +38,19 @@ mod dagmm;
 mod device;
 mod error;
 mod network;
+mod pretrain;
+mod tensors;
 mod train;
 
-pub use config::{DagmmConfig, ScoreKind, ScoringConfig, TrainingConfig};
+pub use config::{
+    DagmmConfig, EmConfig, PretrainingConfig, ScoreKind, ScoringConfig, ScoringMixture,
+    TrainingConfig,
+};
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
 pub use device::{available_devices, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
-pub use train::{clip_global_norm, EpochLosses};
+pub use train::{clip_global_norm, EpochLosses, TrainingStage};
 
 pub use dagmm_compression as compression;
 pub use dagmm_estimation as estimation;

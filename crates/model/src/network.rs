@@ -71,7 +71,9 @@ impl DagmmNetwork {
     }
 
     /// [`batch_loss`](Self::batch_loss) with per-row labels (`0.0` normal, `1.0` anomaly, `[n]`)
-    /// for the anomaly-aware objective, and the VQ-VAE's code counts of the batch.
+    /// for the anomaly-aware objective, and the VQ-VAE's code counts of the batch. With
+    /// `training.freeze_compression` the compression network's outputs are cut from the graph,
+    /// so only the estimation network receives gradients.
     pub fn batch_step(
         &self,
         config: &DagmmConfig,
@@ -79,7 +81,13 @@ impl DagmmNetwork {
         anomaly: Option<Tensor<1>>,
         rng: Option<&mut dyn RngCore>,
     ) -> BatchLoss {
-        let out = self.forward(x, rng);
+        let mut out = self.forward(x, rng);
+        if config.training.freeze_compression {
+            let c = &mut out.compression;
+            c.z = c.z.clone().detach();
+            c.reconstruction_error = c.reconstruction_error.clone().detach();
+            c.regularization = c.regularization.take().map(Tensor::detach);
+        }
         let jitter = config.estimation.jitter;
         let z = out.compression.z;
         let mixture = Mixture::from_gamma(config.estimation.mixture, out.gamma, z.clone());

@@ -9,6 +9,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::tensors::{read_f64, upload_rows};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// ChaCha8 stream of the seed used for the weight initialisation.
@@ -17,6 +18,8 @@ pub(crate) const STREAM_INIT: u64 = 0;
 pub(crate) const STREAM_SHUFFLE: u64 = 1;
 /// ChaCha8 stream of the seed used for the dropout masks.
 pub(crate) const STREAM_DROPOUT: u64 = 2;
+/// ChaCha8 stream of the seed used for the shuffles of the pretraining stages.
+pub(crate) const STREAM_PRETRAINING: u64 = 3;
 
 pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
@@ -24,11 +27,64 @@ pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     r
 }
 
+/// Which stage of a fit an epoch belongs to: pretraining of one layer pair of the autoencoder
+/// (`layer1` is the outermost), fine-tuning of the whole autoencoder, or the main training.
+/// Written as `layer1`, `finetune`, `train`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(into = "String", try_from = "String")]
+pub enum TrainingStage {
+    /// Layer-wise pretraining of encoder layer `n` (1-based) and its mirror.
+    Layer(usize),
+    /// The whole autoencoder on the reconstruction error, after the layer-wise stage.
+    Finetune,
+    /// The main training (`[training]`).
+    #[default]
+    Train,
+}
+
+impl std::fmt::Display for TrainingStage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TrainingStage::Layer(n) => write!(f, "layer{n}"),
+            TrainingStage::Finetune => f.write_str("finetune"),
+            TrainingStage::Train => f.write_str("train"),
+        }
+    }
+}
+
+impl From<TrainingStage> for String {
+    fn from(s: TrainingStage) -> String {
+        s.to_string()
+    }
+}
+
+impl TryFrom<String> for TrainingStage {
+    type Error = String;
+    fn try_from(s: String) -> std::result::Result<Self, String> {
+        match s.as_str() {
+            "train" => Ok(TrainingStage::Train),
+            "finetune" => Ok(TrainingStage::Finetune),
+            other => other
+                .strip_prefix("layer")
+                .and_then(|n| n.parse().ok())
+                .filter(|&n: &usize| n > 0)
+                .map(TrainingStage::Layer)
+                .ok_or_else(|| {
+                    format!("unknown training stage `{other}` (layerN, finetune, train)")
+                }),
+        }
+    }
+}
+
 /// The mean loss terms of one epoch (means over the epoch's rows, each batch weighted by its
-/// size), as the caller writes them to `losses.csv`.
+/// size), as the caller writes them to `losses.csv`. Pretraining epochs report their
+/// reconstruction error as `total` and `reconstruction`, and 0 for the terms they do not have.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EpochLosses {
-    /// 1-based epoch.
+    /// The stage (summaries written before stages existed read as `train`).
+    #[serde(default)]
+    pub stage: TrainingStage,
+    /// 1-based epoch within the stage.
     pub epoch: usize,
     /// Objective `J`.
     pub total: f64,
@@ -50,21 +106,6 @@ pub struct EpochLosses {
     pub seconds: f64,
     /// Rows trained on in the epoch.
     pub rows: usize,
-}
-
-/// Upload the rows `rows` of an f64 matrix, in that order, as an f32 `[len, d]` tensor: a range
-/// for a contiguous batch (scoring), a slice of a permutation for a shuffled one (training).
-pub(crate) fn upload_rows(
-    x: &ndarray::ArrayView2<f64>,
-    rows: impl ExactSizeIterator<Item = usize>,
-    device: &Device,
-) -> Tensor<2> {
-    let (n, d) = (rows.len(), x.ncols());
-    let mut v: Vec<f32> = Vec::with_capacity(n * d);
-    for i in rows {
-        v.extend(x.row(i).iter().map(|v| *v as f32));
-    }
-    Tensor::from_data(TensorData::new(v, [n, d]), device)
 }
 
 /// Scale every gradient by `min(1, max_norm / (‖g‖ + 1e-6))`, `‖g‖` the norm over ALL parameters
@@ -119,75 +160,78 @@ pub fn clip_global_norm<M: Module>(
     scale.grads
 }
 
-/// Train `network` (a plain-device module) on `x`; returns the trained plain-device module and the
-/// per-epoch losses. Each epoch draws a new permutation on the host; each batch's rows are gathered
-/// on the host and uploaded alone, so the device never holds more than a batch of the data (wgpu
-/// adapters cap storage buffers: 128 MiB on lavapipe).
-/// `labels` (1 = anomaly) are required by, and only used by, the anomaly-aware objective; they are
-/// uploaded once and gathered with the rows.
-pub(crate) fn train_network(
-    config: &DagmmConfig,
-    network: DagmmNetwork,
+/// What one optimiser step computed: the objective to differentiate, its five reported terms
+/// (`[total, reconstruction, energy, penalty, regularization]`, off the graph) and the VQ-VAE's
+/// code counts of the batch.
+pub(crate) struct StepOutput {
+    pub total: Tensor<1>,
+    pub terms: Tensor<1>,
+    pub code_counts: Option<Tensor<1>>,
+}
+
+/// How a stage walks over the rows: epochs, rows per batch, the optimiser's settings.
+pub(crate) struct EpochPlan {
+    pub stage: TrainingStage,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub drop_last: bool,
+    /// A last batch of fewer rows joins the one before (see [`epoch_batches`]).
+    pub min_rows: usize,
+    pub learning_rate: f64,
+    pub adam_epsilon: f64,
+    pub grad_clip_norm: Option<f64>,
+}
+
+/// Trains `module` (on the autodiff device, in training mode) on the rows of `x` for
+/// `plan.epochs` epochs with its own Adam state: each epoch draws a new permutation from
+/// `shuffle_rng`; each batch's rows are gathered on the host and uploaded alone, so the device
+/// never holds more than a batch of the data (wgpu adapters cap storage buffers: 128 MiB on
+/// lavapipe); `step` computes the objective of a batch given its rows' indices. Returns the
+/// trained module and the per-epoch mean terms; a non-finite epoch is an error.
+pub(crate) fn run_epochs<M: Module>(
+    mut module: M,
+    device: &Device,
     x: ndarray::ArrayView2<f64>,
-    labels: Option<&[u8]>,
+    plan: &EpochPlan,
+    shuffle_rng: &mut ChaCha8Rng,
+    step: &mut dyn FnMut(&M, Tensor<2>, &[usize]) -> StepOutput,
     on_epoch: &mut dyn FnMut(&EpochLosses),
-) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
-    let t = &config.training;
+) -> Result<(M, Vec<EpochLosses>)> {
     let n = x.nrows();
-    let device = config.device.device().autodiff();
-    let mut net = network.train();
-    let mut optim = AdamConfig::new().with_epsilon(t.adam_epsilon as f32).init();
-    let mut shuffle_rng = rng(t.seed, STREAM_SHUFFLE);
-    let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
-    let labels: Option<Vec<f32>> = match (config.loss.needs_labels(), labels) {
-        (false, _) => None,
-        (true, None) => {
-            return Err(ModelError::InvalidConfig {
-                field: "loss.kind",
-                message: "the anomaly-aware loss trains on labelled rows; none were given".into(),
-            })
-        }
-        (true, Some(l)) if l.len() != n => {
-            return Err(ModelError::Data(format!("{} labels for {n} rows", l.len())))
-        }
-        (true, Some(l)) => Some(l.iter().map(|&v| f32::from(v == 1)).collect()),
-    };
-    let batch = t.batch_size.min(n);
+    let mut optim = AdamConfig::new()
+        .with_epsilon(plan.adam_epsilon as f32)
+        .init();
+    let batch = plan.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut history = Vec::with_capacity(t.epochs);
-    for epoch in 1..=t.epochs {
+    let mut history = Vec::with_capacity(plan.epochs);
+    for epoch in 1..=plan.epochs {
         let started = Instant::now();
-        order.shuffle(&mut shuffle_rng);
+        order.shuffle(shuffle_rng);
         let mut sums: Option<Tensor<1>> = None;
         let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
-        for (start, end) in epoch_batches(n, batch, t.drop_last, config.z_dim() + 1) {
+        for (start, end) in epoch_batches(n, batch, plan.drop_last, plan.min_rows) {
             // Rows reach the device one batch at a time, gathered on the host.
             let rows_b = &order[start..end];
-            let xb = upload_rows(&x, rows_b.iter().copied(), &device);
-            let ab = labels.as_ref().map(|l| {
-                let v: Vec<f32> = rows_b.iter().map(|&i| l[i]).collect();
-                Tensor::<1>::from_data(TensorData::new(v, [rows_b.len()]), &device)
-            });
-            let step = net.batch_step(config, xb, ab, Some(&mut dropout_rng));
-            let loss = step.loss;
-            if let Some(c) = step.code_counts {
+            let xb = upload_rows(&x, rows_b.iter().copied(), device);
+            let out = step(&module, xb, rows_b);
+            if let Some(c) = out.code_counts {
                 code_counts = Some(match code_counts {
                     None => c,
                     Some(acc) => acc + c,
                 });
             }
-            let terms = loss.terms().mul_scalar((end - start) as f64);
+            let terms = out.terms.mul_scalar((end - start) as f64);
             sums = Some(match sums {
                 None => terms,
                 Some(s) => s + terms,
             });
-            let grads = GradientsParams::from_grads(loss.total.backward(), &net);
-            let grads = match t.grad_clip_norm {
-                Some(max_norm) => clip_global_norm(&net, grads, max_norm),
+            let grads = GradientsParams::from_grads(out.total.backward(), &module);
+            let grads = match plan.grad_clip_norm {
+                Some(max_norm) => clip_global_norm(&module, grads, max_norm),
                 None => grads,
             };
-            net = optim.step(t.learning_rate, net, grads);
+            module = optim.step(plan.learning_rate, module, grads);
             rows += end - start;
         }
         let Some(sums) = sums else {
@@ -201,12 +245,13 @@ pub(crate) fn train_network(
         }
         let (codes_used, code_perplexity) = match code_counts {
             Some(c) => {
-                let (used, perplexity) = code_usage(&crate::dagmm::read_f64(c));
+                let (used, perplexity) = code_usage(&read_f64(c));
                 (Some(used), Some(perplexity))
             }
             None => (None, None),
         };
         let losses = EpochLosses {
+            stage: plan.stage,
             epoch,
             total: report.total,
             reconstruction: report.reconstruction,
@@ -221,6 +266,70 @@ pub(crate) fn train_network(
         on_epoch(&losses);
         history.push(losses);
     }
+    Ok((module, history))
+}
+
+/// Train `network` (a plain-device module) on `x` by the DAGMM objective (`[training]`); returns
+/// the trained plain-device module and the per-epoch losses. Dropout masks come from the seed's
+/// dropout stream. `labels` (1 = anomaly) are required by, and only used by, the anomaly-aware
+/// objective; each batch takes its rows' labels. With `training.freeze_compression` only the
+/// estimation network learns.
+pub(crate) fn train_network(
+    config: &DagmmConfig,
+    network: DagmmNetwork,
+    x: ndarray::ArrayView2<f64>,
+    labels: Option<&[u8]>,
+    on_epoch: &mut dyn FnMut(&EpochLosses),
+) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
+    let t = &config.training;
+    let n = x.nrows();
+    let labels: Option<Vec<f32>> = match (config.loss.needs_labels(), labels) {
+        (false, _) => None,
+        (true, None) => {
+            return Err(ModelError::InvalidConfig {
+                field: "loss.kind",
+                message: "the anomaly-aware loss trains on labelled rows; none were given".into(),
+            })
+        }
+        (true, Some(l)) if l.len() != n => {
+            return Err(ModelError::Data(format!("{} labels for {n} rows", l.len())))
+        }
+        (true, Some(l)) => Some(l.iter().map(|&v| f32::from(v == 1)).collect()),
+    };
+    if t.epochs == 0 {
+        return Ok((network, Vec::new()));
+    }
+    let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
+    let plan = EpochPlan {
+        stage: TrainingStage::Train,
+        epochs: t.epochs,
+        batch_size: t.batch_size,
+        drop_last: t.drop_last,
+        min_rows: config.z_dim() + 1,
+        learning_rate: t.learning_rate,
+        adam_epsilon: t.adam_epsilon,
+        grad_clip_norm: t.grad_clip_norm,
+    };
+    let (net, history) = run_epochs(
+        network.train(),
+        &config.device.device().autodiff(),
+        x,
+        &plan,
+        &mut rng(t.seed, STREAM_SHUFFLE),
+        &mut |net: &DagmmNetwork, xb, rows| {
+            let ab = labels.as_ref().map(|l| {
+                let v: Vec<f32> = rows.iter().map(|&i| l[i]).collect();
+                Tensor::<1>::from_data(TensorData::new(v, [rows.len()]), &xb.device())
+            });
+            let step = net.batch_step(config, xb, ab, Some(&mut dropout_rng));
+            StepOutput {
+                terms: step.loss.terms(),
+                total: step.loss.total,
+                code_counts: step.code_counts,
+            }
+        },
+        on_epoch,
+    )?;
     Ok((net.valid(), history))
 }
 

@@ -23,9 +23,10 @@ pub enum Command {
     Gmm(GmmArgs),
     /// Fit one Gaussian (multivariate or per-feature) and flag the rows of lowest density.
     Gaussian(GaussianArgs),
-    /// Train a DAGMM from a config, score the test split, and save the model.
+    /// Run a config (any detector: DAGMM and its variants and baselines, GMM, Gaussian) under its
+    /// protocol: split, fit, score the test rows, judge, and save the detector.
     Train(TrainArgs),
-    /// Score a data file with a saved DAGMM model.
+    /// Score a data file with a saved detector (the model folder of any run).
     Score(ScoreArgs),
     /// List the devices this machine offers (`--device` names).
     Devices,
@@ -60,13 +61,15 @@ pub struct TrainArgs {
     /// Shorthand for --set training.epochs=N.
     #[arg(long)]
     pub epochs: Option<usize>,
-    /// Shorthand for --set training.seed=S (also the split seed unless data.split_seed is set).
+    /// Shorthand for --set seed=S: the run's seed (the split, the draws, the detector's
+    /// initialisation; data.split_seed, if set, seeds the split instead).
     #[arg(long)]
     pub seed: Option<u64>,
     /// Shorthand for --set device=NAME (flex, ndarray, wgpu, wgpu:cpu, wgpu:discrete:N, …; see `dagmm devices`).
     #[arg(long)]
     pub device: Option<String>,
-    /// Output directory: summary.json, losses.csv, scores.csv, config.toml, model/.
+    /// Output directory: summary.json, scores.csv, config.toml, manifest.json, model/ (and
+    /// losses.csv for a neural detector).
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -83,25 +86,57 @@ pub struct SweepArgs {
     pub jobs: usize,
     /// Run only shard i of n (1-based), e.g. --shard 2/4 for a Slurm array task or GNU parallel.
     #[arg(long, value_name = "I/N")]
-    pub shard: Option<crate::sweep::Shard>,
+    pub shard: Option<Shard>,
+}
+
+/// `i/n`: this machine's share of a sweep's runs (1-based).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Shard {
+    pub index: usize,
+    pub count: usize,
+}
+
+impl std::str::FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (i, n) = s
+            .split_once('/')
+            .ok_or_else(|| format!("--shard `{s}`: expected i/n, e.g. 2/4"))?;
+        let number = |v: &str| {
+            v.trim()
+                .parse::<usize>()
+                .map_err(|_| format!("--shard `{s}`: `{v}` is not a whole number"))
+        };
+        let (index, count) = (number(i)?, number(n)?);
+        if count == 0 || index == 0 || index > count {
+            return Err(format!("--shard `{s}`: need 1 <= i <= n"));
+        }
+        Ok(Shard { index, count })
+    }
 }
 
 #[derive(Debug, Args)]
 pub struct ScoreArgs {
-    /// A model directory written by `dagmm train` (its model/ folder).
+    /// A model folder written by `dagmm train`, `gmm` or `gaussian` (RUN/model), or the run
+    /// folder holding it.
     #[arg(long, value_name = "DIR")]
     pub model: PathBuf,
     /// The rows to score (any format `--data` takes elsewhere).
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
+    /// CSV: the 0/1 label column (1 = anomaly); with it, the decision's metrics are printed.
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
+    /// KDDCUP99: the names file (default: kddcup.names beside the data).
     #[arg(long, value_name = "FILE")]
     pub names: Option<PathBuf>,
-    /// Device to score on (default: the one it was trained on).
+    /// Device to score a neural detector on (default: the one it was trained on).
     #[arg(long)]
     pub device: Option<String>,
-    /// Output CSV: index, energy, reconstruction_error, flagged (by the training threshold)[, label].
+    /// Output CSV: index, score (higher = more anomalous), the detector's columns (energy,
+    /// reconstruction_error or log_likelihood), pu_score for a PU run, flagged (by the run's
+    /// decision)[, label].
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }

@@ -1,7 +1,7 @@
 //! `dagmm`: unsupervised anomaly detection with Gaussian mixtures, from the command line.
 //!
 //! This binary only parses arguments, calls the library crates and writes their results; every
-//! computation lives in a library crate (data, classic-gmm, evaluation, ...).
+//! computation lives in a library crate (the protocol and the detectors in `dagmm-pipeline`).
 
 mod bench;
 mod classic;
@@ -12,7 +12,7 @@ mod plots;
 mod record;
 mod report;
 mod report_plots;
-mod run_config;
+mod runs;
 mod sweep;
 mod train;
 

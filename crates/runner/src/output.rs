@@ -1,78 +1,90 @@
-//! Writing results so that a reader never sees half a file: each file is written beside its
-//! destination under a temporary name, flushed, then renamed over it.
+//! The per-row files of a run: `scores.csv` and `losses.csv`. Every file is written under a
+//! temporary name and renamed into place (`dagmm_pipeline::files::atomically`), so a reader
+//! never sees half a file.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::fmt::Write as _;
+use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+use dagmm_model::EpochLosses;
+use dagmm_pipeline::RowScores;
 
-/// The temporary sibling of `path` used while it is being written: `name.tmp-PID.ext`, keeping
-/// the extension, which some writers (the PNG encoder) read to choose the format.
-pub fn temporary_sibling(path: &Path) -> PathBuf {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let name = match path.extension() {
-        Some(ext) => format!(
-            "{stem}.tmp-{}.{}",
-            std::process::id(),
-            ext.to_string_lossy()
-        ),
-        None => format!("{stem}.tmp-{}", std::process::id()),
-    };
-    path.with_file_name(name)
-}
+pub use dagmm_pipeline::files::{write_bytes, write_json};
 
 /// Runs `write` on a temporary sibling of `path`, then renames it into place; on error the
 /// temporary file is removed and any existing `path` is left as it was.
 pub fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    let tmp = temporary_sibling(path);
-    let result = write(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path)
-            .with_context(|| format!("cannot move {} into place", path.display()))
-    });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", path.display()))
+    Ok(dagmm_pipeline::files::atomically(path, |tmp| {
+        write(tmp).map_err(|e| format!("{e:#}"))
+    })?)
 }
 
-/// Writes `bytes` to `path` atomically.
-pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    atomically(path, |tmp| {
-        let mut f = std::fs::File::create(tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        Ok(())
-    })
-}
-
-pub fn write_json(path: &Path, value: &serde_json::Value) -> Result<()> {
-    let mut text = serde_json::to_string_pretty(value)?;
-    text.push('\n');
-    write_bytes(path, text.as_bytes())
-}
-
-/// `index,score,flagged[,label]`, one row per input row, in input order.
+/// `scores.csv`: `index,score,<the detector's columns>[,pu_score],flagged[,label]`, one row per
+/// scored row; `index` is the row's number in the data file, `score` the anomaly score (higher =
+/// more anomalous).
 pub fn write_scores_csv(
     path: &Path,
-    scores: &[f64],
+    indices: &[usize],
+    scores: &RowScores,
+    pu_score: Option<&[f64]>,
     flagged: &[u8],
     labels: Option<&[u8]>,
 ) -> Result<()> {
-    let mut text = String::with_capacity(scores.len() * 32);
-    text.push_str(if labels.is_some() {
-        "index,score,flagged,label\n"
-    } else {
-        "index,score,flagged\n"
-    });
-    for (i, (s, f)) in scores.iter().zip(flagged).enumerate() {
-        use std::fmt::Write as _;
-        match labels {
-            Some(l) => writeln!(text, "{i},{s},{f},{}", l[i]),
-            None => writeln!(text, "{i},{s},{f}"),
+    let mut text = String::with_capacity(scores.len() * 48);
+    text.push_str("index,score");
+    for (name, _) in &scores.columns {
+        text.push(',');
+        text.push_str(name);
+    }
+    if pu_score.is_some() {
+        text.push_str(",pu_score");
+    }
+    text.push_str(",flagged");
+    if labels.is_some() {
+        text.push_str(",label");
+    }
+    text.push('\n');
+    for (i, &index) in indices.iter().enumerate() {
+        write!(text, "{index},{}", scores.score[i]).expect("writing to a String");
+        for (_, values) in &scores.columns {
+            write!(text, ",{}", values[i]).expect("writing to a String");
         }
+        if let Some(p) = pu_score {
+            write!(text, ",{}", p[i]).expect("writing to a String");
+        }
+        write!(text, ",{}", flagged[i]).expect("writing to a String");
+        if let Some(l) = labels {
+            write!(text, ",{}", l[i]).expect("writing to a String");
+        }
+        text.push('\n');
+    }
+    Ok(write_bytes(path, text.as_bytes())?)
+}
+
+/// `losses.csv`: one row per epoch of every stage (`layerN`, `finetune`, `train`).
+pub fn write_losses_csv(path: &Path, history: &[EpochLosses]) -> Result<()> {
+    let mut text = String::from(
+        "stage,epoch,total,reconstruction,energy,penalty,regularization,codes_used,code_perplexity,seconds\n",
+    );
+    let opt = |v: Option<String>| v.unwrap_or_default();
+    for e in history {
+        writeln!(
+            text,
+            "{},{},{},{},{},{},{},{},{},{}",
+            e.stage,
+            e.epoch,
+            e.total,
+            e.reconstruction,
+            e.energy,
+            e.penalty,
+            e.regularization,
+            opt(e.codes_used.map(|c| c.to_string())),
+            opt(e.code_perplexity.map(|c| c.to_string())),
+            e.seconds
+        )
         .expect("writing to a String");
     }
-    write_bytes(path, text.as_bytes())
+    Ok(write_bytes(path, text.as_bytes())?)
 }
 
 #[cfg(test)]
@@ -80,29 +92,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_failed_write_leaves_the_old_file_and_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("summary.json");
-        std::fs::write(&path, "old").unwrap();
-        let err = atomically(&path, |tmp| {
-            std::fs::write(tmp, "half")?;
-            anyhow::bail!("disk full")
-        });
-        assert!(err.is_err());
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "old");
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
-        write_bytes(&path, b"new").unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new");
-    }
-
-    #[test]
-    fn scores_csv_has_one_row_per_input_row() {
+    fn scores_csv_has_one_row_per_scored_row_with_the_detectors_columns() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("scores.csv");
-        write_scores_csv(&path, &[-1.5, -7.0], &[0, 1], Some(&[0, 1])).unwrap();
+        let scores = RowScores {
+            score: vec![1.5, 7.0],
+            columns: vec![("log_likelihood", vec![-1.5, -7.0])],
+            embedding: None,
+        };
+        write_scores_csv(&path, &[3, 9], &scores, None, &[0, 1], Some(&[0, 1])).unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
-            "index,score,flagged,label\n0,-1.5,0,0\n1,-7,1,1\n"
+            "index,score,log_likelihood,flagged,label\n3,1.5,-1.5,0,0\n9,7,-7,1,1\n"
+        );
+        write_scores_csv(&path, &[0, 1], &scores, Some(&[0.2, 0.9]), &[0, 1], None).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap(),
+            "index,score,log_likelihood,pu_score,flagged\n0,1.5,-1.5,0.2,0\n1,7,-7,0.9,1\n"
         );
     }
 }

@@ -1,16 +1,21 @@
 //! What a run folder records beside its results: the manifest (git commit, resolved config, seed,
-//! device, timings, versions, host) and compact curves (ROC, PR, score histograms per class) that
-//! `dagmm report` plots from the summaries alone, so committed results need no per-row files.
+//! device, timings, versions, host, the sweep entry), written and read as one type.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use anyhow::Result;
-use dagmm_evaluation::{percentile, pr_curve, roc_curve, Direction};
-use serde_json::{json, Value};
+use dagmm_model::DeviceChoice;
+use dagmm_pipeline::{RunConfig, Timings};
+use serde::{Deserialize, Serialize};
 
 use crate::git::git;
+
+/// Name of a run's manifest.
+pub const MANIFEST_FILE: &str = "manifest.json";
+const FORMAT: &str = "dagmm-run-manifest";
+const VERSION: u32 = 2;
 
 /// Burn's version, as pinned in the workspace `Cargo.toml`.
 pub const BURN_VERSION: &str = "0.22.1";
@@ -49,103 +54,136 @@ pub fn utc_string(secs: u64) -> String {
 /// the commit the binary was built from. A sweep can run for hours while the checkout moves on,
 /// so the state is read once, at the start, and a binary older than the checkout shows as
 /// `binary_commit` differing from `commit`.
-static GIT_AT_START: OnceLock<Value> = OnceLock::new();
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GitState {
+    /// The checkout's commit (`None` outside a checkout or without git).
+    pub commit: Option<String>,
+    /// Whether tracked files differ from it.
+    pub dirty: Option<bool>,
+    /// The commit the binary was built from (manifests before version 2 lack it).
+    #[serde(default)]
+    pub binary_commit: Option<String>,
+}
+
+static GIT_AT_START: OnceLock<GitState> = OnceLock::new();
 
 /// Reads the git state now, once per process; `main` calls it first.
-pub fn git_state() -> Value {
+pub fn git_state() -> GitState {
     GIT_AT_START.get_or_init(read_git_state).clone()
 }
 
-/// The commit of the working directory's git checkout and whether tracked files differ from it
-/// (both `null` outside a checkout or without git), and the commit the binary was built from,
-/// which is all there is outside a checkout.
-fn read_git_state() -> Value {
+fn read_git_state() -> GitState {
     let commit = git(&["rev-parse", "HEAD"]);
     let dirty = commit
         .as_ref()
         .and_then(|_| git(&["status", "--porcelain", "--untracked-files=no"]))
         .map(|s| !s.is_empty());
-    json!({
-        "commit": commit,
-        "dirty": dirty,
-        "binary_commit": env!("DAGMM_BUILD_COMMIT"),
-    })
+    GitState {
+        commit,
+        dirty,
+        binary_commit: Some(env!("DAGMM_BUILD_COMMIT").to_string()),
+    }
 }
 
-/// The manifest of a run: everything needed to say what produced its results.
-pub fn manifest(config: &Value, config_file: &Path, extra: &Value, timings: &Value) -> Value {
-    let (_, finished) = now();
-    json!({
-        "format": "dagmm-run-manifest",
-        "version": 1,
-        "finished_at": finished,
-        "command": std::env::args().collect::<Vec<_>>(),
-        "config_file": config_file.display().to_string(),
-        "config": config,
-        "seed": config["training"]["seed"],
-        "device": config["device"],
-        "git": git_state(),
-        "versions": {
-            "dagmm": env!("CARGO_PKG_VERSION"),
-            "burn": BURN_VERSION,
-            "rustc": env!("DAGMM_RUSTC_VERSION"),
-        },
-        "host": {
-            "os": std::env::consts::OS,
-            "arch": std::env::consts::ARCH,
-            "cpus": std::thread::available_parallelism().map_or(0, |n| n.get()),
-            "hostname": std::fs::read_to_string("/etc/hostname").map(|s| s.trim().to_string()).ok(),
-        },
-        "timings": timings,
-        "sweep": extra,
-    })
+/// The versions that made a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Versions {
+    pub dagmm: String,
+    pub burn: String,
+    pub rustc: String,
 }
 
-/// Points of a curve kept where either coordinate moved by at least `step` since the last kept
-/// point (the first and last always kept): a few hundred points draw the same picture as 10⁵.
-pub fn thin(points: &[(f64, f64)], step: f64) -> Vec<[f64; 2]> {
-    let mut out: Vec<[f64; 2]> = Vec::new();
-    for (i, &(x, y)) in points.iter().enumerate() {
-        let keep = match out.last() {
-            None => true,
-            Some(&[px, py]) => {
-                i + 1 == points.len() || (x - px).abs() >= step || (y - py).abs() >= step
-            }
-        };
-        if keep {
-            out.push([x, y]);
+/// The machine that made a run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Host {
+    pub os: String,
+    pub arch: String,
+    pub cpus: usize,
+    pub hostname: Option<String>,
+}
+
+/// When a run started, and its [`Timings`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunTimings {
+    pub started_at: String,
+    #[serde(flatten)]
+    pub seconds: Timings,
+}
+
+/// What a sweep records of the entry a run belongs to (`dagmm report` reads labels and the
+/// published figures from it).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SweepEntryRecord {
+    pub name: String,
+    pub label: String,
+    pub data: String,
+    #[serde(default)]
+    pub grid_point: BTreeMap<String, String>,
+    #[serde(default)]
+    pub paper: BTreeMap<String, f64>,
+}
+
+/// `manifest.json`: everything needed to say what produced a run's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: String,
+    pub version: u32,
+    pub finished_at: String,
+    pub command: Vec<String>,
+    pub config_file: String,
+    /// The resolved config.
+    pub config: RunConfig,
+    pub seed: Option<u64>,
+    pub device: Option<DeviceChoice>,
+    pub git: GitState,
+    pub versions: Versions,
+    pub host: Host,
+    pub timings: RunTimings,
+    /// The sweep entry (`None` for a run started by hand).
+    pub sweep: Option<SweepEntryRecord>,
+}
+
+impl Manifest {
+    /// The manifest of a run of `config` (from `config_file`) that started at `started_at`.
+    pub fn new(
+        config: &RunConfig,
+        config_file: &Path,
+        sweep: Option<&SweepEntryRecord>,
+        started_at: String,
+        timings: Timings,
+    ) -> Self {
+        let (_, finished_at) = now();
+        let config = config.resolved();
+        Manifest {
+            format: FORMAT.into(),
+            version: VERSION,
+            finished_at,
+            command: std::env::args().collect(),
+            config_file: config_file.display().to_string(),
+            seed: Some(config.seed()),
+            device: (config.kind() == dagmm_pipeline::DetectorKind::Dagmm).then_some(config.device),
+            config,
+            git: git_state(),
+            versions: Versions {
+                dagmm: env!("CARGO_PKG_VERSION").into(),
+                burn: BURN_VERSION.into(),
+                rustc: env!("DAGMM_RUSTC_VERSION").into(),
+            },
+            host: Host {
+                os: std::env::consts::OS.into(),
+                arch: std::env::consts::ARCH.into(),
+                cpus: std::thread::available_parallelism().map_or(0, |n| n.get()),
+                hostname: std::fs::read_to_string("/etc/hostname")
+                    .map(|s| s.trim().to_string())
+                    .ok(),
+            },
+            timings: RunTimings {
+                started_at,
+                seconds: timings,
+            },
+            sweep: sweep.cloned(),
         }
     }
-    out
-}
-
-/// A histogram of the scores of each class over `bins` equal bins between the 0.5th and 99.5th
-/// percentiles of all scores (rows outside fall in the end bins).
-pub fn class_histogram(scores: &[f64], labels: &[u8], bins: usize) -> Result<Value> {
-    let lo = percentile(scores, 0.5)?;
-    let mut hi = percentile(scores, 99.5)?;
-    if hi <= lo {
-        hi = lo + 1.0;
-    }
-    let width = (hi - lo) / bins as f64;
-    let mut counts = [vec![0u64; bins], vec![0u64; bins]];
-    for (s, &l) in scores.iter().zip(labels) {
-        let b = (((s - lo) / width).floor().max(0.0) as usize).min(bins - 1);
-        counts[usize::from(l == 1)][b] += 1;
-    }
-    let edges: Vec<f64> = (0..=bins).map(|i| lo + width * i as f64).collect();
-    Ok(json!({"edges": edges, "normal": counts[0], "anomaly": counts[1]}))
-}
-
-/// ROC curve, PR curve and per-class score histogram of test scores (higher = more anomalous).
-pub fn curves(scores: &[f64], labels: &[u8], threshold: f64) -> Result<Value> {
-    let d = Direction::HighIsAnomalous;
-    Ok(json!({
-        "roc": thin(&roc_curve(scores, labels, d)?, 0.002),
-        "pr": thin(&pr_curve(scores, labels, d)?, 0.002),
-        "histogram": class_histogram(scores, labels, 60)?,
-        "threshold": threshold,
-    }))
 }
 
 #[cfg(test)]
@@ -159,28 +197,39 @@ mod tests {
         assert_eq!(utc_string(1_795_300_000), "2026-11-21T22:26:40Z");
     }
 
+    /// Every manifest and summary committed under `results/` reads back into today's types
+    /// (the report depends on it).
     #[test]
-    fn thinning_keeps_the_ends_and_drops_tiny_moves() {
-        let pts: Vec<(f64, f64)> = (0..=1000).map(|i| (i as f64 / 1000.0, 1.0)).collect();
-        let t = thin(&pts, 0.01);
-        assert_eq!(t.first(), Some(&[0.0, 1.0]));
-        assert_eq!(t.last(), Some(&[1.0, 1.0]));
-        assert!(t.len() >= 100 && t.len() <= 102, "{}", t.len());
-    }
-
-    #[test]
-    fn histogram_counts_every_row_once_per_class() {
-        let scores: Vec<f64> = (0..1000).map(|i| i as f64).collect();
-        let labels: Vec<u8> = (0..1000).map(|i| u8::from(i >= 900)).collect();
-        let h = class_histogram(&scores, &labels, 10).unwrap();
-        let sum = |k: &str| {
-            h[k].as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_u64().unwrap())
-                .sum::<u64>()
-        };
-        assert_eq!((sum("normal"), sum("anomaly")), (900, 100));
-        assert_eq!(h["edges"].as_array().unwrap().len(), 11);
+    fn every_committed_manifest_and_summary_reads_back() {
+        fn walk(dir: &Path, found: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    walk(&p, found);
+                } else if p
+                    .file_name()
+                    .is_some_and(|n| n == MANIFEST_FILE || n == "summary.json")
+                {
+                    found.push(p);
+                }
+            }
+        }
+        let results = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../results");
+        let mut found = Vec::new();
+        walk(&results, &mut found);
+        assert!(
+            found.len() > 100,
+            "{} files under {}",
+            found.len(),
+            results.display()
+        );
+        for p in found {
+            if p.file_name().is_some_and(|n| n == MANIFEST_FILE) {
+                let m: Manifest = dagmm_pipeline::files::read_json(&p).unwrap();
+                assert!(m.config.validate().is_ok(), "{}", p.display());
+            } else {
+                dagmm_pipeline::files::read_json::<dagmm_pipeline::RunSummary>(&p).unwrap();
+            }
+        }
     }
 }

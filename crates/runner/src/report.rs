@@ -7,6 +7,9 @@
 //!   NaN-free, and the training speed;
 //! * `percentiles.md`, `percentiles.csv`: precision, recall and F1 at each swept percentile (seed
 //!   002's Tables 1-5), mean ± std over seeds;
+//! * `rules.md`, `rules.csv`: precision, recall and F1 of the same scores under every threshold
+//!   rule (test percentile, train+test percentile, test contamination), mean ± std and the range
+//!   over seeds: how one run's figures move with the protocol's cut;
 //! * `plots/<data set>_*.{png,svg}`: F1 against percentile per method, ROC and PR curves (first
 //!   seed), the training loss per epoch (mean over seeds), and per-method score histograms.
 //!
@@ -19,9 +22,11 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use serde_json::Value;
+use dagmm_pipeline::files::read_json;
+use dagmm_pipeline::{RunSummary, ThresholdRule, SUMMARY_FILE};
 
 use crate::output;
+use crate::record::{Manifest, MANIFEST_FILE};
 use crate::report_plots::{class_histogram, line_chart, padded, ClassHistogram, LineChart, Series};
 use crate::sweep::{Experiment, EXPERIMENT_FILE};
 
@@ -37,7 +42,8 @@ const PAPER: &[&str] = &["precision", "recall", "f1", "roc_auc"];
 
 /// One finished run.
 struct Run {
-    summary: Value,
+    summary: RunSummary,
+    /// The `total` column of `losses.csv` (empty for a detector without epochs).
     losses: Vec<f64>,
 }
 
@@ -112,9 +118,7 @@ fn summaries(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
         let path = entry?.path();
         if path.is_dir() {
             summaries(&path, found)?;
-        } else if path.file_name().is_some_and(|n| n == "summary.json")
-            && path.with_file_name("losses.csv").is_file()
-        {
+        } else if path.file_name().is_some_and(|n| n == SUMMARY_FILE) {
             found.push(path);
         }
     }
@@ -133,14 +137,11 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-fn read_json(path: &Path) -> Result<Value> {
-    let text =
-        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
-}
-
-/// The `total` column of a `losses.csv`.
+/// The `total` column of a `losses.csv` (none when the run has no such file: a classic detector).
 fn total_losses(path: &Path) -> Result<Vec<f64>> {
+    if !path.is_file() {
+        return Ok(Vec::new());
+    }
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text.lines();
@@ -164,10 +165,7 @@ fn load_groups(dir: &Path) -> Result<Groups> {
     summaries(dir, &mut found)?;
     found.sort();
     if found.is_empty() {
-        bail!(
-            "no run summaries (summary.json beside losses.csv) under {}",
-            dir.display()
-        );
+        bail!("no run summaries (summary.json) under {}", dir.display());
     }
     let experiment = match dir.join(EXPERIMENT_FILE) {
         p if p.is_file() => Some(Experiment::load(&p)?),
@@ -190,25 +188,18 @@ fn load_groups(dir: &Path) -> Result<Groups> {
             [only] => (".".to_string(), only.clone()),
             [first, rest @ ..] => (first.clone(), rest.join("/")),
         };
-        let manifest_path = run_dir.join("manifest.json");
-        let manifest = if manifest_path.is_file() {
-            read_json(&manifest_path)?
+        let manifest_path = run_dir.join(MANIFEST_FILE);
+        let entry = if manifest_path.is_file() {
+            read_json::<Manifest>(&manifest_path)?.sweep
         } else {
-            Value::Null
+            None
         };
         let group = groups
             .entry((data.clone(), MethodKey(method.clone())))
             .or_default();
-        let entry = &manifest["sweep"];
-        if let Some(label) = entry["label"].as_str() {
-            group.label = Some(with_grid_point(label, &method));
-        }
-        if let Some(paper) = entry["paper"].as_object() {
-            for (k, v) in paper {
-                if let Some(v) = v.as_f64() {
-                    group.paper.insert(k.clone(), v);
-                }
-            }
+        if let Some(entry) = entry {
+            group.label = Some(with_grid_point(&entry.label, &method));
+            group.paper.extend(entry.paper);
         }
         if let Some(exp) = &experiment {
             let base = method.split('/').next().unwrap_or("");
@@ -231,8 +222,7 @@ fn load_groups(dir: &Path) -> Result<Groups> {
         });
     }
     for g in groups.values_mut() {
-        g.runs
-            .sort_by_key(|r| r.summary["seed"].as_u64().unwrap_or(u64::MAX));
+        g.runs.sort_by_key(|r| r.summary.seed.unwrap_or(u64::MAX));
     }
     Ok(groups)
 }
@@ -261,7 +251,12 @@ fn with_grid_point(label: &str, method: &str) -> String {
 }
 
 fn values(runs: &[Run], key: &str) -> Option<Vec<f64>> {
-    runs.iter().map(|r| r.summary[key].as_f64()).collect()
+    runs.iter().map(|r| r.summary.metric(key)).collect()
+}
+
+/// A run's seed as tables show it (`?` when the summary lacks one).
+fn seed(r: &Run) -> String {
+    r.summary.seed.map_or("?".into(), |s| s.to_string())
 }
 
 fn name(method: &str, g: &Group) -> String {
@@ -272,6 +267,7 @@ pub fn run_report(dir: &Path) -> Result<()> {
     let groups = load_groups(dir)?;
     write_tables(dir, &groups)?;
     write_percentiles(dir, &groups)?;
+    write_rules(dir, &groups)?;
     write_plots(dir, &groups)?;
     Ok(())
 }
@@ -295,12 +291,11 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
     md.push('\n');
     csv.push_str(",nan_free,samples_per_second_mean\n");
     for ((data, MethodKey(method)), g) in groups {
-        let seeds: Vec<String> = g
-            .runs
-            .iter()
-            .map(|r| r.summary["seed"].to_string())
-            .collect();
-        let epochs = g.runs[0].summary["epochs"].to_string();
+        let seeds: Vec<String> = g.runs.iter().map(seed).collect();
+        let epochs = g.runs[0]
+            .summary
+            .epochs
+            .map_or("–".into(), |e| e.to_string());
         let label = name(method, g);
         md.push_str(&format!(
             "| {data} | {label} | {} | {epochs} |",
@@ -337,10 +332,7 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
             }
         }
         // Runs from before `nan_free` was recorded finished, and a NaN loss stops a run.
-        let nan_free = g
-            .runs
-            .iter()
-            .all(|r| r.summary["nan_free"].as_bool().unwrap_or(true));
+        let nan_free = g.runs.iter().all(|r| r.summary.nan_free.unwrap_or(true));
         let speed = values(&g.runs, "samples_per_second").map(|v| mean_std(&v).0);
         md.push_str(&format!(
             " {} | {} |\n",
@@ -362,18 +354,10 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
 fn sweep_rows(g: &Group) -> BTreeMap<i64, Vec<[f64; 3]>> {
     let mut rows: BTreeMap<i64, Vec<[f64; 3]>> = BTreeMap::new();
     for r in &g.runs {
-        for row in r.summary["sweep"].as_array().into_iter().flatten() {
-            let (Some(p), Some(pr), Some(re), Some(f)) = (
-                row["percentile"].as_f64(),
-                row["precision"].as_f64(),
-                row["recall"].as_f64(),
-                row["f1"].as_f64(),
-            ) else {
-                continue;
-            };
-            rows.entry((p * 1000.0).round() as i64)
+        for row in &r.summary.sweep {
+            rows.entry((row.percentile * 1000.0).round() as i64)
                 .or_default()
-                .push([pr, re, f]);
+                .push([row.precision, row.recall, row.f1]);
         }
     }
     rows
@@ -413,20 +397,70 @@ fn write_percentiles(dir: &Path, groups: &Groups) -> Result<()> {
     Ok(())
 }
 
-fn points(v: &Value) -> Vec<(f64, f64)> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|p| Some((p[0].as_f64()?, p[1].as_f64()?)))
-        .collect()
+/// `rules.md`/`rules.csv`: every threshold rule on the same scores, per data set and method.
+fn write_rules(dir: &Path, groups: &Groups) -> Result<()> {
+    let mut md = String::from(
+        "The same test scores cut by each threshold rule: the top `anomaly_percentile`% of the \
+         test scores (the DAGMM paper), of the training and test scores together \
+         (danieltan07/dagmm), or as many rows as the test set has anomalies (GOAD; precision = \
+         recall = F1). Mean ± std over seeds, and the lowest and highest F1 of a single seed.\n\n\
+         | data set | method | split | rule | seeds | precision | recall | F1 | F1 min | F1 max |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
+    );
+    let mut csv = String::from(
+        "data_set,method,split,rule,seeds,precision_mean,precision_std,recall_mean,recall_std,f1_mean,f1_std,f1_min,f1_max\n",
+    );
+    let mut any = false;
+    for ((data, MethodKey(method)), g) in groups {
+        let split = g.runs[0]
+            .summary
+            .protocol
+            .as_ref()
+            .map_or("paper", |p| p.split.name());
+        for rule in ThresholdRule::COMPARABLE {
+            let outcomes: Vec<_> = g.runs.iter().filter_map(|r| r.summary.rule(rule)).collect();
+            if outcomes.is_empty() {
+                continue;
+            }
+            any = true;
+            let stat = |f: fn(&dagmm_pipeline::RuleOutcome) -> f64| {
+                mean_std(&outcomes.iter().map(|o| f(o)).collect::<Vec<_>>())
+            };
+            let (p, r, f) = (stat(|o| o.precision), stat(|o| o.recall), stat(|o| o.f1));
+            let lo = outcomes.iter().map(|o| o.f1).fold(f64::INFINITY, f64::min);
+            let hi = outcomes
+                .iter()
+                .map(|o| o.f1)
+                .fold(f64::NEG_INFINITY, f64::max);
+            md.push_str(&format!(
+                "| {data} | {} | {split} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} | {lo:.4} | {hi:.4} |\n",
+                name(method, g),
+                rule.name(),
+                outcomes.len(),
+                p.0, p.1, r.0, r.1, f.0, f.1
+            ));
+            csv.push_str(&format!(
+                "{data},{method},{split},{},{},{},{},{},{},{},{},{lo},{hi}\n",
+                rule.name(),
+                outcomes.len(),
+                p.0,
+                p.1,
+                r.0,
+                r.1,
+                f.0,
+                f.1
+            ));
+        }
+    }
+    if any {
+        output::write_bytes(&dir.join("rules.md"), md.as_bytes())?;
+        output::write_bytes(&dir.join("rules.csv"), csv.as_bytes())?;
+    }
+    Ok(())
 }
 
-fn floats(v: &Value) -> Vec<f64> {
-    v.as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_f64)
-        .collect()
+fn points(v: &[[f64; 2]]) -> Vec<(f64, f64)> {
+    v.iter().map(|p| (p[0], p[1])).collect()
 }
 
 fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
@@ -500,9 +534,10 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
                 .iter()
                 .filter_map(|(m, g)| {
                     let r = &g.runs[0];
-                    let pts = points(&r.summary["curves"][key]);
+                    let c = r.summary.curves.as_ref()?;
+                    let pts = points(if key == "roc" { &c.roc } else { &c.pr });
                     (!pts.is_empty()).then(|| Series {
-                        name: format!("{} (seed {})", name(m, g), r.summary["seed"]),
+                        name: format!("{} (seed {})", name(m, g), seed(r)),
                         points: pts,
                         errors: None,
                     })
@@ -559,34 +594,29 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
         // Score histograms of each method's first seed.
         for (m, g) in &methods {
             let r = &g.runs[0];
-            let c = &r.summary["curves"];
-            let h = &c["histogram"];
-            let (edges, normal, anomaly) = (
-                floats(&h["edges"]),
-                floats(&h["normal"]),
-                floats(&h["anomaly"]),
-            );
+            let Some(c) = &r.summary.curves else {
+                continue;
+            };
+            let h = &c.histogram;
+            let counts = |v: &[u64]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+            let (edges, normal, anomaly) = (h.edges.clone(), counts(&h.normal), counts(&h.anomaly));
             if edges.len() < 2 || normal.len() + 1 != edges.len() || anomaly.len() != normal.len() {
                 continue;
             }
-            let is_pu = r.summary["decision"] == "pu";
+            let is_pu = r.summary.decision == "pu";
             class_histogram(
                 &stem(&format!("histogram_{}", file_part(m))),
                 &ClassHistogram {
-                    title: &format!(
-                        "{data}: {} (seed {}), test scores",
-                        name(m, g),
-                        r.summary["seed"]
-                    ),
-                    x_desc: if is_pu {
-                        "1 − h(x)/c (PU)"
+                    title: &format!("{data}: {} (seed {}), test scores", name(m, g), seed(r)),
+                    x_desc: &if is_pu {
+                        "1 − h(x)/c (PU)".to_string()
                     } else {
-                        "score (energy unless configured)"
+                        format!("score ({})", r.summary.score.replace('_', " "))
                     },
                     edges: &edges,
                     normal: &normal,
                     anomaly: &anomaly,
-                    threshold: c["threshold"].as_f64(),
+                    threshold: Some(c.threshold),
                 },
             )?;
         }
@@ -606,24 +636,77 @@ mod tests {
         assert_eq!(mean_std(&[7.0]), (7.0, 0.0));
     }
 
+    /// A summary with the fields every run has, and these metrics.
+    fn summary(seed: u64, epochs: usize, precision: f64, f1: f64) -> RunSummary {
+        RunSummary {
+            data: "data.csv".into(),
+            score: "energy".into(),
+            decision: "test_percentile".into(),
+            n_rows: 10,
+            n_features: 2,
+            seed: Some(seed),
+            epochs: Some(epochs),
+            precision: Some(precision),
+            recall: Some(precision),
+            f1: Some(f1),
+            roc_auc: Some(0.9),
+            ..RunSummary::default()
+        }
+    }
+
+    fn write_summary(run: &Path, s: &RunSummary) {
+        std::fs::create_dir_all(run).unwrap();
+        output::write_json(&run.join(SUMMARY_FILE), s).unwrap();
+    }
+
     #[test]
     fn groups_seed_folders_and_writes_tables() {
         let dir = tempfile::tempdir().unwrap();
         for (seed, f1) in [(0, 0.9), (1, 0.8)] {
             let run = dir.path().join("kddcup/dagmm").join(format!("seed{seed}"));
-            std::fs::create_dir_all(&run).unwrap();
+            let mut s = summary(seed, 200, 0.5, f1);
+            s.roc_auc = Some(0.99);
+            s.untrained_f1 = Some(0.7);
+            s.untrained_roc_auc = Some(0.9);
+            s.samples_per_second = Some(1000.0);
+            s.sweep = vec![dagmm_evaluation::SweepRow {
+                percentile: 10.0,
+                threshold: 1.0,
+                precision: 1.0,
+                recall: 0.5,
+                f1,
+                flagged: 1,
+            }];
+            s.threshold_rules = vec![dagmm_pipeline::RuleOutcome {
+                rule: ThresholdRule::TestContamination,
+                threshold: 1.0,
+                flagged: 3,
+                precision: f1,
+                recall: f1,
+                f1,
+            }];
+            write_summary(&run, &s);
             std::fs::write(run.join("losses.csv"), "epoch,total\n1,3.0\n2,2.0\n").unwrap();
-            let s = serde_json::json!({"seed": seed, "epochs": 200, "precision": 0.5, "recall": 0.5, "f1": f1,
-                "roc_auc": 0.99, "untrained_f1": 0.7, "untrained_roc_auc": 0.9, "samples_per_second": 1000.0,
-                "sweep": [{"percentile": 10.0, "precision": 1.0, "recall": 0.5, "f1": f1}]});
-            std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
         }
+        // A classic detector beside it: no losses, no epochs.
+        let mut g = summary(0, 0, 0.4, 0.4);
+        g.epochs = None;
+        write_summary(&dir.path().join("kddcup/gmm/seed0"), &g);
         run_report(dir.path()).unwrap();
         let md = std::fs::read_to_string(dir.path().join("table.md")).unwrap();
         assert!(md.contains("| kddcup | dagmm | 0, 1 | 200 |"), "{md}");
         assert!(md.contains("0.8500 ± 0.0707"), "{md}");
+        assert!(
+            md.contains("| kddcup | gmm | 0 | – | 0.4000 ± 0.0000"),
+            "{md}"
+        );
         let csv = std::fs::read_to_string(dir.path().join("table.csv")).unwrap();
-        assert_eq!(csv.lines().count(), 2);
+        assert_eq!(csv.lines().count(), 3);
+        let rules = std::fs::read_to_string(dir.path().join("rules.md")).unwrap();
+        assert!(
+            rules.contains("| kddcup | dagmm | paper | test_contamination | 2 | 0.8500 ± 0.0707 | 0.8500 ± 0.0707 | 0.8500 ± 0.0707 | 0.8000 | 0.9000 |"),
+            "{rules}"
+        );
         let per = std::fs::read_to_string(dir.path().join("percentiles.md")).unwrap();
         assert!(
             per.contains("| 10 | 2 | 1.0000 ± 0.0000 | 0.5000 ± 0.0000 | 0.8500 ± 0.0707 |"),
@@ -645,14 +728,41 @@ mod tests {
                 .join("kddcup/lambda_cov")
                 .join(point)
                 .join("seed0");
-            std::fs::create_dir_all(&run).unwrap();
+            let mut s = summary(0, 50, f1, f1);
+            s.curves = Some(dagmm_pipeline::Curves {
+                roc: vec![[0.0, 0.0], [1.0, 1.0]],
+                pr: vec![[0.0, 1.0], [1.0, 0.5]],
+                histogram: dagmm_pipeline::records::ClassHistogram {
+                    edges: vec![0.0, 1.0, 2.0],
+                    normal: vec![3, 1],
+                    anomaly: vec![0, 2],
+                },
+                threshold: 1.0,
+            });
+            write_summary(&run, &s);
             std::fs::write(run.join("losses.csv"), "epoch,total\n1,3.0\n").unwrap();
-            let manifest = serde_json::json!({"sweep": {"name": "lambda_cov", "label": "DAGMM"}});
-            std::fs::write(run.join("manifest.json"), manifest.to_string()).unwrap();
-            let s = serde_json::json!({"seed": 0, "epochs": 50, "precision": f1, "recall": f1,
-                "f1": f1, "roc_auc": 0.9, "curves": {"histogram":
-                    {"edges": [0.0, 1.0, 2.0], "normal": [3.0, 1.0], "anomaly": [0.0, 2.0]}}});
-            std::fs::write(run.join("summary.json"), s.to_string()).unwrap();
+            let config = dagmm_pipeline::RunConfig::new(
+                dagmm_pipeline::DetectorKind::Dagmm,
+                dagmm_pipeline::DataSection::file("data.csv".into(), None, None),
+                dagmm_pipeline::EvaluationSection {
+                    anomaly_percentile: Some(20.0),
+                    ..Default::default()
+                },
+            );
+            let entry = crate::record::SweepEntryRecord {
+                name: "lambda_cov".into(),
+                label: "DAGMM".into(),
+                data: "kddcup".into(),
+                ..Default::default()
+            };
+            let manifest = Manifest::new(
+                &config,
+                Path::new("c.toml"),
+                Some(&entry),
+                "now".into(),
+                Default::default(),
+            );
+            output::write_json(&run.join(MANIFEST_FILE), &manifest).unwrap();
         }
         run_report(dir.path()).unwrap();
         let md = std::fs::read_to_string(dir.path().join("table.md")).unwrap();

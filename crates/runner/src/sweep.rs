@@ -26,16 +26,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::str::FromStr;
 use std::sync::Mutex;
 
 use anyhow::{anyhow, bail, Context, Result};
+use dagmm_pipeline::RunConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
+use crate::cli::Shard;
 use crate::output;
-use crate::run_config::RunConfig;
+use crate::record::SweepEntryRecord;
+use crate::runs::{run_into, Extras};
 
 /// File name of the experiment copy in a sweep's output folder.
 pub const EXPERIMENT_FILE: &str = "experiment.toml";
@@ -84,36 +85,7 @@ pub struct Task {
     /// `--set` overrides, the seed last.
     pub overrides: Vec<String>,
     /// What the manifest records about the entry.
-    pub entry: Value,
-}
-
-/// `i/n`: this machine's share of the runs (1-based).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    pub index: usize,
-    pub count: usize,
-}
-
-impl FromStr for Shard {
-    type Err = anyhow::Error;
-
-    fn from_str(s: &str) -> Result<Self> {
-        let (i, n) = s
-            .split_once('/')
-            .ok_or_else(|| anyhow!("--shard `{s}`: expected i/n, e.g. 2/4"))?;
-        let (index, count): (usize, usize) = (
-            i.trim()
-                .parse()
-                .with_context(|| format!("--shard `{s}`: i"))?,
-            n.trim()
-                .parse()
-                .with_context(|| format!("--shard `{s}`: n"))?,
-        );
-        if count == 0 || index == 0 || index > count {
-            bail!("--shard `{s}`: need 1 <= i <= n");
-        }
-        Ok(Shard { index, count })
-    }
+    pub entry: SweepEntryRecord,
 }
 
 impl Experiment {
@@ -181,19 +153,25 @@ impl Experiment {
                 }
                 for (position, seed) in r.seeds.as_ref().unwrap_or(&self.seeds).iter().enumerate() {
                     let mut o = overrides.clone();
-                    o.push(format!("training.seed={seed}"));
-                    tasks.push((position, Task {
-                        dir: dir.join(format!("seed{seed}")),
-                        config: config.clone(),
-                        overrides: o,
-                        entry: json!({
-                            "name": r.name,
-                            "label": r.label.clone().unwrap_or_else(|| r.name.clone()),
-                            "data": data,
-                            "grid_point": point.iter().map(|(k, v)| (k.clone(), plain(v))).collect::<BTreeMap<_, _>>(),
-                            "paper": r.paper,
-                        }),
-                    }));
+                    o.push(format!("seed={seed}"));
+                    tasks.push((
+                        position,
+                        Task {
+                            dir: dir.join(format!("seed{seed}")),
+                            config: config.clone(),
+                            overrides: o,
+                            entry: SweepEntryRecord {
+                                name: r.name.clone(),
+                                label: r.label.clone().unwrap_or_else(|| r.name.clone()),
+                                data: data.clone(),
+                                grid_point: point
+                                    .iter()
+                                    .map(|(k, v)| (k.clone(), plain(v)))
+                                    .collect(),
+                                paper: r.paper.clone(),
+                            },
+                        },
+                    ));
                 }
             }
         }
@@ -243,7 +221,7 @@ fn grid_points(grid: &BTreeMap<String, Vec<toml::Value>>) -> Vec<Vec<(String, to
 
 /// Whether a run folder holds a finished run.
 pub fn finished(dir: &Path) -> bool {
-    dir.join("summary.json").is_file()
+    dir.join(dagmm_pipeline::SUMMARY_FILE).is_file()
 }
 
 /// `dagmm sweep`.
@@ -327,12 +305,19 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
 
 fn run_task(task: &Task, multi: &MultiProgress) -> Result<()> {
     let config = RunConfig::load(&task.config, &task.overrides)?;
-    let bar = multi.add(ProgressBar::new(config.training.epochs as u64));
+    let bar = multi.add(ProgressBar::new(config.epochs().unwrap_or(0) as u64));
     if let Ok(style) = ProgressStyle::with_template("  {prefix} {bar:20} {pos}/{len} {msg}") {
         bar.set_style(style);
     }
     bar.set_prefix(task.dir.display().to_string());
-    let result = crate::train::train_run(&config, &task.config, &task.dir, &bar, &task.entry);
+    let result = run_into(
+        &config,
+        &task.config,
+        &task.dir,
+        &bar,
+        Some(&task.entry),
+        Extras::default(),
+    );
     bar.finish_and_clear();
     multi.remove(&bar);
     result.map(|_| ())
@@ -387,11 +372,11 @@ seeds = [7]
                 "training.epochs=3",
                 "estimation.n_components=2",
                 "loss.lambda_energy=0.1",
-                "training.seed=7"
+                "seed=7"
             ]
         );
         assert_eq!(tasks[0].config, dir.path().join("configs/set/dagmm.toml"));
-        assert_eq!(tasks[0].entry["paper"]["f1"], 0.9);
+        assert_eq!(tasks[0].entry.paper["f1"], 0.9);
     }
 
     #[test]

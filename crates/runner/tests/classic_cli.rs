@@ -75,7 +75,10 @@ fn gmm_writes_scores_summary_and_pictures() {
     }
     let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     let lines: Vec<&str> = scores.lines().collect();
-    assert_eq!(lines[0], "index,score,flagged,label");
+    // `score` is the anomaly score, −log p(x); the log-likelihood stands beside it.
+    assert_eq!(lines[0], "index,score,log_likelihood,flagged,label");
+    let first: Vec<f64> = lines[1].split(',').map(|v| v.parse().unwrap()).collect();
+    assert_eq!(first[1], -first[2]);
     assert_eq!(lines.len(), 307);
     assert!(
         lines[301].starts_with("300,") && lines[301].ends_with(",1,1"),
@@ -86,8 +89,39 @@ fn gmm_writes_scores_summary_and_pictures() {
         let bytes = std::fs::read(out.join(png)).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{png}");
     }
-    // No temporary files are left behind.
-    assert_eq!(std::fs::read_dir(&out).unwrap().count(), 4);
+    // The saved detector scores the same file the same way.
+    let rescored = dir.path().join("rescored.csv");
+    let o = dagmm(&[
+        "score",
+        "--model",
+        out.to_str().unwrap(),
+        "--data",
+        data.to_str().unwrap(),
+        "--label-column",
+        "is_anomaly",
+        "--out",
+        rescored.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(&rescored).unwrap(), scores);
+    // Every output, and no temporary file left behind.
+    let mut names: Vec<String> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "config.toml",
+            "histogram.png",
+            "manifest.json",
+            "model",
+            "scatter.png",
+            "scores.csv",
+            "summary.json"
+        ]
+    );
 }
 
 #[test]
@@ -146,12 +180,12 @@ fn gaussian_epsilon_flags_rows_below_the_density() {
     ]);
     assert!(o.status.success(), "{}", stderr(&o));
     let s = summary(&out);
-    assert!((s["threshold"].as_f64().unwrap() - 1e-6f64.ln()).abs() < 1e-12);
-    assert_eq!(s["fit_rows"], 300);
+    assert!((s["log_likelihood_threshold"].as_f64().unwrap() - 1e-6f64.ln()).abs() < 1e-12);
+    assert_eq!(s["n_train"], 300);
     let scores = std::fs::read_to_string(out.join("scores.csv")).unwrap();
     let below = scores.lines().skip(1).filter(|l| {
         let f: Vec<&str> = l.split(',').collect();
-        f[1].parse::<f64>().unwrap() < 1e-6f64.ln()
+        f[2].parse::<f64>().unwrap() < 1e-6f64.ln()
     });
     assert_eq!(below.count() as u64, s["flagged"].as_u64().unwrap());
     assert_eq!(s["recall"], 1.0);
@@ -307,7 +341,7 @@ fn seed_000_through_the_cli() {
     assert!(o.status.success(), "{}", stderr(&o));
     let s = summary(&out);
     assert!(
-        (s["threshold"].as_f64().unwrap() - -6.56).abs() < 0.02,
+        (s["log_likelihood_threshold"].as_f64().unwrap() - -6.56).abs() < 0.02,
         "{s}"
     );
     assert_eq!(s["flagged"], 21);

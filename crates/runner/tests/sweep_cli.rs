@@ -232,3 +232,96 @@ fn a_bad_entry_fails_before_any_run() {
     );
     assert!(!out.join("toy").exists(), "nothing ran");
 }
+
+/// One experiment mixing an EM GMM, PAE-GMM-EM and DAGMM on the toy file: it shards and resumes
+/// like any other, and the report puts the three in one table.
+#[test]
+fn a_sweep_mixing_gmm_pae_gmm_em_and_dagmm_shards_resumes_and_reports_one_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let exp = write_experiment(dir.path(), 2);
+    let data = dir.path().join("data.csv");
+    std::fs::write(
+        dir.path().join("configs/toy/gmm.toml"),
+        format!(
+            "[model]\nkind = \"gmm\"\n\
+             [data]\nsource = \"file\"\npath = \"{}\"\nlabel_column = \"label\"\nscaling = \"min_max\"\n\
+             [evaluation]\nanomaly_percentile = 10.0\n\
+             [gmm]\nn_components = 2\n",
+            data.display()
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("configs/toy/pae_gmm_em.toml"),
+        "extends = \"dagmm.toml\"\n\
+         [pretraining]\nlayer_epochs = 1\nfinetune_epochs = 2\n\
+         [training]\nepochs = 0\n\
+         [scoring]\nmixture = \"em\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        &exp,
+        "seeds = [0, 1]\n\
+         [[run]]\nname = \"gmm\"\nlabel = \"GMM\"\nconfig = \"configs/toy/gmm.toml\"\n\
+         [[run]]\nname = \"pae_gmm_em\"\nlabel = \"PAE-GMM-EM\"\nconfig = \"configs/toy/pae_gmm_em.toml\"\n\
+         [[run]]\nname = \"dagmm\"\nlabel = \"DAGMM\"\nconfig = \"configs/toy/dagmm.toml\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let sweep = |extra: &[&str]| {
+        let mut args = vec![
+            "sweep",
+            exp.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = dagmm(&args);
+        assert!(o.status.success(), "{}", text(&o));
+        text(&o)
+    };
+    // Seed-major order: gmm, pae_gmm_em, dagmm on seed 0, then on seed 1; shard 1/2 takes the
+    // runs 1, 3, 5 of the six.
+    sweep(&["--shard", "1/2"]);
+    let run = |m: &str, s: u64| out.join("toy").join(m).join(format!("seed{s}"));
+    let done: Vec<bool> = [
+        ("gmm", 0),
+        ("pae_gmm_em", 0),
+        ("dagmm", 0),
+        ("gmm", 1),
+        ("pae_gmm_em", 1),
+        ("dagmm", 1),
+    ]
+    .iter()
+    .map(|(m, s)| finished(&run(m, *s)))
+    .collect();
+    assert_eq!(done, [true, false, true, false, true, false]);
+    let said = sweep(&[]);
+    assert!(said.contains("3 finished already, 3 to run"), "{said}");
+    // A classic run has no epochs: no losses.csv, a saved detector all the same.
+    assert!(!run("gmm", 0).join("losses.csv").exists());
+    assert!(run("gmm", 1).join("model/detector.json").is_file());
+    // PAE-GMM-EM's epochs are its pretraining stages.
+    let losses = std::fs::read_to_string(run("pae_gmm_em", 0).join("losses.csv")).unwrap();
+    assert!(
+        losses.contains("\nlayer1,1,") && losses.contains("\nfinetune,2,"),
+        "{losses}"
+    );
+    assert!(!losses.contains("\ntrain,"), "{losses}");
+
+    let o = dagmm(&["report", out.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    let table = std::fs::read_to_string(out.join("table.md")).unwrap();
+    for label in [
+        "| toy | GMM | 0, 1 | – |",
+        "| toy | PAE-GMM-EM | 0, 1 | 0 |",
+        "| toy | DAGMM | 0, 1 | 2 |",
+    ] {
+        assert!(table.contains(label), "{label} missing from\n{table}");
+    }
+    let rules = std::fs::read_to_string(out.join("rules.md")).unwrap();
+    assert!(
+        rules.contains("| toy | GMM | paper | test_contamination | 2 |"),
+        "{rules}"
+    );
+}

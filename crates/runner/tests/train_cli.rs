@@ -55,7 +55,7 @@ fn train_then_score(config: &str, dir: &Path) -> HashMap<String, Vec<f64>> {
     let pu = s["decision"] == "pu";
     let cut = s["threshold"].as_f64().unwrap();
     let (mut flagged, mut near_cut) = (0i64, 0i64);
-    for (i, &row) in run_scores["row"].iter().enumerate() {
+    for (i, &row) in run_scores["index"].iter().enumerate() {
         let row = row as usize;
         let (was, now) = (run_scores["flagged"][i], again["flagged"][row]);
         // Scoring in other batches changes the f32 summation order, so a row whose decision

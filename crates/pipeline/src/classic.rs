@@ -1,0 +1,280 @@
+//! The classic detectors behind [`Detector`]: an EM Gaussian mixture and a single Gaussian on the
+//! input features (`dagmm-classic-gmm`). Both score a row by its negative log-likelihood
+//! `−log p(x)`, DAGMM's "energy" of the input itself, and keep the log-likelihood beside it.
+
+use std::path::Path;
+
+use dagmm_classic_gmm::{
+    select_by_bic, CovarianceType, Covariances, GaussianDensity, GaussianKind, GaussianMixture,
+    GmmParams,
+};
+use ndarray::{Array2, ArrayView2};
+use serde::{Deserialize, Serialize};
+
+use crate::config::{DetectorKind, GaussianSection, GmmSection};
+use crate::detector::{Detector, RowScores};
+use crate::files::{read_json, write_json};
+use crate::{PipelineError, Result};
+
+/// File of a saved [`GmmDetector`] or [`GaussianDetector`] in a model folder.
+pub const CLASSIC_FILE: &str = "gaussian_mixture.json";
+const FORMAT: &str = "dagmm-gaussian-mixture";
+const VERSION: u32 = 1;
+
+/// The fitted parameters as summaries and model files record them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClassicModel {
+    /// `gaussian_mixture`, or the single Gaussian's kind (`multivariate`, `per_feature`).
+    pub kind: String,
+    pub n_components: usize,
+    pub covariance_type: CovarianceType,
+    pub weights: Vec<f64>,
+    /// One row per component.
+    pub means: Vec<Vec<f64>>,
+    pub covariances: Covariances,
+    /// The EM settings of a mixture (none for a single Gaussian).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<GmmParams>,
+    /// The single Gaussian's `reg_covar`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reg_covar: Option<f64>,
+}
+
+impl ClassicModel {
+    fn of(
+        kind: String,
+        gmm: &GaussianMixture,
+        params: Option<GmmParams>,
+        reg_covar: Option<f64>,
+    ) -> Self {
+        ClassicModel {
+            kind,
+            n_components: gmm.n_components(),
+            covariance_type: gmm.covariances().covariance_type(),
+            weights: gmm.weights().to_vec(),
+            means: gmm.means().rows().into_iter().map(|r| r.to_vec()).collect(),
+            covariances: gmm.covariances().clone(),
+            params,
+            reg_covar,
+        }
+    }
+
+    fn mixture(&self) -> Result<GaussianMixture> {
+        let d = self.means.first().map_or(0, Vec::len);
+        let flat: Vec<f64> = self.means.iter().flatten().copied().collect();
+        let means = Array2::from_shape_vec((self.means.len(), d), flat)
+            .map_err(|e| PipelineError::Invalid(format!("ragged means: {e}")))?;
+        Ok(GaussianMixture::from_parameters(
+            self.weights.clone(),
+            means,
+            self.covariances.clone(),
+        )?)
+    }
+}
+
+/// One row of a BIC selection.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct BicRow {
+    pub k: usize,
+    pub bic: f64,
+}
+
+/// `gmm.select_k`: the range tried, the count kept, every BIC.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BicSelectionRecord {
+    pub criterion: String,
+    pub range: [usize; 2],
+    pub selected_k: usize,
+    pub bic_by_k: Vec<BicRow>,
+}
+
+/// What an EM fit reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicFit {
+    pub n_iter: usize,
+    pub converged: bool,
+    /// Final mean log-likelihood of the training rows.
+    pub lower_bound: f64,
+    /// On the training rows.
+    pub bic: f64,
+    pub aic: f64,
+    pub model: ClassicModel,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub selection: Option<BicSelectionRecord>,
+}
+
+impl ClassicFit {
+    fn of(gmm: &GaussianMixture, x: ArrayView2<f64>, model: ClassicModel) -> Result<Self> {
+        Ok(ClassicFit {
+            n_iter: gmm.n_iter(),
+            converged: gmm.converged(),
+            lower_bound: gmm.lower_bound(),
+            bic: gmm.bic(x)?,
+            aic: gmm.aic(x)?,
+            model,
+            selection: None,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClassicFile {
+    format: String,
+    version: u32,
+    detector: DetectorKind,
+    model: ClassicModel,
+}
+
+fn classic_scores(gmm: &GaussianMixture, x: ArrayView2<f64>) -> Result<RowScores> {
+    let ll = gmm.score_samples(x)?.to_vec();
+    Ok(RowScores {
+        score: ll.iter().map(|l| -l).collect(),
+        columns: vec![("log_likelihood", ll)],
+        embedding: None,
+    })
+}
+
+fn save_classic(dir: &Path, detector: DetectorKind, model: &ClassicModel) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|error| PipelineError::Io {
+        path: dir.to_path_buf(),
+        error,
+    })?;
+    write_json(
+        &dir.join(CLASSIC_FILE),
+        &ClassicFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            detector,
+            model: model.clone(),
+        },
+    )
+}
+
+fn load_classic(dir: &Path, detector: DetectorKind) -> Result<ClassicModel> {
+    let path = dir.join(CLASSIC_FILE);
+    let file: ClassicFile = read_json(&path)?;
+    if file.format != FORMAT || file.version != VERSION || file.detector != detector {
+        return Err(PipelineError::Format {
+            path,
+            message: format!(
+                "{} v{} of a {} detector, expected {FORMAT} v{VERSION} of a {} detector",
+                file.format,
+                file.version,
+                file.detector.name(),
+                detector.name()
+            ),
+        });
+    }
+    Ok(file.model)
+}
+
+/// An EM Gaussian mixture (`[gmm]`).
+#[derive(Debug, Clone)]
+pub struct GmmDetector {
+    gmm: GaussianMixture,
+    model: ClassicModel,
+}
+
+impl GmmDetector {
+    /// EM with `section`'s settings and `seed`; with `select_k`, every count in the range and the
+    /// lowest BIC kept.
+    pub fn fit(section: &GmmSection, seed: u64, x: ArrayView2<f64>) -> Result<(Self, ClassicFit)> {
+        let params = section.params(seed);
+        let (gmm, selection) = match section.select_k {
+            Some([min, max]) => {
+                let s = select_by_bic(&params, x, min, max)?;
+                let record = BicSelectionRecord {
+                    criterion: "bic".into(),
+                    range: [min, max],
+                    selected_k: s.best.n_components(),
+                    bic_by_k: s.bics.iter().map(|&(k, bic)| BicRow { k, bic }).collect(),
+                };
+                (s.best, Some(record))
+            }
+            None => (GaussianMixture::fit(&params, x)?, None),
+        };
+        let used = GmmParams {
+            n_components: gmm.n_components(),
+            ..params
+        };
+        let model = ClassicModel::of("gaussian_mixture".into(), &gmm, Some(used), None);
+        let mut fit = ClassicFit::of(&gmm, x, model.clone())?;
+        fit.selection = selection;
+        Ok((GmmDetector { gmm, model }, fit))
+    }
+
+    pub fn load(dir: &Path) -> Result<Self> {
+        let model = load_classic(dir, DetectorKind::Gmm)?;
+        Ok(GmmDetector {
+            gmm: model.mixture()?,
+            model,
+        })
+    }
+}
+
+impl Detector for GmmDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Gmm
+    }
+    fn score_name(&self) -> &'static str {
+        "negative_log_likelihood"
+    }
+    fn input_dim(&self) -> usize {
+        self.gmm.n_features()
+    }
+    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
+        classic_scores(&self.gmm, x)
+    }
+    fn save(&self, dir: &Path) -> Result<()> {
+        save_classic(dir, DetectorKind::Gmm, &self.model)
+    }
+}
+
+/// One Gaussian (`[gaussian]`).
+#[derive(Debug, Clone)]
+pub struct GaussianDetector {
+    gmm: GaussianMixture,
+    model: ClassicModel,
+}
+
+impl GaussianDetector {
+    pub fn fit(section: &GaussianSection, x: ArrayView2<f64>) -> Result<(Self, ClassicFit)> {
+        let density = GaussianDensity::fit(section.kind, x, section.reg_covar)?;
+        let kind = match section.kind {
+            GaussianKind::Multivariate => "multivariate",
+            GaussianKind::PerFeature => "per_feature",
+        };
+        let gmm = density.as_mixture().clone();
+        let model = ClassicModel::of(kind.into(), &gmm, None, Some(section.reg_covar));
+        let fit = ClassicFit::of(&gmm, x, model.clone())?;
+        Ok((GaussianDetector { gmm, model }, fit))
+    }
+
+    pub fn load(dir: &Path) -> Result<Self> {
+        let model = load_classic(dir, DetectorKind::Gaussian)?;
+        Ok(GaussianDetector {
+            gmm: model.mixture()?,
+            model,
+        })
+    }
+}
+
+impl Detector for GaussianDetector {
+    fn kind(&self) -> DetectorKind {
+        DetectorKind::Gaussian
+    }
+    fn score_name(&self) -> &'static str {
+        "negative_log_likelihood"
+    }
+    fn input_dim(&self) -> usize {
+        self.gmm.n_features()
+    }
+    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
+        classic_scores(&self.gmm, x)
+    }
+    fn save(&self, dir: &Path) -> Result<()> {
+        save_classic(dir, DetectorKind::Gaussian, &self.model)
+    }
+}

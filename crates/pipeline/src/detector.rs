@@ -1,0 +1,71 @@
+//! The one interface every detector offers: fitted on training rows, it scores rows (higher =
+//! more anomalous) and saves itself into a folder (`crate::spec` fits one and loads one back).
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayView2};
+
+use crate::config::DetectorKind;
+use crate::Result;
+
+/// The scores of some rows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RowScores {
+    /// The anomaly score per row: higher = more anomalous.
+    pub score: Vec<f64>,
+    /// Other per-row values written beside the score, by name: `energy` and
+    /// `reconstruction_error` for DAGMM, `log_likelihood` for the classic detectors.
+    pub columns: Vec<(&'static str, Vec<f64>)>,
+    /// A low-dimensional representation of every row (DAGMM's `z`), when the detector has one.
+    pub embedding: Option<Array2<f64>>,
+}
+
+impl RowScores {
+    pub fn len(&self) -> usize {
+        self.score.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.score.is_empty()
+    }
+
+    /// A named column.
+    pub fn column(&self, name: &str) -> Option<&[f64]> {
+        self.columns
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// What a classifier on top of the detector sees of row `i` (the PU setup): the embedding,
+    /// then the named columns; the score alone for a detector that has neither.
+    pub fn features(&self) -> (Vec<f64>, usize) {
+        let width = self.embedding.as_ref().map_or(0, |e| e.ncols()) + self.columns.len();
+        if width == 0 {
+            return (self.score.clone(), 1);
+        }
+        let mut v = Vec::with_capacity(self.len() * width);
+        for i in 0..self.len() {
+            if let Some(e) = &self.embedding {
+                v.extend(e.row(i).iter());
+            }
+            v.extend(self.columns.iter().map(|(_, c)| c[i]));
+        }
+        (v, width)
+    }
+}
+
+/// A fitted detector.
+pub trait Detector {
+    /// Which kind it is (how `load_detector` reads it back).
+    fn kind(&self) -> DetectorKind;
+    /// What the score is: `energy`, `energy_plus_reconstruction`, `reconstruction_error`,
+    /// `negative_log_likelihood`.
+    fn score_name(&self) -> &'static str;
+    /// Number of input features.
+    fn input_dim(&self) -> usize;
+    /// Scores of the rows of `x` (scaled as the training rows were).
+    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores>;
+    /// Writes the detector into `dir` (created); other files there are left alone.
+    fn save(&self, dir: &Path) -> Result<()>;
+}

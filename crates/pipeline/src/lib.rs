@@ -1,0 +1,45 @@
+//! One pipeline for every detector. A run config ([`RunConfig`]) names a detector (`[model]
+//! kind`: DAGMM with all its variants and the DAGMM paper's baselines, an EM Gaussian mixture,
+//! a single Gaussian) and a protocol; [`run`] takes any of them through the same steps
+//! ([`protocol`]): load, split (the paper's, all anomalies in test, all rows, normal rows; with
+//! contamination), scale, judge the untrained control, fit, score, cut by the threshold rule (test
+//! percentile, train+test percentile, test contamination, a value) or by the PU classifier, and
+//! measure. The results come back as typed records ([`RunSummary`], [`ModelCard`]) that are
+//! written and read by the same types; [`SavedDetector`] scores new rows with a saved one.
+//!
+//! The detectors share one trait, [`Detector`] (fitted: score rows, higher = more anomalous;
+//! save), and one spec, [`DetectorSpec`] (fit, the untrained control); [`load_detector`] reads
+//! one back by its kind.
+//!
+//! It is not the command line: it writes nothing but the files of a saved detector, and prints
+//! nothing; the `dagmm` binary decides where results go.
+
+mod apply;
+mod classic;
+pub mod config;
+mod detector;
+mod error;
+pub mod files;
+mod neural;
+pub mod protocol;
+mod pu;
+pub mod records;
+mod run;
+mod spec;
+
+pub use apply::{align_columns, SavedDetector, ScoredRows, MODEL_DIR};
+pub use classic::{
+    BicRow, BicSelectionRecord, ClassicFit, ClassicModel, GaussianDetector, GmmDetector,
+    CLASSIC_FILE,
+};
+pub use config::{
+    DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection, RunConfig, Source,
+    Split, ThresholdRule,
+};
+pub use detector::{Detector, RowScores};
+pub use error::{PipelineError, Result};
+pub use neural::DagmmDetector;
+pub use pu::{pu_decide, PuOutcome};
+pub use records::{Curves, Decision, ModelCard, RuleOutcome, RunSummary, SUMMARY_FILE};
+pub use run::{run, RunEvent, RunOutput, TestRows, Timings};
+pub use spec::{load_detector, DetectorSpec, Fitted};

@@ -1,0 +1,305 @@
+//! Every detector through the one pipeline: its scores equal a direct call of the detector on
+//! the same rows, a saved detector scores the same after loading, contamination counts are exact,
+//! and each split matches a hand computation.
+
+use std::path::{Path, PathBuf};
+
+use dagmm_classic_gmm::{GaussianDensity, GaussianKind, GaussianMixture};
+use dagmm_data::scaling::{Scaler, ScalingKind};
+use dagmm_model::Dagmm;
+use dagmm_pipeline::protocol::prepare;
+use dagmm_pipeline::{
+    load_detector, run, DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection,
+    RunConfig, RunOutput, SavedDetector, Split, ThresholdRule,
+};
+use ndarray::Array2;
+
+/// `dir/data.csv`: 600 labelled rows of 6 features: normal rows on two noisy lines, every sixth
+/// row an anomaly off them.
+fn write_data(dir: &Path) -> PathBuf {
+    let mut s = String::from("f0,f1,f2,f3,f4,f5,label\n");
+    for i in 0..600 {
+        let t = (i as f64 * 0.618).fract();
+        let anomaly = i % 6 == 0;
+        let side = (i % 2) as f64;
+        let row: Vec<String> = (0..6)
+            .map(|j| {
+                let base = 0.1 + 0.7 * t * (j as f64 + 1.0) / 6.0 + 0.2 * side;
+                let v = if anomaly { 1.0 - base } else { base };
+                format!("{:.5}", v + 0.02 * ((i * 7 + j * 3) % 11) as f64 / 11.0)
+            })
+            .collect();
+        s.push_str(&format!("{},{}\n", row.join(","), u8::from(anomaly)));
+    }
+    let p = dir.join("data.csv");
+    std::fs::write(&p, s).unwrap();
+    p
+}
+
+fn data(path: &Path) -> DataSection {
+    let mut d = DataSection::file(path.to_path_buf(), Some("label".into()), None);
+    d.scaling = ScalingKind::MinMax;
+    d
+}
+
+fn paper_protocol() -> EvaluationSection {
+    EvaluationSection {
+        anomaly_percentile: Some(16.0),
+        ..EvaluationSection::default()
+    }
+}
+
+fn dagmm_config(path: &Path, edit: impl FnOnce(&mut RunConfig)) -> RunConfig {
+    let mut c = RunConfig::new(DetectorKind::Dagmm, data(path), paper_protocol());
+    c.seed = Some(3);
+    let mut d = dagmm_model::DagmmConfig::kddcup();
+    d.compression.encoder_layers = vec![4, 1];
+    d.estimation.n_components = 2;
+    d.training.epochs = 2;
+    d.training.batch_size = 64;
+    d.training.learning_rate = 1e-3;
+    c.compression = Some(d.compression);
+    c.estimation = Some(d.estimation);
+    c.training = Some(d.training);
+    edit(&mut c);
+    c.validate().unwrap();
+    c
+}
+
+fn gmm_config(path: &Path) -> RunConfig {
+    let mut c = RunConfig::new(DetectorKind::Gmm, data(path), paper_protocol());
+    c.seed = Some(5);
+    c.gmm = Some(GmmSection {
+        n_components: 2,
+        n_init: 2,
+        ..GmmSection::default()
+    });
+    c
+}
+
+fn gaussian_config(path: &Path) -> RunConfig {
+    let mut c = RunConfig::new(DetectorKind::Gaussian, data(path), paper_protocol());
+    c.gaussian = Some(GaussianSection {
+        kind: GaussianKind::PerFeature,
+        reg_covar: 1e-6,
+    });
+    c
+}
+
+fn run_quietly(config: &RunConfig) -> RunOutput {
+    run(config, &mut |_| {}).unwrap()
+}
+
+/// The scaled training and test rows of a config, as the protocol gives them.
+fn rows(config: &RunConfig) -> (Array2<f64>, Array2<f64>) {
+    let p = prepare(config).unwrap();
+    (p.train, p.test)
+}
+
+#[test]
+fn gmm_scores_through_the_pipeline_equal_a_direct_em_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = gmm_config(&write_data(dir.path()));
+    let out = run_quietly(&config);
+    let (train, test) = rows(&config);
+    let direct =
+        GaussianMixture::fit(&config.gmm.as_ref().unwrap().params(5), train.view()).unwrap();
+    let ll = direct.score_samples(test.view()).unwrap();
+    let want: Vec<f64> = ll.iter().map(|l| -l).collect();
+    assert_eq!(out.test.scores.score, want);
+    assert_eq!(
+        out.test.scores.column("log_likelihood").unwrap(),
+        ll.as_slice().unwrap()
+    );
+    assert_eq!(out.summary.n_iter, Some(direct.n_iter()));
+    assert!(
+        out.summary.untrained_f1.is_none(),
+        "EM has no untrained control"
+    );
+}
+
+#[test]
+fn gaussian_scores_through_the_pipeline_equal_a_direct_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = gaussian_config(&write_data(dir.path()));
+    let out = run_quietly(&config);
+    let (train, test) = rows(&config);
+    let direct = GaussianDensity::fit(GaussianKind::PerFeature, train.view(), 1e-6).unwrap();
+    let want: Vec<f64> = direct
+        .log_density(test.view())
+        .unwrap()
+        .iter()
+        .map(|l| -l)
+        .collect();
+    assert_eq!(out.test.scores.score, want);
+}
+
+#[test]
+fn dagmm_scores_through_the_pipeline_equal_a_direct_fit() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_data(dir.path());
+    for config in [
+        dagmm_config(&path, |_| {}),
+        // PAE-GMM-EM: pretraining, no training, an EM scoring mixture.
+        dagmm_config(&path, |c| {
+            c.pretraining = Some(dagmm_model::PretrainingConfig {
+                layer_epochs: 1,
+                finetune_epochs: 2,
+                learning_rate: None,
+                batch_size: None,
+            });
+            c.training.as_mut().unwrap().epochs = 0;
+            c.scoring = Some(dagmm_model::ScoringConfig {
+                mixture: dagmm_model::ScoringMixture::Em,
+                ..Default::default()
+            });
+        }),
+    ] {
+        let out = run_quietly(&config);
+        let (train, test) = rows(&config);
+        let (model, history) = Dagmm::fit(config.dagmm(), train.view(), &mut |_| {}).unwrap();
+        let direct = model.score(test.view()).unwrap();
+        assert_eq!(out.test.scores.score, direct.score);
+        assert_eq!(
+            out.test.scores.column("energy").unwrap(),
+            direct.energy.as_slice()
+        );
+        let totals: Vec<f64> = history.iter().map(|e| e.total).collect();
+        let seen: Vec<f64> = out.history.iter().map(|e| e.total).collect();
+        assert_eq!(seen, totals, "the same training, epoch by epoch");
+        assert!(out.summary.untrained_f1.is_some());
+    }
+}
+
+#[test]
+fn every_detector_kind_scores_the_same_after_save_and_load() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_data(dir.path());
+    let mut pu = dagmm_config(&path, |_| {});
+    pu.evaluation.pu = Some(dagmm_evaluation::PuConfig::default());
+    for (name, config) in [
+        ("gmm", gmm_config(&path)),
+        ("gaussian", gaussian_config(&path)),
+        ("dagmm", dagmm_config(&path, |_| {})),
+        (
+            "reconstruction",
+            dagmm_config(&path, |c| {
+                c.scoring = Some(dagmm_model::ScoringConfig {
+                    kind: dagmm_model::ScoreKind::Reconstruction,
+                    ..Default::default()
+                });
+            }),
+        ),
+        ("pu", pu),
+    ] {
+        let out = run_quietly(&config);
+        let model_dir = dir.path().join(name);
+        out.detector.save(&model_dir).unwrap();
+        out.card.save(&model_dir).unwrap();
+        let (_, test) = rows(&config);
+        let back = load_detector(config.kind(), &model_dir, None).unwrap();
+        assert_eq!(back.score(test.view()).unwrap(), out.test.scores, "{name}");
+        // Scoring the data file again flags every judged row as the run did.
+        let saved = SavedDetector::load(&model_dir, None).unwrap();
+        let ds = dagmm_data::load(
+            &path,
+            dagmm_data::LoadOptions {
+                label_column: Some("label"),
+                names: None,
+            },
+        )
+        .unwrap();
+        let again = saved.score(&ds, &path).unwrap();
+        // Other batches change a neural detector's f32 summation order, so a row within 1e-5 of
+        // the cut may fall on either side.
+        let (decision, cut) = match &again.pu_score {
+            Some(p) => (p.clone(), 0.5),
+            None => (again.scores.score.clone(), out.summary.threshold),
+        };
+        for (k, &row) in out.test.indices.iter().enumerate() {
+            let at_cut = (decision[row] - cut).abs() <= 1e-5 * (1.0 + cut.abs());
+            assert!(
+                again.flagged[row] == out.test.flagged[k] || at_cut,
+                "{name}: row {row}"
+            );
+        }
+        assert_eq!(again.pu_score.is_some(), name == "pu");
+    }
+}
+
+#[test]
+fn contamination_puts_the_exact_share_of_anomalies_into_the_training_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_data(dir.path());
+    let clean = prepare(&gmm_config(&path)).unwrap();
+    assert_eq!(clean.n_train_anomalies(), Some(0));
+    for c in [0.01, 0.03, 0.05] {
+        let mut config = gmm_config(&path);
+        config.data.contamination = Some(c);
+        let p = prepare(&config).unwrap();
+        let n = clean.train.nrows();
+        let want = (c * n as f64 / (1.0 - c)).round() as usize;
+        assert_eq!(p.n_train_anomalies(), Some(want), "c = {c}");
+        assert_eq!(p.train.nrows(), n + want);
+        assert_eq!(p.test_indices, clean.test_indices);
+        let out = run_quietly(&config);
+        assert_eq!(out.summary.n_train_anomalies, Some(want));
+        assert_eq!(out.summary.protocol.unwrap().contamination, Some(c));
+    }
+}
+
+#[test]
+fn the_splits_take_the_rows_a_hand_count_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_data(dir.path());
+    // 600 rows, 100 anomalies (every sixth), 500 normal.
+    let mut config = gmm_config(&path);
+    let paper = prepare(&config).unwrap();
+    assert_eq!(paper.test.nrows(), 300);
+    assert_eq!(
+        paper.train.nrows() + (100 - paper.n_test_anomalies().unwrap()),
+        300
+    );
+    config.evaluation.split = Split::AllAnomaliesInTest;
+    let all = prepare(&config).unwrap();
+    assert_eq!((all.train.nrows(), all.n_train_anomalies()), (250, Some(0)));
+    assert_eq!((all.test.nrows(), all.n_test_anomalies()), (350, Some(100)));
+    config.evaluation.split = Split::NormalRows;
+    let normal = prepare(&config).unwrap();
+    assert_eq!((normal.train.nrows(), normal.test.nrows()), (500, 600));
+    config.evaluation.split = Split::AllRows;
+    let every = prepare(&config).unwrap();
+    assert!(every.judged_on_training_rows());
+    // The scaler is fitted on the training rows: min-max maps them into [0, 1].
+    let s = Scaler::fit(ScalingKind::MinMax, every.train.view()).unwrap();
+    assert!(s.offset.iter().all(|o| o.abs() < 1e-12));
+    // GOAD's rule on the all-anomalies split: as many flagged as there are anomalies.
+    config.evaluation.split = Split::AllAnomaliesInTest;
+    config.evaluation.threshold = ThresholdRule::TestContamination;
+    let out = run_quietly(&config);
+    assert_eq!(out.summary.flagged, 100);
+    assert_eq!(out.summary.precision, out.summary.recall);
+    assert_eq!(out.summary.threshold_rules.len(), 3);
+}
+
+#[test]
+fn labels_missing_or_of_one_class_are_clear_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("normal.csv");
+    std::fs::write(&path, "a,b,label\n1,2,1\n2,3,1\n3,1,1\n").unwrap();
+    let mut config = gmm_config(&path);
+    let err = match run(&config, &mut |_| {}) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("no normal rows to fit on"),
+    };
+    assert!(
+        err.contains("labelled 0") && err.contains("normal.csv"),
+        "{err}"
+    );
+    config.data.label_column = None;
+    let err = match run(&config, &mut |_| {}) {
+        Err(e) => e.to_string(),
+        Ok(_) => panic!("the paper split needs labels"),
+    };
+    assert!(err.contains("no labels"), "{err}");
+}
