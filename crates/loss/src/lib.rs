@@ -247,9 +247,16 @@ pub fn dagmm_loss(config: &LossConfig, inputs: LossInputs) -> LossOutput {
         }
     };
     let penalty = inputs.penalty;
-    let mut total = reconstruction
-        .clone()
-        .mul_scalar(config.reconstruction_weight)
+    // The paper's weight 1 adds no node to the graph, so its gradients are summed in the order
+    // they always were (bit-identical training to the runs committed before the weight existed).
+    let weighted_reconstruction = if config.reconstruction_weight == 1.0 {
+        reconstruction.clone()
+    } else {
+        reconstruction
+            .clone()
+            .mul_scalar(config.reconstruction_weight)
+    };
+    let mut total = weighted_reconstruction
         + energy.clone().mul_scalar(config.lambda_energy)
         + penalty.clone().mul_scalar(config.lambda_cov);
     if let Some(reg) = &inputs.regularization {

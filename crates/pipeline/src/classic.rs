@@ -16,7 +16,7 @@ use crate::detector::{Detector, RowScores};
 use crate::files::{read_json, write_json};
 use crate::{PipelineError, Result};
 
-/// File of a saved [`GmmDetector`] or [`GaussianDetector`] in a model folder.
+/// File of a saved [`ClassicDetector`] in a model folder.
 pub const CLASSIC_FILE: &str = "gaussian_mixture.json";
 const FORMAT: &str = "dagmm-gaussian-mixture";
 const VERSION: u32 = 1;
@@ -127,15 +127,6 @@ struct ClassicFile {
     model: ClassicModel,
 }
 
-fn classic_scores(gmm: &GaussianMixture, x: ArrayView2<f64>) -> Result<RowScores> {
-    let ll = gmm.score_samples(x)?.to_vec();
-    Ok(RowScores {
-        score: ll.iter().map(|l| -l).collect(),
-        columns: vec![("log_likelihood", ll)],
-        embedding: None,
-    })
-}
-
 fn save_classic(dir: &Path, detector: DetectorKind, model: &ClassicModel) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|error| PipelineError::Io {
         path: dir.to_path_buf(),
@@ -170,17 +161,23 @@ fn load_classic(dir: &Path, detector: DetectorKind) -> Result<ClassicModel> {
     Ok(file.model)
 }
 
-/// An EM Gaussian mixture (`[gmm]`).
+/// A classic detector: an EM Gaussian mixture (`[gmm]`) or a single Gaussian (`[gaussian]`),
+/// both held as a mixture (one component for the single Gaussian).
 #[derive(Debug, Clone)]
-pub struct GmmDetector {
+pub struct ClassicDetector {
+    kind: DetectorKind,
     gmm: GaussianMixture,
     model: ClassicModel,
 }
 
-impl GmmDetector {
+impl ClassicDetector {
     /// EM with `section`'s settings and `seed`; with `select_k`, every count in the range and the
     /// lowest BIC kept.
-    pub fn fit(section: &GmmSection, seed: u64, x: ArrayView2<f64>) -> Result<(Self, ClassicFit)> {
+    pub fn fit_gmm(
+        section: &GmmSection,
+        seed: u64,
+        x: ArrayView2<f64>,
+    ) -> Result<(Self, ClassicFit)> {
         let params = section.params(seed);
         let (gmm, selection) = match section.select_k {
             Some([min, max]) => {
@@ -202,45 +199,14 @@ impl GmmDetector {
         let model = ClassicModel::of("gaussian_mixture".into(), &gmm, Some(used), None);
         let mut fit = ClassicFit::of(&gmm, x, model.clone())?;
         fit.selection = selection;
-        Ok((GmmDetector { gmm, model }, fit))
+        Ok((Self::new(DetectorKind::Gmm, gmm, model), fit))
     }
 
-    pub fn load(dir: &Path) -> Result<Self> {
-        let model = load_classic(dir, DetectorKind::Gmm)?;
-        Ok(GmmDetector {
-            gmm: model.mixture()?,
-            model,
-        })
-    }
-}
-
-impl Detector for GmmDetector {
-    fn kind(&self) -> DetectorKind {
-        DetectorKind::Gmm
-    }
-    fn score_name(&self) -> &'static str {
-        "negative_log_likelihood"
-    }
-    fn input_dim(&self) -> usize {
-        self.gmm.n_features()
-    }
-    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
-        classic_scores(&self.gmm, x)
-    }
-    fn save(&self, dir: &Path) -> Result<()> {
-        save_classic(dir, DetectorKind::Gmm, &self.model)
-    }
-}
-
-/// One Gaussian (`[gaussian]`).
-#[derive(Debug, Clone)]
-pub struct GaussianDetector {
-    gmm: GaussianMixture,
-    model: ClassicModel,
-}
-
-impl GaussianDetector {
-    pub fn fit(section: &GaussianSection, x: ArrayView2<f64>) -> Result<(Self, ClassicFit)> {
+    /// The maximum-likelihood Gaussian of `section.kind`.
+    pub fn fit_gaussian(
+        section: &GaussianSection,
+        x: ArrayView2<f64>,
+    ) -> Result<(Self, ClassicFit)> {
         let density = GaussianDensity::fit(section.kind, x, section.reg_covar)?;
         let kind = match section.kind {
             GaussianKind::Multivariate => "multivariate",
@@ -249,21 +215,23 @@ impl GaussianDetector {
         let gmm = density.as_mixture().clone();
         let model = ClassicModel::of(kind.into(), &gmm, None, Some(section.reg_covar));
         let fit = ClassicFit::of(&gmm, x, model.clone())?;
-        Ok((GaussianDetector { gmm, model }, fit))
+        Ok((Self::new(DetectorKind::Gaussian, gmm, model), fit))
     }
 
-    pub fn load(dir: &Path) -> Result<Self> {
-        let model = load_classic(dir, DetectorKind::Gaussian)?;
-        Ok(GaussianDetector {
-            gmm: model.mixture()?,
-            model,
-        })
+    fn new(kind: DetectorKind, gmm: GaussianMixture, model: ClassicModel) -> Self {
+        ClassicDetector { kind, gmm, model }
+    }
+
+    /// Reads a classic detector of `kind` saved in `dir`.
+    pub fn load(dir: &Path, kind: DetectorKind) -> Result<Self> {
+        let model = load_classic(dir, kind)?;
+        Ok(Self::new(kind, model.mixture()?, model))
     }
 }
 
-impl Detector for GaussianDetector {
+impl Detector for ClassicDetector {
     fn kind(&self) -> DetectorKind {
-        DetectorKind::Gaussian
+        self.kind
     }
     fn score_name(&self) -> &'static str {
         "negative_log_likelihood"
@@ -272,9 +240,14 @@ impl Detector for GaussianDetector {
         self.gmm.n_features()
     }
     fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
-        classic_scores(&self.gmm, x)
+        let ll = self.gmm.score_samples(x)?.to_vec();
+        Ok(RowScores {
+            score: ll.iter().map(|l| -l).collect(),
+            columns: vec![("log_likelihood", ll)],
+            embedding: None,
+        })
     }
     fn save(&self, dir: &Path) -> Result<()> {
-        save_classic(dir, DetectorKind::Gaussian, &self.model)
+        save_classic(dir, self.kind, &self.model)
     }
 }

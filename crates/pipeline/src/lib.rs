@@ -29,8 +29,7 @@ mod spec;
 
 pub use apply::{align_columns, SavedDetector, ScoredRows, MODEL_DIR};
 pub use classic::{
-    BicRow, BicSelectionRecord, ClassicFit, ClassicModel, GaussianDetector, GmmDetector,
-    CLASSIC_FILE,
+    BicRow, BicSelectionRecord, ClassicDetector, ClassicFit, ClassicModel, CLASSIC_FILE,
 };
 pub use config::{
     DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection, RunConfig, Source,

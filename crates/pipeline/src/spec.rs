@@ -6,7 +6,7 @@ use std::path::Path;
 use dagmm_model::{DeviceChoice, EpochLosses};
 use ndarray::ArrayView2;
 
-use crate::classic::{ClassicFit, GaussianDetector, GmmDetector};
+use crate::classic::{ClassicDetector, ClassicFit};
 use crate::config::{DetectorKind, GaussianSection, GmmSection, RunConfig};
 use crate::detector::Detector;
 use crate::neural::DagmmDetector;
@@ -72,7 +72,7 @@ impl DetectorSpec {
                 })
             }
             DetectorSpec::Gmm { section, seed } => {
-                let (detector, fit) = GmmDetector::fit(section, *seed, x)?;
+                let (detector, fit) = ClassicDetector::fit_gmm(section, *seed, x)?;
                 Ok(Fitted {
                     detector: Box::new(detector),
                     history: Vec::new(),
@@ -80,7 +80,7 @@ impl DetectorSpec {
                 })
             }
             DetectorSpec::Gaussian(section) => {
-                let (detector, fit) = GaussianDetector::fit(section, x)?;
+                let (detector, fit) = ClassicDetector::fit_gaussian(section, x)?;
                 Ok(Fitted {
                     detector: Box::new(detector),
                     history: Vec::new(),
@@ -113,7 +113,6 @@ pub fn load_detector(
 ) -> Result<Box<dyn Detector>> {
     Ok(match kind {
         DetectorKind::Dagmm => Box::new(DagmmDetector::load(dir, device)?),
-        DetectorKind::Gmm => Box::new(GmmDetector::load(dir)?),
-        DetectorKind::Gaussian => Box::new(GaussianDetector::load(dir)?),
+        DetectorKind::Gmm | DetectorKind::Gaussian => Box::new(ClassicDetector::load(dir, kind)?),
     })
 }
