@@ -95,7 +95,9 @@ pub enum ScoringMixture {
 }
 
 /// The EM fit of `scoring.mixture = "em"`: `estimation.n_components` full-covariance
-/// components, k-means initialisation, seeded by `training.seed`.
+/// components, k-means initialisation, seeded by `training.seed`, each covariance regularised
+/// by `estimation.jitter` on its diagonal (as the energy regularises every mixture's), so the
+/// energy is EM's own `−log p(z)`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EmConfig {
@@ -105,8 +107,6 @@ pub struct EmConfig {
     pub max_iter: usize,
     /// Stop when the mean log-likelihood changes by less than this.
     pub tol: f64,
-    /// Added to every covariance diagonal during EM (the energy adds `estimation.jitter` too).
-    pub reg_covar: f64,
 }
 
 impl Default for EmConfig {
@@ -115,7 +115,6 @@ impl Default for EmConfig {
             n_init: 1,
             max_iter: 100,
             tol: 1e-3,
-            reg_covar: 1e-6,
         }
     }
 }
@@ -342,17 +341,10 @@ impl DagmmConfig {
                     ),
                 );
             }
-            if !(em.tol.is_finite()
-                && em.tol >= 0.0
-                && em.reg_covar.is_finite()
-                && em.reg_covar >= 0.0)
-            {
+            if !(em.tol.is_finite() && em.tol >= 0.0) {
                 return bad(
-                    "scoring.em",
-                    format!(
-                        "tol and reg_covar must be finite and >= 0, got {} and {}",
-                        em.tol, em.reg_covar
-                    ),
+                    "scoring.em.tol",
+                    format!("must be finite and >= 0, got {}", em.tol),
                 );
             }
         }

@@ -280,6 +280,7 @@ impl Dagmm {
         }
         let z = Array2::from_shape_vec((x.nrows(), zd), z).expect("n × z_dim values");
         let em = &self.config.scoring.em;
+        let jitter = self.config.estimation.jitter;
         let params = dagmm_classic_gmm::GmmParams {
             n_components: self.config.estimation.n_components,
             covariance_type: dagmm_classic_gmm::CovarianceType::Full,
@@ -287,15 +288,22 @@ impl Dagmm {
             n_init: em.n_init,
             max_iter: em.max_iter,
             tol: em.tol,
-            reg_covar: em.reg_covar,
+            reg_covar: jitter,
             seed: self.config.training.seed,
         };
         let gmm = dagmm_classic_gmm::GaussianMixture::fit(&params, z.view())
             .map_err(|e| ModelError::Data(format!("EM on z: {e}")))?;
+        // EM's covariances carry the jitter already; the energy adds it again, so it is taken
+        // off here (a diagonal that rounds below 0 is floored at 0).
         let k = gmm.n_components();
-        let covariances: Vec<f64> = (0..k)
-            .flat_map(|c| gmm.covariances().component(c, zd).into_iter())
-            .collect();
+        let mut covariances = Vec::with_capacity(k * zd * zd);
+        for c in 0..k {
+            let mut sigma = gmm.covariances().component(c, zd);
+            for j in 0..zd {
+                sigma[[j, j]] = (sigma[[j, j]] - jitter).max(0.0);
+            }
+            covariances.extend(sigma.iter().copied());
+        }
         let means: Vec<f64> = gmm.means().iter().copied().collect();
         let params = dagmm_estimation::MixtureParameters::from_flat(
             gmm.weights().to_vec(),

@@ -51,10 +51,27 @@ impl DagmmNetwork {
     }
 
     /// Forward a batch. `rng` is `Some` in training (dropout on), `None` in evaluation.
-    pub fn forward(&self, x: Tensor<2>, mut rng: Option<&mut dyn RngCore>) -> NetworkOutput {
-        let compression = self
+    pub fn forward(&self, x: Tensor<2>, rng: Option<&mut dyn RngCore>) -> NetworkOutput {
+        self.forward_frozen(x, rng, false)
+    }
+
+    /// [`forward`](Self::forward); with `frozen`, the compression network's outputs are cut from
+    /// the autodiff graph before the estimation network reads them, so no gradient reaches it.
+    fn forward_frozen(
+        &self,
+        x: Tensor<2>,
+        mut rng: Option<&mut dyn RngCore>,
+        frozen: bool,
+    ) -> NetworkOutput {
+        let mut compression = self
             .compression
             .compress(x, rng.as_mut().map(|r| &mut **r as &mut dyn RngCore));
+        if frozen {
+            let c = &mut compression;
+            c.z = c.z.clone().detach();
+            c.reconstruction_error = c.reconstruction_error.clone().detach();
+            c.regularization = c.regularization.take().map(Tensor::detach);
+        }
         let gamma = self.estimation.forward(compression.z.clone(), rng);
         NetworkOutput { compression, gamma }
     }
@@ -81,13 +98,7 @@ impl DagmmNetwork {
         anomaly: Option<Tensor<1>>,
         rng: Option<&mut dyn RngCore>,
     ) -> BatchLoss {
-        let mut out = self.forward(x, rng);
-        if config.training.freeze_compression {
-            let c = &mut out.compression;
-            c.z = c.z.clone().detach();
-            c.reconstruction_error = c.reconstruction_error.clone().detach();
-            c.regularization = c.regularization.take().map(Tensor::detach);
-        }
+        let out = self.forward_frozen(x, rng, config.training.freeze_compression);
         let jitter = config.estimation.jitter;
         let z = out.compression.z;
         let mixture = Mixture::from_gamma(config.estimation.mixture, out.gamma, z.clone());

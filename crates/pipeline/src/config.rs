@@ -832,7 +832,7 @@ mod tests {
             ("loss.lambda_energy=-1", "lambda_energy"),
             ("evaluation.anomaly_percentile=100", "anomaly_percentile"),
             ("nonsense", "key=value"),
-            ("data.contamination=0.5", "contamination"),
+            ("data.contamination=1.5", "contamination"),
         ] {
             let err = RunConfig::load(&p, &[set.into()]).unwrap_err().to_string();
             assert!(

@@ -144,7 +144,7 @@ fn the_em_scoring_mixture_is_classic_em_on_z_and_its_energies_are_minus_the_log_
             n_init: 2,
             max_iter: 100,
             tol: 1e-3,
-            reg_covar: 1e-6,
+            reg_covar: 1e-6, // estimation.jitter
             seed: 6,
         },
         s.z.view(),
@@ -159,7 +159,7 @@ fn the_em_scoring_mixture_is_classic_em_on_z_and_its_energies_are_minus_the_log_
     let ll = direct.score_samples(s.z.view()).unwrap();
     let mut worst: f64 = 0.0;
     for (e, l) in s.energy.iter().zip(ll.iter()) {
-        // f32 on the device and the jitter (1e-6 on the diagonal) against f64 on the host.
+        // f32 on the device against f64 on the host.
         let gap = (e + l).abs() / (1.0 + l.abs());
         worst = worst.max(gap);
     }
