@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::laplace::PreparedLaplace;
 use crate::{
-    to_f64_vec, EstimationError, GaussianMixture, LaplaceMixture, LaplaceParameters,
+    to_f64_vec, EstimationError, GaussianMixtureTensors, LaplaceMixture, LaplaceParameters,
     MixtureAccumulator, MixtureKind, MixtureParameters, PreparedMixture, Result, TINY,
 };
 
@@ -15,7 +15,7 @@ use crate::{
 #[derive(Debug, Clone)]
 pub enum Mixture {
     /// Full-covariance Gaussians.
-    Gaussian(GaussianMixture),
+    Gaussian(GaussianMixtureTensors),
     /// Axis-aligned Laplace distributions.
     Laplacian(LaplaceMixture),
 }
@@ -33,7 +33,7 @@ impl Mixture {
     /// The batch mixture of the family `kind` from `gamma` (`[N, K]`) and `z` (`[N, d]`).
     pub fn from_gamma(kind: MixtureKind, gamma: Tensor<2>, z: Tensor<2>) -> Self {
         match kind {
-            MixtureKind::Gaussian => Mixture::Gaussian(GaussianMixture::from_gamma(gamma, z)),
+            MixtureKind::Gaussian => Mixture::Gaussian(GaussianMixtureTensors::from_gamma(gamma, z)),
             MixtureKind::Laplacian => Mixture::Laplacian(LaplaceMixture::from_gamma(gamma, z)),
         }
     }
@@ -113,7 +113,7 @@ impl FittedMixture {
     pub fn prepare(&self, device: &Device, jitter: f64) -> Result<PreparedEnergy> {
         Ok(match self {
             FittedMixture::Gaussian(p) => PreparedEnergy::Gaussian(
-                GaussianMixture::from_parameters(p, device)?.prepare(jitter),
+                GaussianMixtureTensors::from_parameters(p, device)?.prepare(jitter),
             ),
             FittedMixture::Laplacian(p) => PreparedEnergy::Laplacian(
                 LaplaceMixture::from_parameters(p, device)?.prepare(jitter),

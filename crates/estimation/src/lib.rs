@@ -38,7 +38,7 @@ pub use error::EstimationError;
 pub use family::{FittedMixture, LaplaceAccumulator, Mixture, MixtureFitter, PreparedEnergy};
 pub use laplace::{LaplaceMixture, LaplaceParameters, PreparedLaplace};
 pub use linalg::{cholesky, lower_triangular_inverse};
-pub use mixture::{GaussianMixture, PreparedMixture};
+pub use mixture::{GaussianMixtureTensors, PreparedMixture};
 pub use network::EstimationNetwork;
 pub(crate) use params::check_weights;
 pub use params::MixtureParameters;

@@ -41,7 +41,7 @@ impl Moments {
 
 /// A Gaussian mixture as tensors on a device (differentiable when computed from `γ` and `z`).
 #[derive(Debug, Clone)]
-pub struct GaussianMixture {
+pub struct GaussianMixtureTensors {
     /// `φ`, `[K]`.
     pub weights: Tensor<1>,
     /// `μ`, `[K, d]`.
@@ -50,7 +50,7 @@ pub struct GaussianMixture {
     pub covariances: Tensor<3>,
 }
 
-impl GaussianMixture {
+impl GaussianMixtureTensors {
     /// The paper's mixture parameters of one batch (eq. 5), all `K` components at once:
     /// `φ_k = Σ_i γ_ik / N`, `μ_k = Σ_i γ_ik z_i / Σ_i γ_ik`,
     /// `Σ_k = Σ_i γ_ik (z_i − μ_k)(z_i − μ_k)ᵀ / Σ_i γ_ik` (centred form, one batched matmul).
@@ -181,7 +181,7 @@ pub(crate) fn negative_log_sum_exp(lw: Tensor<2>) -> Tensor<1> {
     lse.neg().reshape([n])
 }
 
-impl GaussianMixture {
+impl GaussianMixtureTensors {
     /// Check that `z`'s width matches the mixture.
     pub fn check_dim(&self, z_dim: usize) -> Result<()> {
         if z_dim != self.dim() {

@@ -2,7 +2,7 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
-use dagmm_classic_gmm::{Covariances, GaussianMixture as ClassicGmm};
+use dagmm_classic_gmm::{Covariances, GaussianMixtureTensors as ClassicGmm};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -89,7 +89,7 @@ fn energy_equals_closed_form_and_classic_gmm_score_samples() {
     let zs: Vec<f64> = (0..n * 3).map(|_| rng.random_range(-3.0..3.0)).collect();
     // Round z to f32 first so both sides see the same inputs.
     let zs: Vec<f64> = zs.iter().map(|v| *v as f32 as f64).collect();
-    let mixture = GaussianMixture::from_parameters(&p, &device).unwrap();
+    let mixture = GaussianMixtureTensors::from_parameters(&p, &device).unwrap();
     let energy = to_f64_vec(mixture.prepare(0.0).energy(t2(&zs, [n, 3], &device)));
 
     let classic = ClassicGmm::from_parameters(
@@ -144,7 +144,7 @@ fn log_sum_exp_is_stable_far_from_every_component() {
         ],
     };
     let zs = [10.0, -10.0, 10.0, 30.0, 30.0, 30.0];
-    let mixture = GaussianMixture::from_parameters(&p, &device).unwrap();
+    let mixture = GaussianMixtureTensors::from_parameters(&p, &device).unwrap();
     let energy = to_f64_vec(mixture.prepare(0.0).energy(t2(&zs, [2, 3], &device)));
     for i in 0..2 {
         let want = closed_form_energy(&p, &zs[i * 3..(i + 1) * 3]);
@@ -176,7 +176,7 @@ fn nearly_singular_covariance_gives_finite_energy_and_gradients() {
         [3, 3],
         &device,
     ));
-    let mixture = GaussianMixture {
+    let mixture = GaussianMixtureTensors {
         weights: Tensor::from_data(TensorData::new(vec![1.0f32], [1]), &device),
         means: means.val(),
         covariances: cov.val(),
@@ -205,7 +205,7 @@ fn mixture_parameters_from_gamma_match_hand_computation() {
     // Hard assignments: rows 0,1 → component 0, rows 2,3,4 → component 1.
     let z = [0.0, 0.0, 2.0, 4.0, 1.0, 1.0, 3.0, 1.0, 2.0, 4.0];
     let gamma = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0];
-    let m = GaussianMixture::from_gamma(t2(&gamma, [5, 2], &device), t2(&z, [5, 2], &device))
+    let m = GaussianMixtureTensors::from_gamma(t2(&gamma, [5, 2], &device), t2(&z, [5, 2], &device))
         .to_parameters();
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
     assert!(close(&m.weights, &[0.4, 0.6]));
@@ -229,7 +229,7 @@ fn mixture_parameters_from_gamma_match_hand_computation() {
         let s: f64 = row.iter().sum();
         row.iter_mut().for_each(|g| *g = (*g / s) as f32 as f64);
     }
-    let m = GaussianMixture::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
+    let m = GaussianMixtureTensors::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
         .to_parameters();
     for kk in 0..k {
         let sg: f64 = (0..n).map(|i| gs[i * k + kk]).sum();
@@ -257,7 +257,7 @@ fn mixture_parameters_from_gamma_match_hand_computation() {
 fn covariance_penalty_is_sum_of_inverse_diagonals() {
     let device = Device::flex();
     let p = known_mixture();
-    let mixture = GaussianMixture::from_parameters(&p, &device).unwrap();
+    let mixture = GaussianMixtureTensors::from_parameters(&p, &device).unwrap();
     let want: f64 = p
         .covariances
         .iter()
@@ -281,7 +281,7 @@ fn accumulated_mixture_equals_one_shot_mixture_of_all_rows() {
         let s: f64 = row.iter().sum();
         row.iter_mut().for_each(|g| *g /= s);
     }
-    let one_shot = GaussianMixture::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
+    let one_shot = GaussianMixtureTensors::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
         .to_parameters();
     let mut acc = MixtureAccumulator::new(k, d);
     for start in (0..n).step_by(128) {
@@ -311,7 +311,7 @@ fn accumulated_mixture_equals_one_shot_mixture_of_all_rows() {
         }
     }
     // And it is the whole set's mixture, not the last batch's.
-    let last = GaussianMixture::from_gamma(
+    let last = GaussianMixtureTensors::from_gamma(
         t2(&gs[896 * k..], [104, k], &device),
         t2(&zs[896 * d..], [104, d], &device),
     )
@@ -330,7 +330,7 @@ fn energy_gradient_reaches_gamma_and_z() {
     let z = Param::from_tensor(t2(&zs, [n, d], &device));
     let logits = Param::from_tensor(t2(&ls, [n, k], &device));
     let gamma = burn::tensor::activation::softmax(logits.val(), 1);
-    let mixture = GaussianMixture::from_gamma(gamma, z.val());
+    let mixture = GaussianMixtureTensors::from_gamma(gamma, z.val());
     let loss = mixture.prepare(DEFAULT_JITTER).energy(z.val()).mean()
         + mixture.penalty(DEFAULT_JITTER).mul_scalar(0.005);
     let grads = loss.backward();

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Tensor, TensorData};
-use dagmm_model::estimation::{GaussianMixture, MixtureParameters};
+use dagmm_model::estimation::{GaussianMixtureTensors, MixtureParameters};
 use dagmm_model::{Dagmm, DagmmConfig, DeviceChoice};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -129,7 +129,7 @@ fn energy_on_wgpu_equals_the_closed_form() {
         .map(|_| rng.random_range(-3.0..3.0f32))
         .collect();
     let energy = f64s(
-        GaussianMixture::from_parameters(&p, &device)
+        GaussianMixtureTensors::from_parameters(&p, &device)
             .unwrap()
             .prepare(0.0)
             .energy(Tensor::from_data(

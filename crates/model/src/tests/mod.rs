@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
-use dagmm_estimation::GaussianMixture;
+use dagmm_estimation::GaussianMixtureTensors;
 use dagmm_evaluation::{roc_auc, Direction};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
@@ -382,7 +382,7 @@ fn scoring_mixture_is_the_whole_training_set_one_and_batching_does_not_matter() 
         Tensor::from_data(TensorData::new(v, [700, 118]), &device),
         None,
     );
-    let one_shot = GaussianMixture::from_gamma(out.gamma, out.compression.z).to_parameters();
+    let one_shot = GaussianMixtureTensors::from_gamma(out.gamma, out.compression.z).to_parameters();
     let fitted = match model.mixture().unwrap() {
         dagmm_estimation::FittedMixture::Gaussian(p) => p,
         other => panic!("expected a Gaussian mixture, got {other:?}"),
