@@ -2,7 +2,7 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Tensor, TensorData};
-use dagmm_classic_gmm::{Covariances, GaussianMixtureTensors as ClassicGmm};
+use dagmm_classic_gmm::{Covariances, GaussianMixture as ClassicGmm};
 use ndarray::Array2;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
