@@ -33,7 +33,9 @@ impl Mixture {
     /// The batch mixture of the family `kind` from `gamma` (`[N, K]`) and `z` (`[N, d]`).
     pub fn from_gamma(kind: MixtureKind, gamma: Tensor<2>, z: Tensor<2>) -> Self {
         match kind {
-            MixtureKind::Gaussian => Mixture::Gaussian(GaussianMixtureTensors::from_gamma(gamma, z)),
+            MixtureKind::Gaussian => {
+                Mixture::Gaussian(GaussianMixtureTensors::from_gamma(gamma, z))
+            }
             MixtureKind::Laplacian => Mixture::Laplacian(LaplaceMixture::from_gamma(gamma, z)),
         }
     }

@@ -205,8 +205,9 @@ fn mixture_parameters_from_gamma_match_hand_computation() {
     // Hard assignments: rows 0,1 → component 0, rows 2,3,4 → component 1.
     let z = [0.0, 0.0, 2.0, 4.0, 1.0, 1.0, 3.0, 1.0, 2.0, 4.0];
     let gamma = [1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 1.0];
-    let m = GaussianMixtureTensors::from_gamma(t2(&gamma, [5, 2], &device), t2(&z, [5, 2], &device))
-        .to_parameters();
+    let m =
+        GaussianMixtureTensors::from_gamma(t2(&gamma, [5, 2], &device), t2(&z, [5, 2], &device))
+            .to_parameters();
     let close = |a: &[f64], b: &[f64]| a.iter().zip(b).all(|(x, y)| (x - y).abs() < 1e-6);
     assert!(close(&m.weights, &[0.4, 0.6]));
     assert!(close(&m.means[0], &[1.0, 2.0]) && close(&m.means[1], &[2.0, 2.0]));
@@ -281,8 +282,9 @@ fn accumulated_mixture_equals_one_shot_mixture_of_all_rows() {
         let s: f64 = row.iter().sum();
         row.iter_mut().for_each(|g| *g /= s);
     }
-    let one_shot = GaussianMixtureTensors::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
-        .to_parameters();
+    let one_shot =
+        GaussianMixtureTensors::from_gamma(t2(&gs, [n, k], &device), t2(&zs, [n, d], &device))
+            .to_parameters();
     let mut acc = MixtureAccumulator::new(k, d);
     for start in (0..n).step_by(128) {
         let end = (start + 128).min(n); // last batch is partial (104 rows)
