@@ -310,8 +310,16 @@ pub(crate) fn train_network(
         adam_epsilon: t.adam_epsilon,
         grad_clip_norm: t.grad_clip_norm,
     };
-    let (net, history) = run_epochs(
-        network.train(),
+    let mut network = network.train();
+    if t.freeze_compression {
+        // No graph for the compression network at all. Detaching its outputs alone (as
+        // `batch_step` also does) left each step's compression graph alive, since its parameters
+        // require gradients; burn's autodiff scans every live graph at each backward, so a step
+        // cost grew with the step count (a 200-epoch KDDCUP run did not finish in an hour).
+        network.compression = network.compression.no_grad();
+    }
+    let (mut net, history) = run_epochs(
+        network,
         &config.device.device().autodiff(),
         x,
         &plan,
@@ -330,6 +338,9 @@ pub(crate) fn train_network(
         },
         on_epoch,
     )?;
+    if t.freeze_compression {
+        net.compression = net.compression.set_require_grad(true);
+    }
     Ok((net.valid(), history))
 }
 
