@@ -10,7 +10,7 @@ use rand_chacha::ChaCha8Rng;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{GmmError, Result};
+use crate::errors::{short_number, GmmError, Result};
 use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
 use crate::kmeans;
 use crate::linalg::precision_cholesky;
@@ -141,6 +141,13 @@ impl GaussianMixture {
         params.validate()?;
         let x = checked(x, None)?;
         let (n, d) = x.dim();
+        if n == 0 || d == 0 {
+            return Err(GmmError::EmptyData {
+                rows: n,
+                columns: d,
+            });
+        }
+        check_spread(x.view())?;
         if n < params.n_components.max(2) {
             return Err(GmmError::TooFewRows {
                 rows: n,
@@ -194,6 +201,15 @@ impl GaussianMixture {
                 format!("shape does not fit {k} components of {d} features"),
             );
         }
+        if d == 0 {
+            return bad("means", "the means have no feature columns".into());
+        }
+        if let Some(((c, j), v)) = means.indexed_iter().find(|(_, v)| !v.is_finite()) {
+            return bad(
+                "means",
+                format!("component {c}, feature {j}: {v} is not finite"),
+            );
+        }
         let params = GmmParams {
             n_components: k,
             covariance_type: covariances.covariance_type(),
@@ -235,8 +251,15 @@ impl GaussianMixture {
         Ok(Array1::from(out))
     }
 
-    /// Mean per-sample log-likelihood (scikit-learn's `score`).
+    /// Mean per-sample log-likelihood (scikit-learn's `score`); an error for zero rows, which
+    /// have no mean.
     pub fn score(&self, x: ArrayView2<f64>) -> Result<f64> {
+        if x.nrows() == 0 {
+            return Err(GmmError::EmptyData {
+                rows: 0,
+                columns: x.ncols(),
+            });
+        }
         let s = self.score_samples(x)?;
         Ok(s.sum() / s.len() as f64)
     }
@@ -358,6 +381,34 @@ fn checked<'a>(x: ArrayView2<'a, f64>, width: Option<usize>) -> Result<CowArray<
     } else {
         Ok(CowArray::from(x.as_standard_layout().into_owned()))
     }
+}
+
+/// Errors when a column's sum or variance overflows `f64`: EM would then see infinite
+/// covariances and report them as ill-defined, which hides the cause.
+fn check_spread(x: ArrayView2<f64>) -> Result<()> {
+    let n = x.nrows() as f64;
+    for (j, column) in x.columns().into_iter().enumerate() {
+        let overflow = |quantity| {
+            let min = column.iter().copied().fold(f64::INFINITY, f64::min);
+            let max = column.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            GmmError::ColumnOverflow {
+                column: j,
+                min: short_number(min),
+                max: short_number(max),
+                quantity,
+            }
+        };
+        let sum = column.sum();
+        if !sum.is_finite() {
+            return Err(overflow("sum"));
+        }
+        let mean = sum / n;
+        let scatter: f64 = column.iter().map(|v| (v - mean) * (v - mean)).sum();
+        if !scatter.is_finite() {
+            return Err(overflow("variance"));
+        }
+    }
+    Ok(())
 }
 
 fn initial_responsibilities<R: Rng>(
@@ -968,5 +1019,134 @@ mod tests {
         let a = gmm.score_samples(x.view()).unwrap();
         let b = gmm.score_samples(xt.t()).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn empty_data_is_an_error_in_every_fit_entry_point() {
+        use crate::{select_by_bic, GaussianDensity, GaussianKind};
+        for (rows, columns) in [(0, 2), (5, 0), (0, 0)] {
+            let x = Array2::<f64>::zeros((rows, columns));
+            let empty = Err(GmmError::EmptyData { rows, columns });
+            for kind in [
+                CovarianceType::Full,
+                CovarianceType::Tied,
+                CovarianceType::Diag,
+                CovarianceType::Spherical,
+            ] {
+                let params = GmmParams {
+                    covariance_type: kind,
+                    ..GmmParams::new(1)
+                };
+                assert_eq!(GaussianMixture::fit(&params, x.view()).map(|_| ()), empty);
+            }
+            for kind in [GaussianKind::Multivariate, GaussianKind::PerFeature] {
+                assert_eq!(
+                    GaussianDensity::fit(kind, x.view(), 1e-6).map(|_| ()),
+                    empty
+                );
+            }
+            assert_eq!(
+                select_by_bic(&GmmParams::new(1), x.view(), 1, 3).map(|_| ()),
+                empty
+            );
+        }
+        assert_eq!(
+            GmmError::EmptyData {
+                rows: 5,
+                columns: 0
+            }
+            .to_string(),
+            "the data are empty (5 rows × 0 columns); a Gaussian needs at least one row and one \
+             feature column"
+        );
+    }
+
+    #[test]
+    fn scoring_empty_or_mismatched_data_is_an_error() {
+        let gmm = fit_two(CovarianceType::Full);
+        let no_rows = Array2::<f64>::zeros((0, 2));
+        assert_eq!(gmm.score_samples(no_rows.view()).unwrap().len(), 0);
+        let empty = Err(GmmError::EmptyData {
+            rows: 0,
+            columns: 2,
+        });
+        assert_eq!(gmm.score(no_rows.view()), empty);
+        assert_eq!(gmm.bic(no_rows.view()), empty);
+        assert_eq!(gmm.aic(no_rows.view()), empty);
+        for width in [0, 1, 3] {
+            let x = Array2::<f64>::zeros((4, width));
+            let mismatch = GmmError::FeatureMismatch {
+                expected: 2,
+                found: width,
+            };
+            assert_eq!(gmm.score_samples(x.view()).unwrap_err(), mismatch);
+            assert_eq!(gmm.score(x.view()).unwrap_err(), mismatch);
+            assert_eq!(gmm.predict(x.view()).unwrap_err(), mismatch);
+            assert_eq!(gmm.predict_proba(x.view()).unwrap_err(), mismatch);
+            assert_eq!(gmm.bic(x.view()).unwrap_err(), mismatch);
+        }
+    }
+
+    #[test]
+    fn from_parameters_refuses_zero_features_and_non_finite_means() {
+        let zero = GaussianMixture::from_parameters(
+            vec![1.0],
+            Array2::zeros((1, 0)),
+            Covariances::Spherical(vec![1.0]),
+        );
+        assert!(
+            matches!(zero, Err(GmmError::InvalidParameter { field: "means", .. })),
+            "{zero:?}"
+        );
+        let nan = GaussianMixture::from_parameters(
+            vec![1.0],
+            array![[0.0, f64::NAN]],
+            Covariances::Spherical(vec![1.0]),
+        );
+        assert!(
+            matches!(nan, Err(GmmError::InvalidParameter { field: "means", .. })),
+            "{nan:?}"
+        );
+    }
+
+    #[test]
+    fn a_column_whose_variance_overflows_is_named() {
+        use crate::{GaussianDensity, GaussianKind};
+        // Finite values, but (1e308 - mean)² overflows: every covariance would be infinite.
+        let x = array![[0.0, -1.0], [1.0, 1e308], [2.0, 0.5], [3.0, 0.25]];
+        let expected = GmmError::ColumnOverflow {
+            column: 1,
+            min: "-1".into(),
+            max: "1e308".into(),
+            quantity: "variance",
+        };
+        for kind in [GaussianKind::Multivariate, GaussianKind::PerFeature] {
+            assert_eq!(
+                GaussianDensity::fit(kind, x.view(), 1e-6).unwrap_err(),
+                expected
+            );
+        }
+        assert_eq!(
+            GaussianMixture::fit(&GmmParams::new(2), x.view()).unwrap_err(),
+            expected
+        );
+        assert_eq!(
+            expected.to_string(),
+            "column 1: values range from -1 to 1e308; their variance overflows f64 — rescale \
+             this column (or scale the features)"
+        );
+        // Two values near the top of f64: the sum overflows first.
+        let big = array![[1.5e308], [1.5e308], [1.0]];
+        assert!(matches!(
+            GaussianMixture::fit(&GmmParams::new(1), big.view()),
+            Err(GmmError::ColumnOverflow {
+                column: 0,
+                quantity: "sum",
+                ..
+            })
+        ));
+        // Large but harmless magnitudes still fit.
+        let large = array![[1e150, 1.0], [2e150, 2.0], [1.5e150, 0.0], [3e150, 1.5]];
+        assert!(GaussianMixture::fit(&GmmParams::new(1), large.view()).is_ok());
     }
 }

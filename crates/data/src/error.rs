@@ -40,6 +40,47 @@ pub enum DataError {
         line: u64,
         value: String,
     },
+    /// A CSV cell that is empty (or only blanks) where a number or a label is needed.
+    #[error("{path}, line {line}, column `{column}`: the cell is empty")]
+    EmptyCell {
+        path: PathBuf,
+        line: u64,
+        column: String,
+    },
+    /// Bytes that are not UTF-8 text (e.g. a file saved as Latin-1 or Windows-1252).
+    #[error("{path}, line {line}: not UTF-8 text ({detail}); save the file as UTF-8")]
+    NotUtf8 {
+        path: PathBuf,
+        line: u64,
+        detail: String,
+    },
+    /// A header that names the same column twice.
+    #[error("{path}, line {line}: column `{name}` appears twice in the header (columns {first} and {second})")]
+    DuplicateColumn {
+        path: PathBuf,
+        line: u64,
+        name: String,
+        /// 1-based position of the first occurrence.
+        first: usize,
+        /// 1-based position of the repeat.
+        second: usize,
+    },
+    /// A data set with rows but no feature column, e.g. a CSV whose only column is the label.
+    #[error("{path}: no feature columns{detail}")]
+    NoFeatures { path: PathBuf, detail: String },
+    /// The label column option given for a format whose labels come from elsewhere.
+    #[error("{path}: {labels_from}; the label column option (`--label-column` / `data.label_column`) applies to CSV files only")]
+    LabelColumnNotApplicable { path: PathBuf, labels_from: String },
+    /// A column whose spread is too large for `f64` arithmetic (its range or variance
+    /// overflows to infinity), found while fitting a scaler.
+    #[error("column `{column}`: values range from {min} to {max}; their {quantity} overflows f64 — rescale this column")]
+    ColumnOverflow {
+        column: String,
+        min: String,
+        max: String,
+        /// What overflows: `range` (min-max scaling) or `variance` (z-score).
+        quantity: &'static str,
+    },
     #[error("{path}: no label column named `{name}` (the header has: {available})")]
     MissingLabelColumn {
         path: PathBuf,
@@ -84,6 +125,16 @@ impl DataError {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+/// `value` as text that stays short for huge or tiny magnitudes (`1e308`, not 309 digits).
+pub(crate) fn short_number(value: f64) -> String {
+    let magnitude = value.abs();
+    if magnitude == 0.0 || (1e-4..1e15).contains(&magnitude) || !value.is_finite() {
+        value.to_string()
+    } else {
+        format!("{value:e}")
     }
 }
 

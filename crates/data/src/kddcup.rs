@@ -204,7 +204,11 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
         }
         line_no += 1;
         let line = std::str::from_utf8(&buffer)
-            .map_err(|e| DataError::format(data, format!("line {line_no}: not UTF-8 text ({e})")))?
+            .map_err(|e| DataError::NotUtf8 {
+                path: data.to_path_buf(),
+                line: line_no,
+                detail: format!("byte {} of the line", e.valid_up_to() + 1),
+            })?
             .trim();
         if line.is_empty() {
             continue;
@@ -493,6 +497,32 @@ rate: continuous.\n";
             }
             other => panic!("expected Ragged, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn latin_1_line_is_a_not_utf8_error() {
+        let (dir, names, _) = setup(ROWS);
+        let mut rows = ROWS.as_bytes().to_vec();
+        rows.extend_from_slice(b"0,tcp,caf\xe9,SF,1,0,0.5,normal.\n");
+        let data = write(dir.path(), "latin1.txt", &rows);
+        let err = load_kddcup(&data, &names).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}, line 8: not UTF-8 text (byte 10 of the line); save the file as UTF-8",
+                data.display()
+            )
+        );
+    }
+
+    #[test]
+    fn wrong_field_count_names_line_and_counts() {
+        let (_dir, names, data) = setup("0,tcp,http,SF,181,0,normal.\n");
+        let err = load_kddcup(&data, &names).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!("{}, line 1: expected 8 fields, found 7", data.display())
+        );
     }
 
     #[test]

@@ -22,8 +22,17 @@ pub const SUPPORTED: &str = "`.csv` (header row), `.mat` (MATLAB level 5, X and 
 
 /// Reads `path` by its name: `*.csv`, `*.mat`, `*.npz`, or a KDDCUP99 file (`kddcup*`, any `.gz`);
 /// `builtin:NAME` generates one of the tutorials' sets instead ([`crate::synthetic::builtin`]).
+///
+/// `options.label_column` applies to CSV files only: the other formats carry their labels
+/// themselves (the `y` array, the KDDCUP99 label field, the generator), so a label column given
+/// for them is a [`DataError::LabelColumnNotApplicable`] error rather than silently ignored.
 pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
     if let Some(name) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
+        reject_label_column(
+            path,
+            options,
+            "a built-in data set comes with its own labels",
+        )?;
         return crate::synthetic::builtin(name);
     }
     let name = path
@@ -33,10 +42,25 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
     if name.ends_with(".csv") {
         csv_file::load_csv(path, options.label_column)
     } else if name.ends_with(".mat") {
+        reject_label_column(
+            path,
+            options,
+            "a .mat file takes its labels from its `y` array",
+        )?;
         mat::load_mat(path)
     } else if name.ends_with(".npz") {
+        reject_label_column(
+            path,
+            options,
+            "an .npz file takes its labels from its `y` array",
+        )?;
         npz::load_npz(path)
     } else if name.starts_with("kddcup") || name.ends_with(".gz") {
+        reject_label_column(
+            path,
+            options,
+            "a KDDCUP99 file takes its labels from its last field (`normal.` = 1)",
+        )?;
         let beside = path.with_file_name("kddcup.names");
         let names = options.names.unwrap_or(&beside);
         kddcup::load_kddcup(path, names)
@@ -45,6 +69,17 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
             path,
             format!("unknown file type; supported: {SUPPORTED}"),
         ))
+    }
+}
+
+/// Errors when a label column is given for a format whose labels come from `labels_from`.
+fn reject_label_column(path: &Path, options: LoadOptions, labels_from: &str) -> Result<()> {
+    match options.label_column {
+        None => Ok(()),
+        Some(_) => Err(DataError::LabelColumnNotApplicable {
+            path: path.to_path_buf(),
+            labels_from: labels_from.to_string(),
+        }),
     }
 }
 
@@ -78,5 +113,51 @@ mod tests {
         std::fs::write(&kdd, "0,tcp,http,SF,1,2,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,1,0,0,0,0,1,0,0,1,1,1,0,0,0,0,0,0,0,normal.\n").unwrap();
         let err = load(&kdd, LoadOptions::default()).unwrap_err();
         assert!(err.to_string().contains("kddcup.names"), "{err}");
+    }
+
+    #[test]
+    fn a_label_column_for_a_format_with_its_own_labels_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let with_label = LoadOptions {
+            label_column: Some("label"),
+            names: None,
+        };
+        // The files need not exist: the option is refused before anything is read.
+        for (name, first) in [
+            (
+                "data.mat",
+                "a .mat file takes its labels from its `y` array",
+            ),
+            (
+                "data.npz",
+                "an .npz file takes its labels from its `y` array",
+            ),
+            (
+                "kddcup.data.gz",
+                "a KDDCUP99 file takes its labels from its last field (`normal.` = 1)",
+            ),
+        ] {
+            let path = dir.path().join(name);
+            let err = load(&path, with_label).unwrap_err();
+            assert!(
+                matches!(err, DataError::LabelColumnNotApplicable { .. }),
+                "{err}"
+            );
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "{}: {first}; the label column option (`--label-column` / \
+                     `data.label_column`) applies to CSV files only",
+                    path.display()
+                )
+            );
+        }
+        let err = load(Path::new("builtin:blobs"), with_label).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("builtin:blobs: a built-in data set"),
+            "{err}"
+        );
+        assert!(load(Path::new("builtin:blobs"), LoadOptions::default()).is_ok());
     }
 }

@@ -69,6 +69,7 @@ const FLAG_COMPLEX: u32 = 0x0800;
 /// Errors: [`DataError::Io`] when the file cannot be read; [`DataError::Format`] for a file that
 /// is not a level-5 MAT file, is truncated or malformed, has no `X`, or whose `X`/`y` has an
 /// unsupported kind or shape; [`DataError::Empty`] when `X` has no rows;
+/// [`DataError::NoFeatures`] when it has no columns;
 /// [`DataError::NotFinite`] for NaN or infinity in `X`, with `line` = the 1-based row (binary
 /// formats have no lines) and the column `x{j}`; [`DataError::BadLabel`] for a label other than
 /// 0 or 1, `line` again the 1-based row.
@@ -133,10 +134,10 @@ pub(crate) fn checked_dataset(
         });
     }
     if features.ncols() == 0 {
-        return Err(DataError::format(
-            path,
-            format!("`X` has {} rows but no columns", features.nrows()),
-        ));
+        return Err(DataError::NoFeatures {
+            path: path.to_path_buf(),
+            detail: format!(" (`X` has {} rows and 0 columns)", features.nrows()),
+        });
     }
     for ((row, col), &value) in features.indexed_iter() {
         if !value.is_finite() {
@@ -1129,6 +1130,48 @@ mod tests {
             assert!(
                 message.contains("`X`") && message.contains(word),
                 "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn x_without_columns_is_a_no_features_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut bytes = header(false);
+        bytes.extend(Matrix::double("X", &[3, 0], &[]).bytes(false));
+        let path = write_file(&dir, "nocols.mat", &bytes);
+        let err = load_mat(&path).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{}: no feature columns (`X` has 3 rows and 0 columns)",
+                path.display()
+            )
+        );
+        // No rows: empty.
+        let mut bytes = header(false);
+        bytes.extend(Matrix::double("X", &[0, 2], &[]).bytes(false));
+        let path = write_file(&dir, "norows.mat", &bytes);
+        assert!(matches!(
+            load_mat(&path).unwrap_err(),
+            DataError::Empty { .. }
+        ));
+    }
+
+    #[test]
+    fn labels_that_are_not_0_or_1_name_the_row() {
+        let dir = tempfile::tempdir().unwrap();
+        for (bad, text) in [(0.5, "0.5"), (-1.0, "-1")] {
+            let mut bytes = header(false);
+            bytes.extend(Matrix::double("X", &[3, 2], &x_column_major()).bytes(false));
+            bytes.extend(Matrix::double("y", &[3, 1], &[0.0, 1.0, bad]).bytes(false));
+            let path = write_file(&dir, "bad.mat", &bytes);
+            assert_eq!(
+                load_mat(&path).unwrap_err().to_string(),
+                format!(
+                    "{}, line 3: label `{text}` is neither 0 nor 1",
+                    path.display()
+                )
             );
         }
     }

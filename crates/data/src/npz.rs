@@ -36,7 +36,7 @@ const MAX_DEPTH: usize = 16;
 /// Errors: [`DataError::Io`] when the file cannot be opened; [`DataError::Format`] for a file
 /// that is not a zip archive, a corrupt or truncated entry or `.npy` layout, a missing `X.npy`,
 /// an unsupported dtype, or an `X`/`y` of the wrong shape; [`DataError::Empty`] when `X` has no
-/// rows; [`DataError::NotFinite`] for NaN or infinity in `X`, with `line` = the 1-based row
+/// rows; [`DataError::NoFeatures`] when it has no columns; [`DataError::NotFinite`] for NaN or infinity in `X`, with `line` = the 1-based row
 /// (binary formats have no lines) and the column `x{j}`; [`DataError::BadLabel`] for a label
 /// other than 0 or 1, `line` again the 1-based row.
 pub fn load_npz(path: &Path) -> Result<Dataset> {
@@ -837,6 +837,78 @@ mod tests {
             load_npz(&path).unwrap_err(),
             DataError::Empty { .. }
         ));
+    }
+
+    #[test]
+    fn string_and_date_dtypes_name_the_array_and_dtype() {
+        let dir = tempfile::tempdir().unwrap();
+        for descr in ["<U5", "|S3", "<M8[D]", "<c8"] {
+            let x = npy(descr, false, &[3, 2], &[0; 120], 1);
+            let path = write_npz(&dir, "s.npz", &[("X.npy", x)]);
+            let err = load_npz(&path).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with(&format!(
+                    "{}: entry `X.npy`: dtype `{descr}` is not supported",
+                    path.display()
+                )),
+                "{text}"
+            );
+            // The same for `y`.
+            let y = npy(descr, false, &[3], &[0; 60], 1);
+            let path = write_npz(&dir, "s.npz", &[("X.npy", x_c_order_f8()), ("y.npy", y)]);
+            let message = format_message(load_npz(&path).unwrap_err());
+            assert!(
+                message.starts_with(&format!("entry `y.npy`: dtype `{descr}`")),
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn three_d_x_no_columns_and_fractional_labels_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let x = npy(
+            "<f8",
+            false,
+            &[1, 3, 2],
+            &le(&[0.0f64; 6], f64::to_le_bytes),
+            1,
+        );
+        let path = write_npz(&dir, "x3d.npz", &[("X.npy", x)]);
+        assert_eq!(
+            load_npz(&path).unwrap_err().to_string(),
+            format!(
+                "{}: `X` has shape (1, 3, 2); it must be 2-D",
+                path.display()
+            )
+        );
+        let x = npy("<f8", false, &[3, 0], &[], 1);
+        let path = write_npz(&dir, "nocols.npz", &[("X.npy", x)]);
+        assert_eq!(
+            load_npz(&path).unwrap_err().to_string(),
+            format!(
+                "{}: no feature columns (`X` has 3 rows and 0 columns)",
+                path.display()
+            )
+        );
+        for (bad, text) in [(0.5f64, "0.5"), (-1.0, "-1")] {
+            let y = npy(
+                "<f8",
+                false,
+                &[3],
+                &le(&[0.0, bad, 1.0], f64::to_le_bytes),
+                1,
+            );
+            let path = write_npz(&dir, "yf.npz", &[("X.npy", x_c_order_f8()), ("y.npy", y)]);
+            assert_eq!(
+                load_npz(&path).unwrap_err().to_string(),
+                format!(
+                    "{}, line 2: label `{text}` is neither 0 nor 1",
+                    path.display()
+                )
+            );
+        }
     }
 
     #[test]

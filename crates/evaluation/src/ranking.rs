@@ -99,20 +99,29 @@ impl Ranked {
             twice_u += g.pos as u128 * (2 * neg_below as u128 + g.neg as u128);
             neg_above += g.neg;
         }
-        twice_u as f64 / (2.0 * self.pos as f64 * self.neg as f64)
+        // Numerator and denominator are exact integers with `twice_u <= pairs`; rounding both
+        // to f64 is monotonic, so the quotient stays in [0, 1].
+        let pairs = 2 * self.pos as u128 * self.neg as u128;
+        twice_u as f64 / pairs as f64
     }
 
     /// Σ (R_n − R_{n−1}) P_n over distinct thresholds, descending. Needs a positive.
+    ///
+    /// Computed as (Σ pos_n · P_n) / pos rather than Σ (pos_n / pos) · P_n: the shares
+    /// pos_n / pos are rounded and need not sum to exactly 1 (nine anomalies above every normal
+    /// row gave 1.0000000000000002). Here every term pos_n · P_n is at most the integer pos_n
+    /// (P_n <= 1, rounding is monotonic), so every partial sum is at most the exact integer count
+    /// of anomalies so far, and the result is in [0, 1] by construction.
     pub(crate) fn average_precision(&self) -> f64 {
         let (mut tp, mut flagged, mut sum) = (0usize, 0usize, 0.0f64);
         for g in &self.groups {
             tp += g.pos;
             flagged += g.pos + g.neg;
             if g.pos > 0 {
-                sum += (g.pos as f64 / self.pos as f64) * (tp as f64 / flagged as f64);
+                sum += g.pos as f64 * (tp as f64 / flagged as f64);
             }
         }
-        sum
+        sum / self.pos as f64
     }
 
     /// Confusion counts when the first `k` groups are flagged, for k = 0..=groups.
@@ -627,5 +636,60 @@ mod tests {
             best_f1_threshold(&[0.0], &[1, 0], LOW),
             Err(EvaluationError::LengthMismatch { .. })
         ));
+    }
+
+    #[test]
+    fn ranking_metrics_never_exceed_one() {
+        // Nine anomalies, each at its own score, above every normal row: the old sum of nine
+        // shares 1/9 gave an average precision of 1.0000000000000002.
+        let mut scores: Vec<f64> = (0..9).map(|i| 10.0 + f64::from(i)).collect();
+        let mut labels = vec![1u8; 9];
+        scores.extend([0.0, 1.0, 2.0]);
+        labels.extend([0, 0, 0]);
+        assert_eq!(average_precision(&scores, &labels, HIGH).unwrap(), 1.0);
+        assert_eq!(roc_auc(&scores, &labels, HIGH).unwrap(), 1.0);
+        let b = best_f1_threshold(&scores, &labels, HIGH).unwrap();
+        assert_eq!((b.precision, b.recall, b.f1), (1.0, 1.0, 1.0));
+        // Perfect rankings of many sizes and group shapes, in both directions: exactly 1, and
+        // every metric of every curve point in [0, 1].
+        for n_pos in 1..=60usize {
+            for group in 1..=3usize {
+                let scores: Vec<f64> = (0..n_pos + 5)
+                    .map(|i| {
+                        if i < n_pos {
+                            100.0 + (i / group) as f64
+                        } else {
+                            i as f64
+                        }
+                    })
+                    .collect();
+                let labels: Vec<u8> = (0..n_pos + 5).map(|i| u8::from(i < n_pos)).collect();
+                let negated: Vec<f64> = scores.iter().map(|v| -v).collect();
+                for (s, direction) in [(&scores, HIGH), (&negated, LOW)] {
+                    let ap = average_precision(s, &labels, direction).unwrap();
+                    assert_eq!(ap, 1.0, "{n_pos} anomalies in groups of {group}");
+                    assert_eq!(roc_auc(s, &labels, direction).unwrap(), 1.0);
+                    let in_unit = |v: f64| (0.0..=1.0).contains(&v);
+                    for (x, y) in pr_curve(s, &labels, direction)
+                        .unwrap()
+                        .into_iter()
+                        .chain(roc_curve(s, &labels, direction).unwrap())
+                    {
+                        assert!(in_unit(x) && in_unit(y), "({x}, {y})");
+                    }
+                }
+            }
+        }
+        // Random tied data: still in [0, 1].
+        for n in [7, 50, 333] {
+            let (s, y) = tied_data(n);
+            if y.contains(&1) && y.contains(&0) {
+                for direction in [HIGH, LOW] {
+                    let ap = average_precision(&s, &y, direction).unwrap();
+                    let auc = roc_auc(&s, &y, direction).unwrap();
+                    assert!((0.0..=1.0).contains(&ap) && (0.0..=1.0).contains(&auc));
+                }
+            }
+        }
     }
 }
