@@ -37,6 +37,11 @@ pub struct TrainingConfig {
     /// the DAGMM paper's PAE-GMM, after `[pretraining]`). Default false.
     #[serde(default)]
     pub freeze_compression: bool,
+    /// Save a checkpoint (weights, Adam's state, the RNG streams' positions, the epoch) every
+    /// this many epochs of the main training, when the run has a checkpoint folder (`dagmm
+    /// train` and `dagmm sweep` give one); one is also saved after the last epoch. 0: only then.
+    #[serde(default = "default_checkpoint_every")]
+    pub checkpoint_every: usize,
 }
 
 fn default_lr() -> f64 {
@@ -51,6 +56,9 @@ fn default_batch_size() -> usize {
 fn default_epochs() -> usize {
     200
 }
+fn default_checkpoint_every() -> usize {
+    10
+}
 
 impl Default for TrainingConfig {
     fn default() -> Self {
@@ -63,6 +71,7 @@ impl Default for TrainingConfig {
             seed: 0,
             drop_last: false,
             freeze_compression: false,
+            checkpoint_every: default_checkpoint_every(),
         }
     }
 }

@@ -7,9 +7,10 @@ use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{data_digest, Checkpointing};
 use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
-use crate::train::{rng, train_network, STREAM_INIT};
+use crate::train::{rng, train_network, TrainCheckpoints, STREAM_DROPOUT, STREAM_INIT};
 use crate::{
     DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind,
     ScoringMixture,
@@ -172,10 +173,79 @@ impl Dagmm {
         labels: Option<&[u8]>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<(Self, Vec<EpochLosses>)> {
+        Self::fit_checkpointed(config, x, labels, None, on_epoch)
+    }
+
+    /// [`fit_labelled`](Self::fit_labelled) that saves checkpoints in `checkpoints.dir` (after
+    /// pretraining, every `training.checkpoint_every` epochs, after the last epoch) and, with
+    /// `checkpoints.resume`, continues from the checkpoint found there: the pretraining and the
+    /// epochs it holds are not run again, and their losses come back from it. On the same device
+    /// the result is bit-identical to the fit never interrupted. A checkpoint of other rows, or
+    /// of a config that shapes the network or orders its batches differently, is refused.
+    pub fn fit_checkpointed(
+        config: DagmmConfig,
+        x: ArrayView2<f64>,
+        labels: Option<&[u8]>,
+        checkpoints: Option<&Checkpointing>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<(Self, Vec<EpochLosses>)> {
         check_data(&x, None)?;
         let mut model = Self::new(config, x.ncols())?;
-        let mut history = model.pretrain(x.view(), on_epoch)?;
-        history.extend(model.train_labelled(x.view(), labels, on_epoch)?);
+        let labels_used = labels.filter(|_| model.config.loss.needs_labels());
+        let digest = checkpoints.map(|_| data_digest(&x, labels_used));
+        let resumed = match (checkpoints, &digest) {
+            (Some(c), Some(d)) => c.resumed(&model.config, &x, d)?,
+            _ => None,
+        };
+        let (mut history, last) = match &resumed {
+            Some(r) => {
+                model.network = r.network(model.network.clone())?;
+                (r.file.history.clone(), Some(r.epochs_done()))
+            }
+            None => {
+                let history = model.pretrain(x.view(), on_epoch)?;
+                let mut last = None;
+                if let (Some(c), Some(d), Some(_)) =
+                    (checkpoints, &digest, &model.config.pretraining)
+                {
+                    // A kill during the main stage does not repeat the pretraining.
+                    let word_pos = rng(model.config.training.seed, STREAM_DROPOUT).get_word_pos();
+                    c.save(
+                        &model.config,
+                        &x,
+                        d,
+                        &model.network,
+                        None,
+                        0,
+                        word_pos,
+                        &history,
+                    )?;
+                    last = Some(0);
+                }
+                (history, last)
+            }
+        };
+        let train_checkpoints = match (checkpoints, digest) {
+            (Some(target), Some(digest)) => Some(TrainCheckpoints {
+                target,
+                digest,
+                earlier: history.clone(),
+                last,
+            }),
+            _ => None,
+        };
+        check_data(&x, Some(model.input_dim))?;
+        let (network, more) = train_network(
+            &model.config,
+            model.network.clone(),
+            x,
+            labels,
+            resumed.as_ref(),
+            train_checkpoints,
+            on_epoch,
+        )?;
+        model.network = network;
+        history.extend(more);
         model.fit_mixture(x)?;
         Ok((model, history))
     }
@@ -223,8 +293,15 @@ impl Dagmm {
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Vec<EpochLosses>> {
         check_data(&x, Some(self.input_dim))?;
-        let (network, history) =
-            train_network(&self.config, self.network.clone(), x, labels, on_epoch)?;
+        let (network, history) = train_network(
+            &self.config,
+            self.network.clone(),
+            x,
+            labels,
+            None,
+            None,
+            on_epoch,
+        )?;
         self.network = network;
         self.mixture = None;
         self.standardization = None;

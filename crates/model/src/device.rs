@@ -3,9 +3,10 @@
 //!
 //! A wgpu device is started explicitly the first time it is asked for, and a device that cannot
 //! start is an error saying why ([`ModelError::Device`]) — never a silent fall-back to the CPU.
-//! Names: `flex`, `ndarray`, `wgpu` (wgpu's choice: a high-power GPU first),
+//! Names: `flex`, `ndarray`, `wgpu` (the first discrete GPU, else integrated, else virtual; never
+//! a software adapter),
 //! `wgpu:discrete:N`, `wgpu:integrated:N`, `wgpu:virtual:N` (the N-th adapter of that type) and
-//! `wgpu:cpu` (a software adapter such as Mesa's lavapipe, which wgpu's own choice skips).
+//! `wgpu:cpu` (a software adapter such as Mesa's lavapipe, which `wgpu` never picks).
 
 use std::fmt;
 use std::str::FromStr;
@@ -69,6 +70,15 @@ impl DeviceChoice {
     }
 
     /// The name used in configs and on the command line.
+    /// The wgpu adapter this choice runs on (`None` for the CPU backends; an error where it
+    /// names no adapter of this machine).
+    pub fn adapter(self) -> Result<Option<AdapterRecord>> {
+        match self {
+            DeviceChoice::Flex | DeviceChoice::Ndarray => Ok(None),
+            DeviceChoice::Wgpu(adapter) => adapter_record(adapter).map(Some),
+        }
+    }
+
     pub fn name(self) -> String {
         match self {
             DeviceChoice::Flex => "flex".into(),
@@ -139,13 +149,18 @@ fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
 
     use burn::tensor::DeviceKind;
 
-    // A wgpu runtime is initialised once per process; remember each adapter's outcome.
     static STARTED: OnceLock<Mutex<HashMap<WgpuAdapter, std::result::Result<Device, String>>>> =
         OnceLock::new();
+    let refuse = |reason: String| ModelError::Device {
+        device: DeviceChoice::Wgpu(adapter).name(),
+        reason,
+    };
+    // `wgpu` is the first hardware adapter; an index names an adapter this machine has.
+    let resolved = resolve_adapter(adapter).map_err(refuse)?.0;
     let started = STARTED.get_or_init(Default::default);
     let mut started = started.lock().unwrap_or_else(|p| p.into_inner());
-    let outcome = started.entry(adapter).or_insert_with(|| {
-        let kind = match adapter {
+    let outcome = started.entry(resolved).or_insert_with(|| {
+        let kind = match resolved {
             WgpuAdapter::Default => DeviceKind::DefaultDevice,
             WgpuAdapter::Discrete(n) => DeviceKind::DiscreteGpu(n),
             WgpuAdapter::Integrated(n) => DeviceKind::IntegratedGpu(n),
@@ -159,7 +174,136 @@ fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
     });
     outcome.clone().map_err(|reason| ModelError::Device {
         device: DeviceChoice::Wgpu(adapter).name(),
-        reason,
+        reason: first_line(&reason),
+    })
+}
+
+/// The first line of a backend's message, without the `AdapterInfo { … }` dumps some carry.
+#[cfg(feature = "wgpu")]
+fn first_line(reason: &str) -> String {
+    let line = reason.lines().next().unwrap_or(reason);
+    match line.find("AdapterInfo") {
+        Some(i) => line[..i]
+            .trim_end_matches([' ', ':', '(', '[', ','])
+            .to_string(),
+        None => line.to_string(),
+    }
+}
+
+/// The adapter `adapter` stands for on this machine and what it is: `wgpu` becomes the first
+/// discrete GPU, else the first integrated, else the first virtual one (never a software
+/// adapter: `wgpu:cpu` names that); an indexed name must exist. The error lists what there is.
+#[cfg(feature = "wgpu")]
+fn resolve_adapter(
+    adapter: WgpuAdapter,
+) -> std::result::Result<(WgpuAdapter, AdapterRecord), String> {
+    let found = enumerate_adapters();
+    let listing = || {
+        if found.is_empty() {
+            "wgpu finds no adapter at all (no Vulkan, Metal, DirectX or GL driver)".to_string()
+        } else {
+            let names: Vec<String> = found
+                .iter()
+                .map(|(a, r)| {
+                    format!(
+                        "{} ({}, {}, {})",
+                        DeviceChoice::Wgpu(*a),
+                        r.name,
+                        r.device_type,
+                        r.backend
+                    )
+                })
+                .collect();
+            format!("this machine has {}", names.join("; "))
+        }
+    };
+    let pick = |want: WgpuAdapter| found.iter().find(|(a, _)| *a == want).cloned();
+    let chosen = match adapter {
+        WgpuAdapter::Default => [
+            WgpuAdapter::Discrete(0),
+            WgpuAdapter::Integrated(0),
+            WgpuAdapter::Virtual(0),
+        ]
+        .into_iter()
+        .find_map(pick)
+        .ok_or_else(|| {
+            format!(
+                "no GPU adapter: `wgpu` takes a discrete, integrated or virtual GPU and \
+                     refuses software adapters (use `wgpu:cpu` to run on one); {}",
+                listing()
+            )
+        })?,
+        other => pick(other).ok_or_else(|| {
+            format!(
+                "no such adapter; {} (`dagmm devices` lists them)",
+                listing()
+            )
+        })?,
+    };
+    Ok(chosen)
+}
+
+/// Every adapter wgpu enumerates, with the name that selects it (per-type indices in
+/// enumeration order, as wgpu's own selection counts them).
+#[cfg(feature = "wgpu")]
+fn enumerate_adapters() -> Vec<(WgpuAdapter, AdapterRecord)> {
+    use burn::tensor::wgpu::wgpu;
+    use std::collections::HashMap;
+
+    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
+    let mut seen: HashMap<&'static str, usize> = HashMap::new();
+    let mut out = Vec::new();
+    for adapter in adapters {
+        let info = adapter.get_info();
+        let (kind, make): (&'static str, Option<fn(usize) -> WgpuAdapter>) = match info.device_type
+        {
+            wgpu::DeviceType::DiscreteGpu => ("discrete", Some(WgpuAdapter::Discrete)),
+            wgpu::DeviceType::IntegratedGpu => ("integrated", Some(WgpuAdapter::Integrated)),
+            wgpu::DeviceType::VirtualGpu => ("virtual", Some(WgpuAdapter::Virtual)),
+            wgpu::DeviceType::Cpu => ("cpu", None),
+            wgpu::DeviceType::Other => ("other", None),
+        };
+        let n = seen.entry(kind).or_default();
+        let choice = match (kind, make) {
+            ("cpu", _) => Some(WgpuAdapter::Cpu),
+            (_, Some(f)) => Some(f(*n)),
+            _ => None,
+        };
+        *n += 1;
+        let record = AdapterRecord {
+            name: info.name.clone(),
+            device_type: kind.into(),
+            backend: format!("{:?}", info.backend),
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+        };
+        match choice {
+            // The first software adapter is the one `wgpu:cpu` selects.
+            Some(WgpuAdapter::Cpu) if out.iter().any(|(a, _)| *a == WgpuAdapter::Cpu) => {}
+            Some(c) => out.push((c, record)),
+            None => {}
+        }
+    }
+    out
+}
+
+#[cfg(feature = "wgpu")]
+fn adapter_record(adapter: WgpuAdapter) -> Result<AdapterRecord> {
+    resolve_adapter(adapter)
+        .map(|(_, r)| r)
+        .map_err(|reason| ModelError::Device {
+            device: DeviceChoice::Wgpu(adapter).name(),
+            reason,
+        })
+}
+
+#[cfg(not(feature = "wgpu"))]
+fn adapter_record(adapter: WgpuAdapter) -> Result<AdapterRecord> {
+    Err(ModelError::Device {
+        device: DeviceChoice::Wgpu(adapter).name(),
+        reason: "this build has no wgpu support (build with the `wgpu` feature)".into(),
     })
 }
 
@@ -172,6 +316,20 @@ fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
 }
 
 /// One device this machine offers.
+/// The wgpu adapter a run used, as a manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdapterRecord {
+    /// The adapter's name (e.g. `NVIDIA H200`, `llvmpipe (LLVM 15.0.6, 256 bits)`).
+    pub name: String,
+    /// `discrete`, `integrated`, `virtual`, `cpu` (software).
+    pub device_type: String,
+    /// The graphics API (`Vulkan`, `Metal`, `Dx12`, `Gl`).
+    pub backend: String,
+    /// The driver and its version, as the adapter reports them.
+    pub driver: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceInfo {
     /// The name to pass as `device` / `--device`.

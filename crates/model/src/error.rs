@@ -2,7 +2,9 @@ use std::path::PathBuf;
 
 use dagmm_compression::CompressionError;
 use dagmm_estimation::EstimationError;
-use dagmm_loss::{LossError, LossReport};
+use dagmm_loss::LossError;
+
+use crate::TrainingStage;
 use thiserror::Error;
 
 /// Errors of the model crate.
@@ -40,12 +42,27 @@ pub enum ModelError {
     #[error("the model has no mixture yet: call fit_mixture (or fit) on the training data first")]
     NotFitted,
     /// Training produced a NaN or infinite loss.
-    #[error("non-finite loss at epoch {epoch}: {report:?}")]
+    #[error(
+        "the loss went non-finite in {stage} epoch {epoch}, batch {batch} of {batches}: {terms}; \
+         training stopped{}",
+        match last_checkpoint {
+            Some(e) => format!(" (the checkpoint after epoch {e} is kept)"),
+            None => String::new(),
+        }
+    )]
     NonFiniteLoss {
-        /// The epoch (1-based).
+        /// The stage (`layerN`, `finetune`, `train`).
+        stage: TrainingStage,
+        /// The epoch (1-based, within the stage).
         epoch: usize,
-        /// The epoch's mean terms.
-        report: LossReport,
+        /// The first batch (1-based) with a non-finite term.
+        batch: usize,
+        /// Batches per epoch.
+        batches: usize,
+        /// The batch's non-finite terms, `name = value`.
+        terms: String,
+        /// The epoch of the last good checkpoint of the main stage, if one was saved.
+        last_checkpoint: Option<usize>,
     },
     /// A file could not be read or written.
     #[error("{path}: {source}")]

@@ -33,6 +33,7 @@
 //! # Ok::<(), dagmm_model::ModelError>(())
 //! ```
 
+mod checkpoint;
 mod config;
 mod dagmm;
 mod device;
@@ -42,12 +43,13 @@ mod pretrain;
 mod tensors;
 mod train;
 
+pub use checkpoint::{CheckpointFile, Checkpointing, CHECKPOINT_FILE};
 pub use config::{
     DagmmConfig, EmConfig, PretrainingConfig, ScoreKind, ScoringConfig, ScoringMixture,
     TrainingConfig,
 };
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
-pub use device::{available_devices, DeviceChoice, DeviceInfo, WgpuAdapter};
+pub use device::{available_devices, AdapterRecord, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
 pub use train::{clip_global_norm, EpochLosses, TrainingStage};

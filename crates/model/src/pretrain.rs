@@ -9,7 +9,8 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::tensors::{read_f64, upload_rows};
 use crate::train::{
-    rng, run_epochs, EpochLosses, EpochPlan, StepOutput, TrainingStage, STREAM_PRETRAINING,
+    rng, run_epochs, EpochLosses, EpochPlan, StageStart, StepOutput, TrainingStage,
+    STREAM_PRETRAINING,
 };
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
@@ -63,6 +64,8 @@ pub(crate) fn pretrain(
                 h.view(),
                 &plan(TrainingStage::Layer(layer + 1), p.layer_epochs),
                 &mut shuffle,
+                StageStart::fresh(),
+                None,
                 &mut |pair: &LayerPair, hb, _| reconstruction_step(pair.loss(hb)),
                 on_epoch,
             )?;
@@ -77,6 +80,8 @@ pub(crate) fn pretrain(
             x,
             &plan(TrainingStage::Finetune, p.finetune_epochs),
             &mut shuffle,
+            StageStart::fresh(),
+            None,
             &mut |ae: &Autoencoder, xb, _| {
                 reconstruction_step(ae.compress(xb, None).reconstruction_error.mean())
             },

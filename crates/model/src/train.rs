@@ -1,7 +1,8 @@
+use std::cell::RefCell;
 use std::time::Instant;
 
 use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
 use dagmm_loss::LossReport;
 use rand::seq::SliceRandom;
@@ -9,6 +10,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::checkpoint::{Checkpointing, Resumed};
 use crate::tensors::{read_f64, upload_rows};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
@@ -182,35 +184,85 @@ pub(crate) struct EpochPlan {
     pub grad_clip_norm: Option<f64>,
 }
 
+/// Where a stage starts: the epochs already trained and Adam's state after them (a resumed
+/// run), or the beginning.
+pub(crate) struct StageStart {
+    pub epochs_done: usize,
+    pub optimizer: Option<ModuleOptimizer>,
+}
+
+impl StageStart {
+    /// The first epoch, a fresh Adam.
+    pub fn fresh() -> Self {
+        StageStart {
+            epochs_done: 0,
+            optimizer: None,
+        }
+    }
+}
+
+/// How a stage saves checkpoints: after every `every`-th epoch (0: never on the way) and after
+/// its last, `save` gets the module, Adam's state, the epoch and the stage's epochs so far.
+pub(crate) struct StageCheckpoints<'a, M> {
+    pub every: usize,
+    /// The epoch of the checkpoint already on disk, if any (what a failure leaves to resume).
+    pub last: Option<usize>,
+    #[allow(clippy::type_complexity)]
+    pub save: &'a mut dyn FnMut(&M, &ModuleOptimizer, usize, &[EpochLosses]) -> Result<()>,
+}
+
+/// The five loss terms, in [`LossReport::from_terms`]'s order.
+const TERM_NAMES: [&str; 5] = [
+    "total",
+    "reconstruction",
+    "energy",
+    "penalty",
+    "regularization",
+];
+
 /// Trains `module` (on the autodiff device, in training mode) on the rows of `x` for
 /// `plan.epochs` epochs with its own Adam state: each epoch draws a new permutation from
 /// `shuffle_rng`; each batch's rows are gathered on the host and uploaded alone, so the device
 /// never holds more than a batch of the data (wgpu adapters cap storage buffers: 128 MiB on
-/// lavapipe); `step` computes the objective of a batch given its rows' indices. Returns the
-/// trained module and the per-epoch mean terms; a non-finite epoch is an error.
+/// lavapipe); `step` computes the objective of a batch given its rows' indices. A resumed stage
+/// (`start`) replays the permutations of the epochs it skips, so the rest of the stage sees the
+/// same batches as a run never interrupted. Returns the trained module and the per-epoch mean
+/// terms of the epochs it ran. An epoch whose mean loss is not finite is an error naming its
+/// first non-finite batch and terms; the checkpoint on disk then stays the last good one.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn run_epochs<M: Module>(
     mut module: M,
     device: &Device,
     x: ndarray::ArrayView2<f64>,
     plan: &EpochPlan,
     shuffle_rng: &mut ChaCha8Rng,
+    start: StageStart,
+    mut checkpoints: Option<StageCheckpoints<'_, M>>,
     step: &mut dyn FnMut(&M, Tensor<2>, &[usize]) -> StepOutput,
     on_epoch: &mut dyn FnMut(&EpochLosses),
 ) -> Result<(M, Vec<EpochLosses>)> {
     let n = x.nrows();
-    let mut optim = AdamConfig::new()
-        .with_epsilon(plan.adam_epsilon as f32)
-        .init();
+    let mut optim = start.optimizer.unwrap_or_else(|| adam(plan));
     let batch = plan.batch_size.min(n);
     let mut order: Vec<usize> = (0..n).collect();
-    let mut history = Vec::with_capacity(plan.epochs);
-    for epoch in 1..=plan.epochs {
+    for _ in 0..start.epochs_done {
+        order.shuffle(shuffle_rng);
+    }
+    let bounds = epoch_batches(n, batch, plan.drop_last, plan.min_rows);
+    if bounds.is_empty() && start.epochs_done < plan.epochs {
+        return Err(ModelError::Data(format!(
+            "no full batch of {batch} rows in {n} rows with drop_last"
+        )));
+    }
+    let mut history = Vec::with_capacity(plan.epochs.saturating_sub(start.epochs_done));
+    for epoch in start.epochs_done + 1..=plan.epochs {
         let started = Instant::now();
         order.shuffle(shuffle_rng);
         let mut sums: Option<Tensor<1>> = None;
+        let mut batch_terms: Vec<Tensor<1>> = Vec::with_capacity(bounds.len());
         let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
-        for (start, end) in epoch_batches(n, batch, plan.drop_last, plan.min_rows) {
+        for &(start, end) in &bounds {
             // Rows reach the device one batch at a time, gathered on the host.
             let rows_b = &order[start..end];
             let xb = upload_rows(&x, rows_b.iter().copied(), device);
@@ -221,6 +273,7 @@ pub(crate) fn run_epochs<M: Module>(
                     Some(acc) => acc + c,
                 });
             }
+            batch_terms.push(out.terms.clone());
             let terms = out.terms.mul_scalar((end - start) as f64);
             sums = Some(match sums {
                 None => terms,
@@ -234,14 +287,32 @@ pub(crate) fn run_epochs<M: Module>(
             module = optim.step(plan.learning_rate, module, grads);
             rows += end - start;
         }
-        let Some(sums) = sums else {
-            return Err(ModelError::Data(format!(
-                "no full batch of {batch} rows in {n} rows with drop_last"
-            )));
-        };
+        let sums = sums.expect("at least one batch per epoch");
         let report = LossReport::from_terms(sums.div_scalar(rows as f64));
         if !report.is_finite() {
-            return Err(ModelError::NonFiniteLoss { epoch, report });
+            // One read of every batch's terms finds where the loss first left the reals.
+            let values = read_f64(Tensor::cat(batch_terms, 0));
+            let (batch, terms) = values
+                .chunks(TERM_NAMES.len())
+                .enumerate()
+                .find_map(|(b, t)| {
+                    let bad: Vec<String> = t
+                        .iter()
+                        .zip(TERM_NAMES)
+                        .filter(|(v, _)| !v.is_finite())
+                        .map(|(v, name)| format!("{name} = {v}"))
+                        .collect();
+                    (!bad.is_empty()).then(|| (b + 1, bad.join(", ")))
+                })
+                .unwrap_or((bounds.len(), format!("{report:?}")));
+            return Err(ModelError::NonFiniteLoss {
+                stage: plan.stage,
+                epoch,
+                batch,
+                batches: bounds.len(),
+                terms,
+                last_checkpoint: checkpoints.as_ref().and_then(|c| c.last),
+            });
         }
         let (codes_used, code_perplexity) = match code_counts {
             Some(c) => {
@@ -265,20 +336,48 @@ pub(crate) fn run_epochs<M: Module>(
         };
         on_epoch(&losses);
         history.push(losses);
+        if let Some(c) = checkpoints.as_mut() {
+            if epoch == plan.epochs || (c.every > 0 && epoch % c.every == 0) {
+                (c.save)(&module, &optim, epoch, &history)?;
+                c.last = Some(epoch);
+            }
+        }
     }
     Ok((module, history))
 }
 
+/// A fresh Adam of the plan's settings.
+fn adam(plan: &EpochPlan) -> ModuleOptimizer {
+    AdamConfig::new()
+        .with_epsilon(plan.adam_epsilon as f32)
+        .init()
+}
+
+/// Where the main stage saves checkpoints, and what it resumes from.
+pub(crate) struct TrainCheckpoints<'a> {
+    pub target: &'a Checkpointing,
+    /// [`data_digest`](crate::checkpoint::data_digest) of the training rows.
+    pub digest: String,
+    /// The epochs before this stage's (pretraining; the resumed run's), which every checkpoint
+    /// repeats so that a resumed run's `losses.csv` is whole.
+    pub earlier: Vec<EpochLosses>,
+    /// The epoch of the checkpoint already on disk, if any.
+    pub last: Option<usize>,
+}
+
 /// Train `network` (a plain-device module) on `x` by the DAGMM objective (`[training]`); returns
-/// the trained plain-device module and the per-epoch losses. Dropout masks come from the seed's
-/// dropout stream. `labels` (1 = anomaly) are required by, and only used by, the anomaly-aware
-/// objective; each batch takes its rows' labels. With `training.freeze_compression` only the
-/// estimation network learns.
+/// the trained plain-device module and the per-epoch losses of the epochs it ran. Dropout masks
+/// come from the seed's dropout stream. `labels` (1 = anomaly) are required by, and only used by,
+/// the anomaly-aware objective; each batch takes its rows' labels. With
+/// `training.freeze_compression` only the estimation network learns. `resumed` continues a
+/// checkpoint (its weights must already be in `network`); `checkpoints` saves new ones.
 pub(crate) fn train_network(
     config: &DagmmConfig,
     network: DagmmNetwork,
     x: ndarray::ArrayView2<f64>,
     labels: Option<&[u8]>,
+    resumed: Option<&Resumed>,
+    checkpoints: Option<TrainCheckpoints<'_>>,
     on_epoch: &mut dyn FnMut(&EpochLosses),
 ) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
     let t = &config.training;
@@ -299,7 +398,7 @@ pub(crate) fn train_network(
     if t.epochs == 0 {
         return Ok((network, Vec::new()));
     }
-    let mut dropout_rng = rng(t.seed, STREAM_DROPOUT);
+    let dropout_rng = RefCell::new(rng(t.seed, STREAM_DROPOUT));
     let plan = EpochPlan {
         stage: TrainingStage::Train,
         epochs: t.epochs,
@@ -310,6 +409,45 @@ pub(crate) fn train_network(
         adam_epsilon: t.adam_epsilon,
         grad_clip_norm: t.grad_clip_norm,
     };
+    let start = match resumed {
+        Some(r) => {
+            dropout_rng.borrow_mut().set_word_pos(r.dropout_word_pos()?);
+            StageStart {
+                epochs_done: r.epochs_done(),
+                optimizer: Some(r.optimizer(adam(&plan))?),
+            }
+        }
+        None => StageStart::fresh(),
+    };
+    let mut save = |net: &DagmmNetwork,
+                    optim: &ModuleOptimizer,
+                    epoch: usize,
+                    stage: &[EpochLosses]|
+     -> Result<()> {
+        let Some(c) = &checkpoints else {
+            return Ok(());
+        };
+        let mut history = c.earlier.clone();
+        history.extend_from_slice(stage);
+        c.target.save(
+            config,
+            &x,
+            &c.digest,
+            net,
+            Some(optim),
+            epoch,
+            dropout_rng.borrow().get_word_pos(),
+            &history,
+        )
+    };
+    let stage_checkpoints = checkpoints
+        .as_ref()
+        .map(|c| c.last)
+        .map(|last| StageCheckpoints {
+            every: t.checkpoint_every,
+            last,
+            save: &mut save,
+        });
     let mut network = network.train();
     if t.freeze_compression {
         // No graph for the compression network at all. Detaching its outputs alone (as
@@ -324,12 +462,14 @@ pub(crate) fn train_network(
         x,
         &plan,
         &mut rng(t.seed, STREAM_SHUFFLE),
+        start,
+        stage_checkpoints,
         &mut |net: &DagmmNetwork, xb, rows| {
             let ab = labels.as_ref().map(|l| {
                 let v: Vec<f32> = rows.iter().map(|&i| l[i]).collect();
                 Tensor::<1>::from_data(TensorData::new(v, [rows.len()]), &xb.device())
             });
-            let step = net.batch_step(config, xb, ab, Some(&mut dropout_rng));
+            let step = net.batch_step(config, xb, ab, Some(&mut *dropout_rng.borrow_mut()));
             StepOutput {
                 terms: step.loss.terms(),
                 total: step.loss.total,

@@ -40,5 +40,5 @@ pub use error::{PipelineError, Result};
 pub use neural::DagmmDetector;
 pub use pu::{pu_decide, PuOutcome};
 pub use records::{Curves, Decision, ModelCard, RuleOutcome, RunSummary, SUMMARY_FILE};
-pub use run::{run, RunEvent, RunOutput, TestRows, Timings};
+pub use run::{run, run_checkpointed, RunEvent, RunOutput, TestRows, Timings};
 pub use spec::{load_detector, DetectorSpec, Fitted};

@@ -5,7 +5,7 @@
 
 use std::time::Instant;
 
-use dagmm_model::EpochLosses;
+use dagmm_model::{Checkpointing, EpochLosses};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{DetectorKind, RunConfig};
@@ -58,8 +58,18 @@ pub struct RunOutput {
     pub timings: Timings,
 }
 
-/// Runs `config` end to end.
+/// Runs `config` end to end, without checkpoints.
 pub fn run(config: &RunConfig, on_event: &mut dyn FnMut(RunEvent<'_>)) -> Result<RunOutput> {
+    run_checkpointed(config, None, on_event)
+}
+
+/// Runs `config` end to end; a neural detector saves its training's checkpoints in
+/// `checkpoints.dir` and, with `checkpoints.resume`, continues the one it finds there.
+pub fn run_checkpointed(
+    config: &RunConfig,
+    checkpoints: Option<&Checkpointing>,
+    on_event: &mut dyn FnMut(RunEvent<'_>),
+) -> Result<RunOutput> {
     let wall = Instant::now();
     if config.kind() == DetectorKind::Dagmm {
         // A device that cannot start fails the run before the data are read.
@@ -121,7 +131,7 @@ pub fn run(config: &RunConfig, on_event: &mut dyn FnMut(RunEvent<'_>)) -> Result
     } else {
         None
     };
-    let fitted = spec.fit(prepared.train.view(), labels, &mut |e| {
+    let fitted = spec.fit(prepared.train.view(), labels, checkpoints, &mut |e| {
         on_event(RunEvent::Epoch(e))
     })?;
     let fit_seconds = started.elapsed().as_secs_f64();

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use dagmm_model::{DeviceChoice, EpochLosses};
+use dagmm_model::{Checkpointing, DeviceChoice, EpochLosses};
 use ndarray::ArrayView2;
 
 use crate::classic::{ClassicDetector, ClassicFit};
@@ -54,17 +54,25 @@ impl DetectorSpec {
 
     /// Fits on the rows of `x`. `labels` (1 = anomaly) reach only a detector that trains on
     /// them (the anomaly-aware loss); `on_epoch` sees every epoch of a neural detector.
+    /// `checkpoints` (neural detectors; the classic ones fit in one go) saves the training's
+    /// checkpoints there and resumes from one as [`dagmm_model::Dagmm::fit_checkpointed`] says.
     pub fn fit(
         &self,
         x: ArrayView2<f64>,
         labels: Option<&[u8]>,
+        checkpoints: Option<&Checkpointing>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Fitted> {
         match self {
             DetectorSpec::Dagmm(config) => {
                 let labels = labels.filter(|_| config.loss.needs_labels());
-                let (model, history) =
-                    dagmm_model::Dagmm::fit_labelled(config.clone(), x, labels, on_epoch)?;
+                let (model, history) = dagmm_model::Dagmm::fit_checkpointed(
+                    config.clone(),
+                    x,
+                    labels,
+                    checkpoints,
+                    on_epoch,
+                )?;
                 Ok(Fitted {
                     detector: Box::new(DagmmDetector::new(model)),
                     history,

@@ -14,7 +14,7 @@ use dagmm_pipeline::{
 use indicatif::ProgressBar;
 
 use crate::cli::{GaussianArgs, GmmArgs, InputArgs, RuleArgs};
-use crate::runs::{run_into, Extras};
+use crate::runs::{run_into, Extras, Resume};
 
 /// The protocol of a tutorial run: the rule given on the command line, on the anomaly score.
 fn evaluation(rule: &RuleArgs, split: Split) -> Result<EvaluationSection> {
@@ -57,6 +57,7 @@ fn finish(config: RunConfig, out: &Path) -> Result<()> {
         &ProgressBar::hidden(),
         None,
         Extras { pictures: true },
+        Resume::No,
     )?;
     let s = &output.summary;
     if let Some(sel) = &s.selection {

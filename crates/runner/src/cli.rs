@@ -52,12 +52,18 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml.
-    #[arg(long, value_name = "FILE")]
-    pub config: PathBuf,
+    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml. With --resume it may be left
+    /// out: the interrupted run's own config is used.
+    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    pub config: Option<PathBuf>,
     /// Override a config field, e.g. --set training.batch_size=2048 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+    /// Continue the interrupted run into --out from its last checkpoint (saved every
+    /// training.checkpoint_every epochs in OUT.partial/checkpoint): the same data, network and
+    /// seed; the learning rate, the loss weights, the epochs, the device may change (--set).
+    #[arg(long)]
+    pub resume: bool,
     /// Shorthand for --set training.epochs=N.
     #[arg(long)]
     pub epochs: Option<usize>,

@@ -141,6 +141,9 @@ pub struct Manifest {
     pub timings: RunTimings,
     /// The sweep entry (`None` for a run started by hand).
     pub sweep: Option<SweepEntryRecord>,
+    /// The epoch of the checkpoint a resumed run continued (`None`: it ran from the start).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resumed_after_epoch: Option<usize>,
 }
 
 impl Manifest {
@@ -182,6 +185,7 @@ impl Manifest {
                 seconds: timings,
             },
             sweep: sweep.cloned(),
+            resumed_after_epoch: None,
         }
     }
 }

@@ -116,7 +116,10 @@ struct Group {
 fn summaries(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     for entry in std::fs::read_dir(dir).with_context(|| format!("cannot read {}", dir.display()))? {
         let path = entry?.path();
-        if path.is_dir() {
+        let transient = path
+            .file_name()
+            .is_some_and(|n| crate::runs::is_transient(&n.to_string_lossy()));
+        if path.is_dir() && !transient {
             summaries(&path, found)?;
         } else if path.file_name().is_some_and(|n| n == SUMMARY_FILE) {
             found.push(path);

@@ -36,7 +36,7 @@ use serde::{Deserialize, Serialize};
 use crate::cli::Shard;
 use crate::output;
 use crate::record::SweepEntryRecord;
-use crate::runs::{run_into, Extras};
+use crate::runs::{run_into, Extras, Resume};
 
 /// File name of the experiment copy in a sweep's output folder.
 pub const EXPERIMENT_FILE: &str = "experiment.toml";
@@ -317,6 +317,7 @@ fn run_task(task: &Task, multi: &MultiProgress) -> Result<()> {
         &bar,
         Some(&task.entry),
         Extras::default(),
+        Resume::IfAny,
     );
     bar.finish_and_clear();
     multi.remove(&bar);

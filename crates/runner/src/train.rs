@@ -2,7 +2,7 @@
 //! with a saved detector). The work is the pipeline's: this file turns arguments into its calls
 //! and prints what came back.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use dagmm_data::LoadOptions;
 use dagmm_pipeline::config::locate;
 use dagmm_pipeline::{RunConfig, RunSummary, SavedDetector};
@@ -10,7 +10,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{ScoreArgs, TrainArgs};
 use crate::output::write_scores_csv;
-use crate::runs::{run_into, Extras};
+use crate::runs::{run_into, staging_dir, Extras, Resume};
 
 /// The overrides `dagmm train`'s shorthands stand for, after the `--set` ones.
 pub fn train_overrides(args: &TrainArgs) -> Vec<String> {
@@ -73,15 +73,38 @@ pub fn result_line(s: &RunSummary) -> String {
 }
 
 pub fn run_train(args: &TrainArgs) -> Result<()> {
-    let config = RunConfig::load(&args.config, &train_overrides(args))?;
+    // A resumed run without --config continues with the config it saved.
+    let config_file = match (&args.config, args.resume) {
+        (Some(file), _) => file.clone(),
+        (None, true) => {
+            let saved = staging_dir(&args.out)?.join("config.toml");
+            if !saved.is_file() {
+                bail!(
+                    "nothing to resume: {} does not exist (the staging folder of an interrupted \
+                     run into {} holds it)",
+                    saved.display(),
+                    args.out.display()
+                );
+            }
+            saved
+        }
+        (None, false) => bail!("--config FILE is required (it may be left out with --resume)"),
+    };
+    let config = RunConfig::load(&config_file, &train_overrides(args))?;
     let bar = epoch_bar(&config);
+    let resume = if args.resume {
+        Resume::Required
+    } else {
+        Resume::No
+    };
     let output = run_into(
         &config,
-        &args.config,
+        &config_file,
         &args.out,
         &bar,
         None,
         Extras::default(),
+        resume,
     );
     bar.finish_and_clear();
     let output = output?;

@@ -682,4 +682,5 @@ fn ndarray_device_trains_too() {
 }
 
 mod baselines;
+mod checkpoints;
 mod variants;

@@ -1,0 +1,320 @@
+//! Checkpoints of the main training stage: every `training.checkpoint_every` epochs (and after
+//! the last epoch, and once after pretraining) a fit given a [`Checkpointing`] folder saves the
+//! network's weights, Adam's state, the dropout stream's position, the epoch and every epoch's
+//! losses so far. A fit asked to resume reads them back and continues: the shuffles of the epochs
+//! already done are replayed from the seed, so on the same device the resumed run's losses,
+//! weights and scores are bit-identical to the run never interrupted.
+//!
+//! A checkpoint is written atomically: its weights and optimizer files carry the epoch in their
+//! names, `checkpoint.json` (which names them) is renamed into place last, and only then are the
+//! previous epoch's files removed. A kill at any point leaves the last complete checkpoint.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::optim::ModuleOptimizer;
+use serde::{Deserialize, Serialize};
+
+use crate::train::EpochLosses;
+use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
+
+/// Name of the file that describes a checkpoint folder's checkpoint.
+pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+const FORMAT: &str = "dagmm-checkpoint";
+const VERSION: u32 = 1;
+
+/// Where a fit keeps its checkpoints, and whether it starts from the one found there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpointing {
+    /// The checkpoint folder (created when the first checkpoint is written).
+    pub dir: PathBuf,
+    /// Continue from the checkpoint in `dir` when there is one (a fresh fit otherwise).
+    pub resume: bool,
+}
+
+/// `checkpoint.json`: what a checkpoint holds besides its two binary files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckpointFile {
+    /// `dagmm-checkpoint`.
+    pub format: String,
+    /// Layout version (1).
+    pub version: u32,
+    /// Epochs of the main training stage finished (0: pretraining only).
+    pub epochs_done: usize,
+    /// `training.epochs` of the run that wrote it.
+    pub epochs_planned: usize,
+    /// The config the run trained with.
+    pub config: DagmmConfig,
+    /// Rows and columns of the training matrix.
+    pub rows: usize,
+    pub columns: usize,
+    /// FNV-1a digest of the training rows and labels (hex): a resume on other data is refused.
+    pub data_digest: String,
+    /// Position of the dropout stream (ChaCha8 word position, decimal).
+    pub dropout_word_pos: String,
+    /// The network's weights (Burn burnpack), relative to the folder.
+    pub weights: String,
+    /// Adam's state (Burn burnpack), relative to the folder; none before the first epoch.
+    pub optimizer: Option<String>,
+    /// Every epoch of every stage so far, as `losses.csv` lists them.
+    pub history: Vec<EpochLosses>,
+}
+
+/// A checkpoint read back.
+pub(crate) struct Resumed {
+    pub file: CheckpointFile,
+    pub dir: PathBuf,
+}
+
+/// FNV-1a over the rows' bit patterns and the labels: the same rows give the same digest on
+/// every machine.
+pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>, labels: Option<&[u8]>) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &b in bytes {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    };
+    eat(&(x.nrows() as u64).to_le_bytes());
+    eat(&(x.ncols() as u64).to_le_bytes());
+    for v in x.iter() {
+        eat(&v.to_bits().to_le_bytes());
+    }
+    if let Some(l) = labels {
+        eat(l);
+    }
+    format!("{h:016x}")
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
+    move |source| ModelError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+impl Checkpointing {
+    /// The checkpoint in `dir`, if there is one.
+    pub fn read(dir: &Path) -> Result<Option<CheckpointFile>> {
+        let path = dir.join(CHECKPOINT_FILE);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io(&path)(e)),
+        };
+        let file: CheckpointFile =
+            serde_json::from_str(&text).map_err(|source| ModelError::Json {
+                path: path.clone(),
+                source,
+            })?;
+        if file.format != FORMAT || file.version != VERSION {
+            return Err(ModelError::Format {
+                path,
+                message: format!(
+                    "format {} v{}, expected {FORMAT} v{VERSION}",
+                    file.format, file.version
+                ),
+            });
+        }
+        Ok(Some(file))
+    }
+
+    /// The checkpoint to resume from, checked against the run about to continue it.
+    pub(crate) fn resumed(
+        &self,
+        config: &DagmmConfig,
+        x: &ndarray::ArrayView2<f64>,
+        digest: &str,
+    ) -> Result<Option<Resumed>> {
+        if !self.resume {
+            return Ok(None);
+        }
+        let Some(file) = Self::read(&self.dir)? else {
+            return Ok(None);
+        };
+        let path = self.dir.join(CHECKPOINT_FILE);
+        let refuse = |message: String| {
+            Err(ModelError::Format {
+                path: path.clone(),
+                message,
+            })
+        };
+        if (file.rows, file.columns) != x.dim() || file.data_digest != digest {
+            return refuse(format!(
+                "the checkpoint was trained on other rows ({} × {}, digest {}; these are {} × {}, \
+                 digest {digest}): resume with the same data, split, scaling and seed",
+                file.rows,
+                file.columns,
+                file.data_digest,
+                x.nrows(),
+                x.ncols()
+            ));
+        }
+        let (a, b) = (&file.config, config);
+        let fixed = [
+            ("compression", a.compression != b.compression),
+            ("estimation", a.estimation != b.estimation),
+            ("pretraining", a.pretraining != b.pretraining),
+            ("training.seed", a.training.seed != b.training.seed),
+            (
+                "training.batch_size",
+                a.training.batch_size != b.training.batch_size,
+            ),
+            (
+                "training.drop_last",
+                a.training.drop_last != b.training.drop_last,
+            ),
+            (
+                "training.freeze_compression",
+                a.training.freeze_compression != b.training.freeze_compression,
+            ),
+        ];
+        let changed: Vec<&str> = fixed.iter().filter(|(_, c)| *c).map(|(n, _)| *n).collect();
+        if !changed.is_empty() {
+            return refuse(format!(
+                "the run to resume differs in {}: a resumed run may change the learning rate, \
+                 the loss weights, the epochs, the clipping, the device or the scoring, not what \
+                 shapes the network or orders its batches",
+                changed.join(", ")
+            ));
+        }
+        if file.epochs_done > config.training.epochs {
+            return refuse(format!(
+                "the checkpoint is at epoch {} but training.epochs is {}",
+                file.epochs_done, config.training.epochs
+            ));
+        }
+        Ok(Some(Resumed {
+            file,
+            dir: self.dir.clone(),
+        }))
+    }
+
+    /// Writes a checkpoint of `network` (any device) after `epochs_done` epochs of the main stage.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn save<M: Module>(
+        &self,
+        config: &DagmmConfig,
+        x: &ndarray::ArrayView2<f64>,
+        digest: &str,
+        network: &M,
+        optimizer: Option<&ModuleOptimizer>,
+        epochs_done: usize,
+        dropout_word_pos: u128,
+        history: &[EpochLosses],
+    ) -> Result<()> {
+        std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let weights = format!("weights-{epochs_done:06}.bpk");
+        let weights_path = self.dir.join(&weights);
+        network
+            .clone()
+            .save_file(&weights_path)
+            .map_err(|e| ModelError::Weights {
+                path: weights_path.clone(),
+                message: e.to_string(),
+            })?;
+        let optimizer_name = match optimizer {
+            Some(o) => {
+                let name = format!("adam-{epochs_done:06}.bpk");
+                let path = self.dir.join(&name);
+                o.save(&path).map_err(|e| ModelError::Weights {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+                Some(name)
+            }
+            None => None,
+        };
+        let file = CheckpointFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            epochs_done,
+            epochs_planned: config.training.epochs,
+            config: config.clone(),
+            rows: x.nrows(),
+            columns: x.ncols(),
+            data_digest: digest.into(),
+            dropout_word_pos: dropout_word_pos.to_string(),
+            weights: weights.clone(),
+            optimizer: optimizer_name.clone(),
+            history: history.to_vec(),
+        };
+        let path = self.dir.join(CHECKPOINT_FILE);
+        let tmp = self.dir.join(format!("{CHECKPOINT_FILE}.tmp"));
+        let json = serde_json::to_string_pretty(&file).map_err(|source| ModelError::Json {
+            path: path.clone(),
+            source,
+        })?;
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(json.as_bytes())?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        };
+        write().map_err(io(&path))?;
+        // The earlier checkpoint's files are no longer named by checkpoint.json.
+        let keep = [
+            Some(weights),
+            optimizer_name,
+            Some(CHECKPOINT_FILE.to_string()),
+        ];
+        if let Ok(entries) = std::fs::read_dir(&self.dir) {
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !keep.iter().flatten().any(|k| *k == name) {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Resumed {
+    /// The checkpoint's weights applied to `network` (its parameter ids too, which key Adam's
+    /// state).
+    pub(crate) fn network(&self, network: DagmmNetwork) -> Result<DagmmNetwork> {
+        let path = self.dir.join(&self.file.weights);
+        network
+            .try_load_file(&path)
+            .map_err(|e| ModelError::Weights {
+                path: path.clone(),
+                message: e.to_string(),
+            })
+    }
+
+    /// Adam's state, on a fresh optimizer of the same settings.
+    pub(crate) fn optimizer(&self, fresh: ModuleOptimizer) -> Result<ModuleOptimizer> {
+        match &self.file.optimizer {
+            Some(name) => {
+                let path = self.dir.join(name);
+                fresh.load(&path).map_err(|e| ModelError::Weights {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })
+            }
+            None => Ok(fresh),
+        }
+    }
+
+    pub(crate) fn dropout_word_pos(&self) -> Result<u128> {
+        self.file
+            .dropout_word_pos
+            .parse()
+            .map_err(|_| ModelError::Format {
+                path: self.dir.join(CHECKPOINT_FILE),
+                message: format!(
+                    "dropout_word_pos `{}` is not a number",
+                    self.file.dropout_word_pos
+                ),
+            })
+    }
+
+    /// Epochs of the main stage already trained.
+    pub(crate) fn epochs_done(&self) -> usize {
+        self.file.epochs_done
+    }
+}
