@@ -104,6 +104,11 @@ pub fn contaminated_blobs(
             "outlier_fraction must be in [0, 1), got {outlier_fraction}"
         )));
     }
+    if !(std > 0.0 && std.is_finite()) {
+        return Err(DataError::InvalidArgument(format!(
+            "the blobs' standard deviation must be a positive number, got {std}"
+        )));
+    }
     let n_outliers = (n_samples as f64 * outlier_fraction).round() as usize;
     let n_inliers = n_samples - n_outliers;
     let centers = random_centers(k, dims, seed);

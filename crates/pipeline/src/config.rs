@@ -383,19 +383,27 @@ impl RunConfig {
             file: path.to_path_buf(),
             message,
         };
-        let mut table = read_table(path, 0)?;
+        let mut table = read_table(path, &mut Vec::new())?;
         for o in overrides {
-            apply_override(&mut table, o).map_err(|m| config_error(m))?;
+            apply_override(&mut table, o).map_err(PipelineError::Invalid)?;
         }
         let config: RunConfig = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let at = e.path().to_string();
+                let message = plain_words(e.inner().to_string().trim_end());
+                // An override the error is about is to blame, not the file.
+                if let Some(o) = overrides.iter().find(|o| override_is_at(o, &at, &message)) {
+                    return PipelineError::Invalid(format!(
+                        "override `{o}`: {message} (config {})",
+                        path.display()
+                    ));
+                }
                 let where_ = if at == "." {
                     String::new()
                 } else {
                     format!("at `{at}`: ")
                 };
-                config_error(format!("{where_}{}", e.inner().to_string().trim_end()))
+                config_error(format!("{where_}{message}"))
             })?;
         config
             .validate()
@@ -620,13 +628,19 @@ impl RunConfig {
 /// Reads a config file as a TOML table. A top-level `extends = "other.toml"` (relative to the
 /// file's folder) reads that file first and lays this one over it, table by table, so a variant
 /// config names only what it changes. A file that extends itself through the chain is an error.
-fn read_table(path: &Path, depth: usize) -> Result<toml::Table> {
+/// Reads a config file and the files it `extends` (`chain`: the files that extend it, which it
+/// must not extend again).
+fn read_table(path: &Path, chain: &mut Vec<PathBuf>) -> Result<toml::Table> {
     let config_error = |message: String| PipelineError::Config {
         file: path.to_path_buf(),
         message,
     };
-    let text =
-        std::fs::read_to_string(path).map_err(|e| config_error(format!("cannot read: {e}")))?;
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        config_error(match e.kind() {
+            std::io::ErrorKind::NotFound => "no such file".to_string(),
+            _ => format!("cannot read: {e}"),
+        })
+    })?;
     let mut table: toml::Table = text
         .parse()
         .map_err(|e: toml::de::Error| config_error(e.to_string().trim_end().to_string()))?;
@@ -638,15 +652,56 @@ fn read_table(path: &Path, depth: usize) -> Result<toml::Table> {
             "`extends` must be a file name (a string)".into(),
         ));
     };
-    if depth >= 8 {
-        return Err(config_error(
-            "`extends` chains deeper than 8 (a cycle?)".into(),
-        ));
-    }
+    let identity = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    chain.push(identity(path));
     let base_path = path.parent().unwrap_or(Path::new(".")).join(base);
-    let mut merged = read_table(&base_path, depth + 1)?;
+    if chain.contains(&identity(&base_path)) {
+        let names: Vec<String> = chain
+            .iter()
+            .chain([&identity(&base_path)])
+            .map(|p| p.display().to_string())
+            .collect();
+        return Err(config_error(format!(
+            "`extends` makes a cycle: {}",
+            names.join(" extends ")
+        )));
+    }
+    let mut merged = read_table(&base_path, chain)?;
+    chain.pop();
     merge(&mut merged, table);
     Ok(merged)
+}
+
+/// serde's type names in the words of a config file.
+fn plain_words(message: &str) -> String {
+    let mut m = message.to_string();
+    for (rust, plain) in [
+        ("expected usize", "expected a whole number (0 or more)"),
+        ("expected u64", "expected a whole number (0 or more)"),
+        ("expected u32", "expected a whole number (0 or more)"),
+        ("expected f64", "expected a number"),
+        ("expected f32", "expected a number"),
+        ("expected i64", "expected a whole number"),
+        ("expected a boolean", "expected true or false"),
+    ] {
+        m = m.replace(rust, plain);
+    }
+    m
+}
+
+/// Whether the deserialization error at `at` (serde's path; an unknown field is reported at its
+/// section) is about the override `assignment` (`key=value`).
+fn override_is_at(assignment: &str, at: &str, message: &str) -> bool {
+    let Some((key, _)) = assignment.split_once('=') else {
+        return false;
+    };
+    let key = key.trim();
+    if key == at {
+        return true;
+    }
+    let (section, field) = key.rsplit_once('.').unwrap_or(("", key));
+    let section_matches = section == at || (section.is_empty() && at == ".");
+    section_matches && message.contains(&format!("unknown field `{field}`"))
 }
 
 /// Lays `over` onto `base`: tables merge key by key, anything else replaces.
@@ -806,9 +861,13 @@ mod tests {
         let missing = write(&dir, "missing.toml", "extends = \"nope.toml\"\n");
         let err = RunConfig::load(&missing, &[]).unwrap_err().to_string();
         assert!(err.contains("nope.toml"), "{err}");
-        let cycle = write(&dir, "cycle.toml", "extends = \"cycle.toml\"\n");
+        let cycle = write(&dir, "cycle.toml", "extends = \"cycle2.toml\"\n");
+        write(&dir, "cycle2.toml", "extends = \"cycle.toml\"\n");
         let err = RunConfig::load(&cycle, &[]).unwrap_err().to_string();
-        assert!(err.contains("deeper than 8"), "{err}");
+        assert!(err.contains("`extends` makes a cycle"), "{err}");
+        // The chain is said once: cycle.toml, cycle2.toml, cycle.toml again.
+        assert_eq!(err.matches("makes a cycle").count(), 1, "{err}");
+        assert!(err.contains("cycle.toml extends ") && err.contains("cycle2.toml extends "));
     }
 
     #[test]
@@ -828,11 +887,18 @@ mod tests {
         );
         let p = write(&dir, "run.toml", MINIMAL);
         for (set, want) in [
-            ("training.batch_size=\"big\"", "training.batch_size"),
+            (
+                "training.batch_size=\"big\"",
+                "override `training.batch_size=\"big\"`: invalid type: string \"big\", expected a whole number (0 or more)",
+            ),
             ("loss.lambda_energy=-1", "lambda_energy"),
             ("evaluation.anomaly_percentile=100", "anomaly_percentile"),
-            ("nonsense", "key=value"),
             ("data.contamination=1.5", "contamination"),
+            (
+                "training.epochz=3",
+                "override `training.epochz=3`: unknown field `epochz`",
+            ),
+            ("epochz=3", "override `epochz=3`: unknown field `epochz`"),
         ] {
             let err = RunConfig::load(&p, &[set.into()]).unwrap_err().to_string();
             assert!(
@@ -840,6 +906,27 @@ mod tests {
                 "{set}: {err}"
             );
         }
+        // A malformed override is about the override alone.
+        let err = RunConfig::load(&p, &["nonsense".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("--set `nonsense`: expected key=value"),
+            "{err}"
+        );
+        // A typo in the file is still the file's.
+        let typo = write(
+            &dir,
+            "typo.toml",
+            &format!("{MINIMAL}[training]\nepochz = 3\n"),
+        );
+        let err = RunConfig::load(&typo, &["training.epochs=3".into()])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&typo.display().to_string()) && err.contains("unknown field `epochz`"),
+            "{err}"
+        );
         let bad = write(&dir, "bad.toml", "[data\nsource=1");
         let err = RunConfig::load(&bad, &[]).unwrap_err().to_string();
         assert!(err.contains("bad.toml") && err.contains("line"), "{err}");

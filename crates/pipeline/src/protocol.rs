@@ -82,13 +82,18 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
         )));
     }
     let (train, test, test_indices) = split(config, &ds, &path)?;
-    let scaler = Scaler::fit(data.scaling, train.features.view())?;
+    // The scaler's errors name the column; the file is named here.
+    let in_file = |e: dagmm_data::DataError| {
+        PipelineError::Invalid(format!("{}: data.scaling: {e}", path.display()))
+    };
+    let scaler =
+        Scaler::fit_named(data.scaling, train.features.view(), &train.columns).map_err(in_file)?;
     Ok(PreparedData {
         n_rows: ds.n_rows(),
         columns: ds.columns.clone(),
-        train: scaler.transform(train.features.view())?,
+        train: scaler.transform(train.features.view()).map_err(in_file)?,
         train_labels: train.labels,
-        test: scaler.transform(test.features.view())?,
+        test: scaler.transform(test.features.view()).map_err(in_file)?,
         test_labels: test.labels,
         test_indices,
         scaler,

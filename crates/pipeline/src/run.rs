@@ -195,7 +195,8 @@ pub fn run_checkpointed(
     let score_seconds = started.elapsed().as_secs_f64();
 
     let history = fitted.history;
-    let train_seconds: f64 = history.iter().map(|e| e.seconds).sum();
+    // A fold from +0: an empty sum of f64 is -0.0.
+    let train_seconds = history.iter().fold(0.0, |a, e| a + e.seconds);
     let rows_trained: usize = history.iter().map(|e| e.rows).sum();
     let n_flagged = flagged.iter().filter(|&&f| f == 1).count();
     let neural = config.kind() == DetectorKind::Dagmm;

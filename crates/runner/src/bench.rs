@@ -10,6 +10,18 @@ use serde_json::json;
 use crate::cli::GmmBenchArgs;
 
 pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
+    if args.repeats == 0 {
+        anyhow::bail!("--repeats must be at least 1 (the number of timed fits)");
+    }
+    for (name, value) in [
+        ("--rows", args.rows),
+        ("--dims", args.dims),
+        ("--components", args.components),
+    ] {
+        if value == 0 {
+            anyhow::bail!("{name} must be at least 1");
+        }
+    }
     let data = dagmm_data::synthetic::contaminated_blobs(
         args.rows,
         args.dims,
@@ -44,7 +56,7 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     );
     let mut times = Vec::new();
     let mut last = None;
-    for r in 0..args.repeats.max(1) {
+    for r in 0..args.repeats {
         let started = Instant::now();
         let gmm = GaussianMixture::fit(&params, data.features.view())?;
         let secs = started.elapsed().as_secs_f64();

@@ -208,13 +208,13 @@ impl From<ScaleArg> for ScalingKind {
 #[group(required = true, multiple = false)]
 pub struct RuleArgs {
     /// Flag the P% of rows with the lowest log-likelihood (NumPy percentile, strict `<`).
-    #[arg(long, value_name = "P")]
+    #[arg(long, value_name = "P", allow_negative_numbers = true)]
     pub percentile: Option<f64>,
     /// Flag rows whose log-likelihood is below V.
     #[arg(long, value_name = "V", allow_negative_numbers = true)]
     pub threshold: Option<f64>,
     /// Flag rows whose density p(x) is below E (the tutorials' ε; compared as log E).
-    #[arg(long, value_name = "E")]
+    #[arg(long, value_name = "E", allow_negative_numbers = true)]
     pub epsilon: Option<f64>,
 }
 
@@ -239,9 +239,9 @@ pub struct GmmArgs {
     pub init: InitArg,
     #[arg(long, default_value_t = 100)]
     pub max_iter: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub tol: f64,
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub reg_covar: f64,
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
@@ -259,7 +259,7 @@ pub struct GaussianArgs {
     /// Fit on the rows labelled 0 only (the tutorials' "train on normal data"); score every row.
     #[arg(long, requires = "label_column")]
     pub fit_on_normal: bool,
-    #[arg(long, default_value_t = 1e-6)]
+    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub reg_covar: f64,
 }
 
@@ -324,10 +324,10 @@ pub struct GmmBenchArgs {
     #[arg(long, default_value_t = 8)]
     pub components: usize,
     /// Blob standard deviation.
-    #[arg(long, default_value_t = 1.5)]
+    #[arg(long, default_value_t = 1.5, allow_negative_numbers = true)]
     pub std: f64,
     /// Share of uniform outliers.
-    #[arg(long, default_value_t = 0.02)]
+    #[arg(long, default_value_t = 0.02, allow_negative_numbers = true)]
     pub outliers: f64,
     /// Timed fits; the report gives the fastest and the median.
     #[arg(long, default_value_t = 3)]

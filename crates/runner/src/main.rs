@@ -26,9 +26,26 @@ fn main() {
     // The checkout's commit as the command starts, before a long sweep lets it move on.
     record::git_state();
     if let Err(err) = run(cli) {
-        eprintln!("error: {err:#}");
+        eprintln!("error: {}", message(&err));
         std::process::exit(1);
     }
+}
+
+/// The error and its causes, `: `-joined, each cause said once: an error that already quotes its
+/// source (`FILE: No such file or directory (os error 2)`) is not followed by that source again.
+fn message(err: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in err.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) || out.contains(&format!("{text}:")) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out
 }
 
 fn run(cli: Cli) -> Result<()> {

@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use dagmm_model::DeviceChoice;
+use dagmm_model::{AdapterRecord, DeviceChoice};
 use dagmm_pipeline::{RunConfig, Timings};
 use serde::{Deserialize, Serialize};
 
@@ -141,6 +141,10 @@ pub struct Manifest {
     pub timings: RunTimings,
     /// The sweep entry (`None` for a run started by hand).
     pub sweep: Option<SweepEntryRecord>,
+    /// The wgpu adapter a neural run trained on: name, type, graphics API, driver (`None` on
+    /// the CPU backends and for the classic detectors).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub adapter: Option<AdapterRecord>,
     /// The epoch of the checkpoint a resumed run continued (`None`: it ran from the start).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resumed_after_epoch: Option<usize>,
@@ -157,6 +161,10 @@ impl Manifest {
     ) -> Self {
         let (_, finished_at) = now();
         let config = config.resolved();
+        let neural = config.kind() == dagmm_pipeline::DetectorKind::Dagmm;
+        let adapter = neural
+            .then(|| config.device.adapter().ok().flatten())
+            .flatten();
         Manifest {
             format: FORMAT.into(),
             version: VERSION,
@@ -186,6 +194,7 @@ impl Manifest {
             },
             sweep: sweep.cloned(),
             resumed_after_epoch: None,
+            adapter,
         }
     }
 }

@@ -166,12 +166,15 @@ pub fn run_into(
     std::fs::create_dir_all(&staging)
         .with_context(|| format!("cannot create {}", staging.display()))?;
     if let Some(c) = &waiting {
-        bar.println(format!(
-            "resuming {} from its checkpoint after epoch {} of {}",
-            out.display(),
-            c.epochs_done,
-            c.epochs_planned
-        ));
+        // Said on stderr even without a terminal: a log shows where the run picked up.
+        bar.suspend(|| {
+            eprintln!(
+                "resuming {} from its checkpoint after epoch {} of {}",
+                out.display(),
+                c.epochs_done,
+                c.epochs_planned
+            )
+        });
     }
     let result = write_run(config, config_file, &staging, bar, sweep, extras, &waiting);
     let output = match result {

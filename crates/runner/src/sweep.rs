@@ -234,7 +234,7 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
     // Check every config before running anything: a typo fails now, not an hour in.
     for t in &all {
         RunConfig::load(&t.config, &t.overrides)
-            .with_context(|| format!("run {}", t.dir.display()))?;
+            .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?;
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     output::write_bytes(

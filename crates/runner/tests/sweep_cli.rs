@@ -19,7 +19,8 @@ fn write_experiment(dir: &Path, epochs: usize) -> PathBuf {
              [evaluation]\nanomaly_percentile = 10.0\n\
              [compression]\nencoder_layers = [6, 1]\n\
              [estimation]\nn_components = 2\n\
-             [training]\nbatch_size = 64\nepochs = {epochs}\nlearning_rate = 1e-3\n",
+             [training]\nbatch_size = 64\nepochs = {epochs}\nlearning_rate = 1e-3\n\
+             checkpoint_every = 2\n",
             data.display()
         ),
     )
@@ -80,8 +81,29 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
+    // The second run (one job: runs go in order) is killed after a checkpoint.
+    let waiting = runs[1].with_file_name("seed0.partial/checkpoint/checkpoint.json");
+    while !waiting.is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the sweep exited early"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     child.kill().unwrap();
     child.wait().unwrap();
+    assert!(
+        !finished(&runs[1]) && !runs[1].exists(),
+        "a killed run leaves no run folder"
+    );
+    let checkpoint: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&waiting).unwrap()).unwrap();
+    let resumed_after = checkpoint["epochs_done"].as_u64().unwrap();
+    assert!(resumed_after >= 2 && resumed_after < 60, "{resumed_after}");
     let done_before: Vec<bool> = runs.iter().map(|r| finished(r)).collect();
     assert!(
         done_before.iter().any(|d| !d),
@@ -117,6 +139,19 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
         text(&o)
     );
     assert!(runs.iter().all(|r| finished(r)));
+    // The killed run continued from its checkpoint, and its losses.csv is whole.
+    let m: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(runs[1].join("manifest.json")).unwrap())
+            .unwrap();
+    assert_eq!(m["resumed_after_epoch"], resumed_after, "{m}");
+    let losses = std::fs::read_to_string(runs[1].join("losses.csv")).unwrap();
+    let epochs: Vec<&str> = losses
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(1).unwrap())
+        .collect();
+    assert_eq!(epochs, (1..=60).map(|e| e.to_string()).collect::<Vec<_>>());
+    assert!(!runs[1].with_file_name("seed0.partial").exists());
     for (r, s) in &before {
         assert_eq!(&stamp(r), s, "{} was redone", r.display());
     }

@@ -1,0 +1,226 @@
+//! `dagmm train` killed after a checkpoint and resumed with `--resume` gives, on flex, the run
+//! never interrupted: the same losses, scores and mixture. A run writes its folder whole or not
+//! at all: a killed or failed run leaves the earlier results in place.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+mod common;
+use common::{dagmm, shipped_config, text, write_data};
+
+/// `dagmm train` of the shipped DAGMM config on the toy file: one batch per epoch, a checkpoint
+/// every 5 epochs, `epochs` epochs.
+fn train_args(data: &Path, out: &Path, epochs: usize, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "train",
+        "--config",
+        shipped_config("kddcup/dagmm.toml").to_str().unwrap(),
+        "--set",
+        "data.source=file",
+        "--set",
+        &format!("data.path={}", data.display()),
+        "--set",
+        "data.label_column=label",
+        "--set",
+        "training.batch_size=1500",
+        "--set",
+        "training.checkpoint_every=5",
+        "--set",
+        "training.learning_rate=1e-3",
+        "--epochs",
+        &epochs.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+    args
+}
+
+/// `losses.csv` without its wall-clock column.
+fn losses_without_seconds(run: &Path) -> Vec<String> {
+    std::fs::read_to_string(run.join("losses.csv"))
+        .unwrap()
+        .lines()
+        .map(|l| l.rsplit_once(',').unwrap().0.to_string())
+        .collect()
+}
+
+fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_killed_train_resumes_from_its_checkpoint_bit_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let epochs = 300;
+
+    // The run never interrupted.
+    let whole = dir.path().join("whole");
+    let o = dagmm(
+        &train_args(&data, &whole, epochs, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(o.status.success(), "{}", text(&o));
+
+    // The same run, killed (SIGKILL) once a checkpoint is on disk.
+    let run = dir.path().join("run");
+    let checkpoint = dir.path().join("run.partial/checkpoint/checkpoint.json");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args(train_args(&data, &run, epochs, &[]))
+        .env_remove("DAGMM_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !checkpoint.is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint"
+        );
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the run ended before its first checkpoint"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was killed, not finished");
+    assert!(!run.exists(), "a killed run leaves no run folder");
+    let saved: serde_json::Value = serde_json::from_str(&read(&checkpoint)).unwrap();
+    let done = saved["epochs_done"].as_u64().unwrap();
+    assert!(done >= 5 && done < epochs as u64 && done % 5 == 0, "{done}");
+
+    // Without --resume the waiting checkpoint is not thrown away.
+    let o = dagmm(
+        &train_args(&data, &run, epochs, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        text(&o).contains("holds the checkpoint of an interrupted run")
+            && text(&o).contains("--resume"),
+        "{}",
+        text(&o)
+    );
+    assert!(checkpoint.is_file());
+
+    // `--resume --out DIR` alone continues it with the config it saved.
+    let o = dagmm(&["train", "--resume", "--out", run.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("after epoch {done} of {epochs}")),
+        "{}",
+        text(&o)
+    );
+    assert!(
+        !dir.path().join("run.partial").exists(),
+        "the staging folder is gone"
+    );
+
+    assert_eq!(losses_without_seconds(&run), losses_without_seconds(&whole));
+    assert_eq!(
+        read(&run.join("scores.csv")),
+        read(&whole.join("scores.csv"))
+    );
+    let mixture = |r: &Path| {
+        let m: serde_json::Value =
+            serde_json::from_str(&read(&r.join("model/model.json"))).unwrap();
+        m["mixture"].clone()
+    };
+    assert_eq!(mixture(&run), mixture(&whole));
+    let summary = |r: &Path| {
+        let mut s: serde_json::Value =
+            serde_json::from_str(&read(&r.join("summary.json"))).unwrap();
+        for key in [
+            "train_seconds",
+            "fit_seconds",
+            "wall_seconds",
+            "samples_per_second",
+            "first_loss",
+            "final_loss",
+        ] {
+            s.as_object_mut().unwrap().remove(key);
+        }
+        s
+    };
+    assert_eq!(summary(&run), summary(&whole));
+    let manifest: serde_json::Value =
+        serde_json::from_str(&read(&run.join("manifest.json"))).unwrap();
+    assert_eq!(manifest["resumed_after_epoch"], done);
+
+    // Nothing left to resume now.
+    let o = dagmm(&["train", "--resume", "--out", run.to_str().unwrap()]);
+    assert!(!o.status.success());
+    assert!(text(&o).contains("nothing to resume"), "{}", text(&o));
+}
+
+#[test]
+fn a_failed_run_leaves_the_earlier_results_whole_and_its_last_good_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let run = dir.path().join("run");
+    let args = |extra: &[&str]| train_args(&data, &run, 8, extra);
+    let o = dagmm(&args(&[]).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(o.status.success(), "{}", text(&o));
+    let before: Vec<(String, Vec<u8>)> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.display().to_string(), std::fs::read(&p).unwrap()))
+        .collect();
+    assert!(before.len() >= 5);
+
+    // The same run again, its weights sent to infinity by a learning rate of 1e30 from epoch 1:
+    // the run fails in training, after its staging folder and config were written.
+    let o = dagmm(
+        &args(&["--set", "training.learning_rate=1e30"])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success());
+    let message = text(&o);
+    assert!(
+        message.contains("the loss went non-finite in train epoch"),
+        "{message}"
+    );
+    assert!(message.contains(", batch 1 of 1:"), "{message}");
+    for (path, bytes) in &before {
+        assert_eq!(&std::fs::read(path).unwrap(), bytes, "{path} changed");
+    }
+    assert_eq!(
+        std::fs::read_dir(&run).unwrap().count(),
+        before.len() + 1,
+        "and model/"
+    );
+    // A run that failed before its first checkpoint leaves no staging folder behind.
+    if !message.contains("is kept") {
+        assert!(!dir.path().join("run.partial").exists(), "{message}");
+    }
+}
+
+#[test]
+fn a_run_does_not_replace_a_folder_that_is_not_a_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    // The folder holding the data file is not a run folder: a run would replace it whole.
+    let o = dagmm(
+        &train_args(&data, dir.path(), 1, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(!o.status.success());
+    assert!(text(&o).contains("is not a run folder"), "{}", text(&o));
+    assert!(data.is_file());
+}
