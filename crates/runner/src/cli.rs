@@ -65,11 +65,11 @@ pub struct TrainArgs {
     #[arg(long)]
     pub resume: bool,
     /// Shorthand for --set training.epochs=N.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Shorthand for --set seed=S: the run's seed (the split, the draws, the detector's
     /// initialisation; data.split_seed, if set, seeds the split instead).
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub seed: Option<u64>,
     /// Shorthand for --set device=NAME (flex, ndarray, wgpu, wgpu:cpu, wgpu:discrete:N, …; see `dagmm devices`).
     #[arg(long)]
@@ -88,7 +88,7 @@ pub struct SweepArgs {
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
     /// Runs at once (each uses the CPU backend's threads; on a small machine 1 is fastest).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub jobs: usize,
     /// Run only shard i of n (1-based), e.g. --shard 2/4 for a Slurm array task or GNU parallel.
     #[arg(long, value_name = "I/N")]
@@ -340,6 +340,13 @@ pub struct GmmBenchArgs {
     /// Write the figures as JSON here too.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// A whole number of 0 or more, with a message in the user's words rather than Rust's.
+fn whole_number<T: std::str::FromStr>(s: &str) -> Result<T, String> {
+    s.trim()
+        .parse()
+        .map_err(|_| format!("`{s}` is not a whole number of 0 or more"))
 }
 
 /// Parses `MIN..MAX` (inclusive), e.g. `2..8`.

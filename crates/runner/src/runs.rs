@@ -136,8 +136,8 @@ pub fn run_into(
     extras: Extras,
     resume: Resume,
 ) -> Result<RunOutput> {
-    check_target(out, sweep)?;
     let staging = staging_dir(out)?;
+    check_target(out, sweep)?;
     let checkpoint_dir = staging.join(CHECKPOINT_DIR);
     let waiting = Checkpointing::read(&checkpoint_dir)?;
     match (resume, &waiting) {

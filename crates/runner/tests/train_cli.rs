@@ -99,3 +99,37 @@ fn score_flags_rows_as_the_run_did_by_the_stored_pu_classifier() {
         assert_eq!(f == 1.0, pu[i] > 0.5, "row {i}: pu_score {}", pu[i]);
     }
 }
+
+/// `--epochs 0` is the untrained network judged as a run: no training time, no throughput, no NaN.
+#[test]
+fn zero_epochs_report_no_training_rather_than_nan() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let run = dir.path().join("run");
+    let o = common::dagmm(&[
+        "train",
+        "--config",
+        shipped_config("kddcup/dagmm.toml").to_str().unwrap(),
+        "--set",
+        "data.source=file",
+        "--set",
+        &format!("data.path={}", data.display()),
+        "--set",
+        "data.label_column=label",
+        "--epochs",
+        "0",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!text(&o).contains("NaN"), "{}", text(&o));
+    let raw = std::fs::read_to_string(run.join("summary.json")).unwrap();
+    assert!(raw.contains("\"train_seconds\": 0.0"), "{raw}");
+    let s = summary(&run);
+    assert!(s["samples_per_second"].is_null());
+    assert_eq!(
+        s["f1"], s["untrained_f1"],
+        "0 epochs is the untrained control"
+    );
+    assert!(!run.join("losses.csv").exists());
+}

@@ -121,6 +121,36 @@ fn every_shipped_config_trains_and_scores_on_wgpu_as_on_flex() {
         let on_flex = tmp.path().join(format!("{i}-flex"));
         let g = train(config, &data, &device, &on_wgpu);
         let f = train(config, &data, "flex", &on_flex);
+        if i == 0 {
+            // The manifest names the adapter that ran: what `dagmm devices` lists for it.
+            let m: Value = serde_json::from_str(
+                &std::fs::read_to_string(on_wgpu.join("manifest.json")).unwrap(),
+            )
+            .unwrap();
+            let adapter = &m["adapter"];
+            let devices = text(&dagmm(&["devices"]));
+            let listed = devices
+                .lines()
+                .find(|l| l.split_whitespace().next() == Some(device.as_str()))
+                .unwrap();
+            let name = adapter["name"].as_str().unwrap();
+            assert!(
+                !name.is_empty() && listed.contains(name),
+                "{adapter} vs {listed}"
+            );
+            assert!(
+                listed.contains(adapter["backend"].as_str().unwrap()),
+                "{adapter}"
+            );
+            if device == "wgpu:cpu" {
+                assert_eq!(adapter["device_type"], "cpu");
+            }
+            let flex: Value = serde_json::from_str(
+                &std::fs::read_to_string(on_flex.join("manifest.json")).unwrap(),
+            )
+            .unwrap();
+            assert!(flex.get("adapter").is_none(), "flex has no adapter");
+        }
         let (rg, rf) = (
             g["roc_auc"].as_f64().unwrap(),
             f["roc_auc"].as_f64().unwrap(),
@@ -174,4 +204,40 @@ fn score_streams_a_file_on_wgpu_with_the_energies_of_flex() {
         1e-4,
         "score: wgpu vs flex",
     );
+}
+
+/// Plain `wgpu` is a hardware adapter or an error: never a software one (`wgpu:cpu` names those).
+#[test]
+fn plain_wgpu_refuses_a_software_adapter() {
+    let devices = text(&dagmm(&["devices"]));
+    let hardware = devices.lines().any(|l| {
+        let name = l.split_whitespace().next().unwrap_or("");
+        ["wgpu:discrete:", "wgpu:integrated:", "wgpu:virtual:"]
+            .iter()
+            .any(|p| name.starts_with(p))
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_data(tmp.path());
+    let run = tmp.path().join("run");
+    let o = train_on_toy_data(
+        &shipped_config("kddcup/dagmm.toml"),
+        &data,
+        &["--device", "wgpu"],
+        &run,
+    );
+    if hardware {
+        assert!(o.status.success(), "{}", text(&o));
+        let m: Value =
+            serde_json::from_str(&std::fs::read_to_string(run.join("manifest.json")).unwrap())
+                .unwrap();
+        assert_ne!(m["adapter"]["device_type"], "cpu", "{m}");
+    } else {
+        assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+        let message = text(&o);
+        assert!(
+            message.contains("refuses software adapters") && message.contains("wgpu:cpu"),
+            "{message}"
+        );
+        assert!(!message.contains("AdapterInfo"), "{message}");
+    }
 }
