@@ -16,7 +16,7 @@ use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use serde::{Deserialize, Serialize};
 
-use crate::train::EpochLosses;
+use crate::epoch::EpochLosses;
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// Name of the file that describes a checkpoint folder's checkpoint.
@@ -89,6 +89,28 @@ pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>, labels: Option<&[u8]>) -
     format!("{h:016x}")
 }
 
+/// `text` (read from `path`) as `T`.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(path: &Path, text: &str) -> Result<T> {
+    serde_json::from_str(text).map_err(|source| ModelError::Json {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// A file's `(format, version)` must be the one this build writes.
+pub(crate) fn check_format(path: &Path, found: (&str, u32), want: (&str, u32)) -> Result<()> {
+    if found == want {
+        return Ok(());
+    }
+    Err(ModelError::Format {
+        path: path.to_path_buf(),
+        message: format!(
+            "format {} v{}, expected {} v{}",
+            found.0, found.1, want.0, want.1
+        ),
+    })
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
     move |source| ModelError::Io {
         path: path.to_path_buf(),
@@ -105,20 +127,8 @@ impl Checkpointing {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(io(&path)(e)),
         };
-        let file: CheckpointFile =
-            serde_json::from_str(&text).map_err(|source| ModelError::Json {
-                path: path.clone(),
-                source,
-            })?;
-        if file.format != FORMAT || file.version != VERSION {
-            return Err(ModelError::Format {
-                path,
-                message: format!(
-                    "format {} v{}, expected {FORMAT} v{VERSION}",
-                    file.format, file.version
-                ),
-            });
-        }
+        let file: CheckpointFile = parse_json(&path, &text)?;
+        check_format(&path, (&file.format, file.version), (FORMAT, VERSION))?;
         Ok(Some(file))
     }
 

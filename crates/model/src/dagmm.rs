@@ -7,7 +7,7 @@ use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::checkpoint::{data_digest, Checkpointing};
+use crate::checkpoint::{check_format, data_digest, parse_json, Checkpointing};
 use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
 use crate::train::{rng, train_network, TrainCheckpoints, STREAM_DROPOUT, STREAM_INIT};
@@ -567,19 +567,8 @@ impl Dagmm {
             path: path.clone(),
             source,
         })?;
-        let file: ModelFile = serde_json::from_str(&text).map_err(|source| ModelError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        if file.format != FORMAT || file.version != VERSION {
-            return Err(ModelError::Format {
-                path,
-                message: format!(
-                    "format {} v{}, expected {FORMAT} v{VERSION}",
-                    file.format, file.version
-                ),
-            });
-        }
+        let file: ModelFile = parse_json(&path, &text)?;
+        check_format(&path, (&file.format, file.version), (FORMAT, VERSION))?;
         let mut config = file.config;
         if let Some(d) = device {
             config.device = d;

@@ -197,7 +197,10 @@ fn first_line(reason: &str) -> String {
 fn resolve_adapter(
     adapter: WgpuAdapter,
 ) -> std::result::Result<(WgpuAdapter, AdapterRecord), String> {
-    let found = enumerate_adapters();
+    let found: Vec<(WgpuAdapter, AdapterRecord)> = enumerate_adapters()
+        .into_iter()
+        .filter_map(|(choice, record)| choice.map(|c| (c, record)))
+        .collect();
     let listing = || {
         if found.is_empty() {
             "wgpu finds no adapter at all (no Vulkan, Metal, DirectX or GL driver)".to_string()
@@ -243,10 +246,11 @@ fn resolve_adapter(
     Ok(chosen)
 }
 
-/// Every adapter wgpu enumerates, with the name that selects it (per-type indices in
-/// enumeration order, as wgpu's own selection counts them).
+/// Every adapter wgpu enumerates, in its order, with the name that selects it (per-type indices
+/// in enumeration order, as wgpu's own selection counts them; `None` for an adapter of type
+/// `other`, and for a software adapter after the first, which `wgpu:cpu` selects).
 #[cfg(feature = "wgpu")]
-fn enumerate_adapters() -> Vec<(WgpuAdapter, AdapterRecord)> {
+fn enumerate_adapters() -> Vec<(Option<WgpuAdapter>, AdapterRecord)> {
     use burn::tensor::wgpu::wgpu;
     use std::collections::HashMap;
 
@@ -261,15 +265,11 @@ fn enumerate_adapters() -> Vec<(WgpuAdapter, AdapterRecord)> {
             wgpu::DeviceType::DiscreteGpu => ("discrete", Some(WgpuAdapter::Discrete)),
             wgpu::DeviceType::IntegratedGpu => ("integrated", Some(WgpuAdapter::Integrated)),
             wgpu::DeviceType::VirtualGpu => ("virtual", Some(WgpuAdapter::Virtual)),
-            wgpu::DeviceType::Cpu => ("cpu", None),
+            wgpu::DeviceType::Cpu => ("cpu", Some(|_| WgpuAdapter::Cpu)),
             wgpu::DeviceType::Other => ("other", None),
         };
         let n = seen.entry(kind).or_default();
-        let choice = match (kind, make) {
-            ("cpu", _) => Some(WgpuAdapter::Cpu),
-            (_, Some(f)) => Some(f(*n)),
-            _ => None,
-        };
+        let choice = make.filter(|_| kind != "cpu" || *n == 0).map(|f| f(*n));
         *n += 1;
         let record = AdapterRecord {
             name: info.name.clone(),
@@ -279,12 +279,7 @@ fn enumerate_adapters() -> Vec<(WgpuAdapter, AdapterRecord)> {
                 .trim()
                 .to_string(),
         };
-        match choice {
-            // The first software adapter is the one `wgpu:cpu` selects.
-            Some(WgpuAdapter::Cpu) if out.iter().any(|(a, _)| *a == WgpuAdapter::Cpu) => {}
-            Some(c) => out.push((c, record)),
-            None => {}
-        }
+        out.push((choice, record));
     }
     out
 }
@@ -359,38 +354,16 @@ pub fn available_devices() -> Vec<DeviceInfo> {
 
 #[cfg(feature = "wgpu")]
 fn wgpu_adapters() -> Vec<DeviceInfo> {
-    use burn::tensor::wgpu::wgpu;
-    use std::collections::HashMap;
-
-    let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
-    let adapters = block_on(instance.enumerate_adapters(wgpu::Backends::all()));
-    let mut seen: HashMap<&'static str, usize> = HashMap::new();
-    let mut out = Vec::new();
-    for adapter in adapters {
-        let info = adapter.get_info();
-        let kind = match info.device_type {
-            wgpu::DeviceType::DiscreteGpu => "discrete",
-            wgpu::DeviceType::IntegratedGpu => "integrated",
-            wgpu::DeviceType::VirtualGpu => "virtual",
-            wgpu::DeviceType::Cpu => "cpu",
-            wgpu::DeviceType::Other => "other",
-        };
-        let n = seen.entry(kind).or_default();
-        let name = match kind {
-            "cpu" => "wgpu:cpu".to_string(),
-            "other" => "(not selectable)".to_string(),
-            k => format!("wgpu:{k}:{n}"),
-        };
-        *n += 1;
-        out.push(DeviceInfo {
-            name,
-            description: format!(
-                "{} ({:?}, {} {})",
-                info.name, info.backend, info.driver, info.driver_info
+    enumerate_adapters()
+        .into_iter()
+        .map(|(choice, r)| DeviceInfo {
+            name: choice.map_or_else(
+                || "(not selectable)".to_string(),
+                |c| DeviceChoice::Wgpu(c).name(),
             ),
-        });
-    }
-    out
+            description: format!("{} ({}, {})", r.name, r.backend, r.driver),
+        })
+        .collect()
 }
 
 #[cfg(not(feature = "wgpu"))]

@@ -37,6 +37,7 @@ mod checkpoint;
 mod config;
 mod dagmm;
 mod device;
+mod epoch;
 mod error;
 mod network;
 mod pretrain;
@@ -50,9 +51,10 @@ pub use config::{
 };
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
 pub use device::{available_devices, AdapterRecord, DeviceChoice, DeviceInfo, WgpuAdapter};
+pub use epoch::{EpochLosses, TrainingStage};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
-pub use train::{clip_global_norm, EpochLosses, TrainingStage};
+pub use train::clip_global_norm;
 
 pub use dagmm_compression as compression;
 pub use dagmm_estimation as estimation;

@@ -7,11 +7,9 @@ use burn::tensor::{Device, Tensor};
 use dagmm_compression::{Autoencoder, Compression, CompressionNetwork, LayerPair};
 use ndarray::{Array2, ArrayView2};
 
+use crate::epoch::{EpochLosses, TrainingStage};
 use crate::tensors::{read_f64, upload_rows};
-use crate::train::{
-    rng, run_epochs, EpochLosses, EpochPlan, StageStart, StepOutput, TrainingStage,
-    STREAM_PRETRAINING,
-};
+use crate::train::{rng, run_epochs, EpochPlan, StageStart, StepOutput, STREAM_PRETRAINING};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// The pretrained network (only its autoencoder changes) and the epochs of every stage, in order.

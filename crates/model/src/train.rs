@@ -1,6 +1,10 @@
 use std::cell::RefCell;
 use std::time::Instant;
 
+use crate::checkpoint::{Checkpointing, Resumed};
+use crate::epoch::{EpochLosses, TrainingStage};
+use crate::tensors::{read_f64, upload_rows};
+use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
@@ -8,11 +12,6 @@ use dagmm_loss::LossReport;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-
-use crate::checkpoint::{Checkpointing, Resumed};
-use crate::tensors::{read_f64, upload_rows};
-use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// ChaCha8 stream of the seed used for the weight initialisation.
 pub(crate) const STREAM_INIT: u64 = 0;
@@ -27,87 +26,6 @@ pub(crate) fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut r = ChaCha8Rng::seed_from_u64(seed);
     r.set_stream(stream);
     r
-}
-
-/// Which stage of a fit an epoch belongs to: pretraining of one layer pair of the autoencoder
-/// (`layer1` is the outermost), fine-tuning of the whole autoencoder, or the main training.
-/// Written as `layer1`, `finetune`, `train`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(into = "String", try_from = "String")]
-pub enum TrainingStage {
-    /// Layer-wise pretraining of encoder layer `n` (1-based) and its mirror.
-    Layer(usize),
-    /// The whole autoencoder on the reconstruction error, after the layer-wise stage.
-    Finetune,
-    /// The main training (`[training]`).
-    #[default]
-    Train,
-}
-
-impl std::fmt::Display for TrainingStage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            TrainingStage::Layer(n) => write!(f, "layer{n}"),
-            TrainingStage::Finetune => f.write_str("finetune"),
-            TrainingStage::Train => f.write_str("train"),
-        }
-    }
-}
-
-impl From<TrainingStage> for String {
-    fn from(s: TrainingStage) -> String {
-        s.to_string()
-    }
-}
-
-impl TryFrom<String> for TrainingStage {
-    type Error = String;
-    fn try_from(s: String) -> std::result::Result<Self, String> {
-        match s.as_str() {
-            "train" => Ok(TrainingStage::Train),
-            "finetune" => Ok(TrainingStage::Finetune),
-            other => other
-                .strip_prefix("layer")
-                .and_then(|n| n.parse().ok())
-                .filter(|&n: &usize| n > 0)
-                .map(TrainingStage::Layer)
-                .ok_or_else(|| {
-                    format!("unknown training stage `{other}` (layerN, finetune, train)")
-                }),
-        }
-    }
-}
-
-/// The mean loss terms of one epoch (means over the epoch's rows, each batch weighted by its
-/// size), as the caller writes them to `losses.csv`. Pretraining epochs report their
-/// reconstruction error as `total` and `reconstruction`, and 0 for the terms they do not have.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct EpochLosses {
-    /// The stage (summaries written before stages existed read as `train`).
-    #[serde(default)]
-    pub stage: TrainingStage,
-    /// 1-based epoch within the stage.
-    pub epoch: usize,
-    /// Objective `J`.
-    pub total: f64,
-    /// Mean `‖x − x'‖²`.
-    pub reconstruction: f64,
-    /// Mean sample energy (before `λ1`).
-    pub energy: f64,
-    /// Covariance penalty (before `λ2`).
-    pub penalty: f64,
-    /// The compression variant's term (VAE: weighted KL; VQ-VAE: codebook + β·commitment; 0 for
-    /// the autoencoder).
-    pub regularization: f64,
-    /// VQ-VAE: how many codes at least one row of the epoch chose.
-    pub codes_used: Option<usize>,
-    /// VQ-VAE: the perplexity `exp(−Σ_k p_k log p_k)` of the epoch's code frequencies (the
-    /// effective number of codes in use).
-    pub code_perplexity: Option<f64>,
-    /// Wall-clock seconds of the epoch.
-    pub seconds: f64,
-    /// Rows trained on in the epoch.
-    pub rows: usize,
 }
 
 /// Scale every gradient by `min(1, max_norm / (‖g‖ + 1e-6))`, `‖g‖` the norm over ALL parameters
