@@ -21,6 +21,8 @@ use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// Name of the file that describes a checkpoint folder's checkpoint.
 pub const CHECKPOINT_FILE: &str = "checkpoint.json";
+/// The checkpoint folder's epoch losses, one JSON line each.
+const HISTORY_FILE: &str = "history.jsonl";
 const FORMAT: &str = "dagmm-checkpoint";
 const VERSION: u32 = 1;
 
@@ -58,8 +60,12 @@ pub struct CheckpointFile {
     pub weights: String,
     /// Adam's state (Burn burnpack), relative to the folder; none before the first epoch.
     pub optimizer: Option<String>,
-    /// Every epoch of every stage so far, as `losses.csv` lists them.
-    pub history: Vec<EpochLosses>,
+    /// How many epochs (of every stage, as `losses.csv` lists them) the history file holds for
+    /// this checkpoint, and in how many bytes: the file only grows (one JSON line an epoch), so a
+    /// checkpoint costs the same at epoch 20 000 as at epoch 20; a kill mid-append leaves a tail
+    /// past these bytes, which the next checkpoint cuts off.
+    pub history_len: usize,
+    pub history_bytes: u64,
 }
 
 /// A checkpoint read back.
@@ -214,9 +220,10 @@ impl Checkpointing {
         optimizer: Option<&ModuleOptimizer>,
         epochs_done: usize,
         dropout_word_pos: u128,
-        history: &[EpochLosses],
+        history: &[&[EpochLosses]],
     ) -> Result<()> {
         std::fs::create_dir_all(&self.dir).map_err(io(&self.dir))?;
+        let (history_len, history_bytes) = self.append_history(history)?;
         let weights = format!("weights-{epochs_done:06}.bpk");
         let weights_path = self.dir.join(&weights);
         network
@@ -250,7 +257,8 @@ impl Checkpointing {
             dropout_word_pos: dropout_word_pos.to_string(),
             weights: weights.clone(),
             optimizer: optimizer_name.clone(),
-            history: history.to_vec(),
+            history_len,
+            history_bytes,
         };
         let path = self.dir.join(CHECKPOINT_FILE);
         let tmp = self.dir.join(format!("{CHECKPOINT_FILE}.tmp"));
@@ -267,6 +275,7 @@ impl Checkpointing {
         write().map_err(io(&path))?;
         // The earlier checkpoint's files are no longer named by checkpoint.json.
         let keep = [
+            Some(HISTORY_FILE.to_string()),
             Some(weights),
             optimizer_name,
             Some(CHECKPOINT_FILE.to_string()),
@@ -283,7 +292,103 @@ impl Checkpointing {
     }
 }
 
+impl Checkpointing {
+    /// Removes the checkpoint in the folder, if any: a fit that does not resume starts the
+    /// folder afresh.
+    pub(crate) fn clear(&self) -> Result<()> {
+        match std::fs::remove_dir_all(&self.dir) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&self.dir)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Appends to the history file the epochs of `parts` (in order) that the checkpoint on disk
+    /// does not hold yet, after cutting off what a killed append may have left; returns the
+    /// epochs and bytes the file then holds.
+    fn append_history(&self, parts: &[&[EpochLosses]]) -> Result<(usize, u64)> {
+        let path = self.dir.join(HISTORY_FILE);
+        let (held, bytes) = match Self::read(&self.dir)? {
+            Some(c) => (c.history_len, c.history_bytes),
+            None => (0, 0),
+        };
+        let mut text = String::new();
+        let mut len = 0;
+        for e in parts.iter().flat_map(|p| p.iter()) {
+            if len >= held {
+                let line = serde_json::to_string(e).map_err(|source| ModelError::Json {
+                    path: path.clone(),
+                    source,
+                })?;
+                text.push_str(&line);
+                text.push('\n');
+            }
+            len += 1;
+        }
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::OpenOptions::new()
+                .create(true)
+                .write(true)
+                .truncate(false)
+                .open(&path)?;
+            f.set_len(bytes)?;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(bytes))?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()
+        };
+        write().map_err(io(&path))?;
+        Ok((len, bytes + text.len() as u64))
+    }
+
+    /// The epochs a checkpoint holds: the first `history_len` lines of its history file.
+    pub fn history(dir: &Path, file: &CheckpointFile) -> Result<Vec<EpochLosses>> {
+        let path = dir.join(HISTORY_FILE);
+        let bytes = std::fs::read(&path).map_err(io(&path))?;
+        let held = usize::try_from(file.history_bytes)
+            .ok()
+            .and_then(|n| bytes.get(..n))
+            .ok_or_else(|| ModelError::Format {
+                path: path.clone(),
+                message: format!(
+                    "holds {} bytes; the checkpoint counts {}",
+                    bytes.len(),
+                    file.history_bytes
+                ),
+            })?;
+        let text = std::str::from_utf8(held).map_err(|e| ModelError::Format {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        let history: Vec<EpochLosses> = text
+            .lines()
+            .enumerate()
+            .map(|(i, line)| {
+                serde_json::from_str(line).map_err(|e| ModelError::Format {
+                    path: path.clone(),
+                    message: format!("line {}: {e}", i + 1),
+                })
+            })
+            .collect::<Result<_>>()?;
+        if history.len() != file.history_len {
+            return Err(ModelError::Format {
+                path,
+                message: format!(
+                    "{} epochs in its first {} bytes; the checkpoint counts {}",
+                    history.len(),
+                    file.history_bytes,
+                    file.history_len
+                ),
+            });
+        }
+        Ok(history)
+    }
+}
+
 impl Resumed {
+    /// The epochs of every stage the checkpoint holds.
+    pub(crate) fn history(&self) -> Result<Vec<EpochLosses>> {
+        Checkpointing::history(&self.dir, &self.file)
+    }
+
     /// The checkpoint's weights applied to `network` (its parameter ids too, which key Adam's
     /// state).
     pub(crate) fn network(&self, network: DagmmNetwork) -> Result<DagmmNetwork> {

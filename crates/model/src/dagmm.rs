@@ -197,10 +197,13 @@ impl Dagmm {
             (Some(c), Some(d)) => c.resumed(&model.config, &x, d)?,
             _ => None,
         };
+        if let (Some(c), None) = (checkpoints, &resumed) {
+            c.clear()?;
+        }
         let (mut history, last) = match &resumed {
             Some(r) => {
                 model.network = r.network(model.network.clone())?;
-                (r.file.history.clone(), Some(r.epochs_done()))
+                (r.history()?, Some(r.epochs_done()))
             }
             None => {
                 let history = model.pretrain(x.view(), on_epoch)?;
@@ -218,7 +221,7 @@ impl Dagmm {
                         None,
                         0,
                         word_pos,
-                        &history,
+                        &[&history],
                     )?;
                     last = Some(0);
                 }

@@ -345,8 +345,6 @@ pub(crate) fn train_network(
         let Some(c) = &checkpoints else {
             return Ok(());
         };
-        let mut history = c.earlier.clone();
-        history.extend_from_slice(stage);
         c.target.save(
             config,
             &x,
@@ -355,7 +353,7 @@ pub(crate) fn train_network(
             Some(optim),
             epoch,
             dropout_rng.borrow().get_word_pos(),
-            &history,
+            &[&c.earlier, stage],
         )
     };
     let stage_checkpoints = checkpoints
