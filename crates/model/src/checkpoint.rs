@@ -392,6 +392,22 @@ impl Checkpointing {
     }
 }
 
+/// Runs `f` with Burn's default device on the CPU. Burn's `ModuleOptimizer::load_record` puts
+/// the state it reads on `Device::default()`, which in a build with wgpu is a wgpu adapter: one
+/// would start for nothing (and fail on a machine without any). `BURN_DEVICE=flex`, set for the
+/// call where the user has not set it, keeps the state on the CPU until the first step moves it
+/// to the parameters' device (an exact copy: the resumed run stays bit-identical).
+fn default_device_on_the_cpu<T>(f: impl FnOnce() -> T) -> T {
+    const VAR: &str = "BURN_DEVICE";
+    if std::env::var_os(VAR).is_some() {
+        return f();
+    }
+    std::env::set_var(VAR, "flex");
+    let out = f();
+    std::env::remove_var(VAR);
+    out
+}
+
 impl Resumed {
     /// The epochs of every stage the checkpoint holds.
     pub(crate) fn history(&self) -> Result<Vec<EpochLosses>> {
@@ -415,7 +431,7 @@ impl Resumed {
         match &self.file.optimizer {
             Some(name) => {
                 let path = self.dir.join(name);
-                fresh.load(&path).map_err(|e| ModelError::Weights {
+                default_device_on_the_cpu(|| fresh.load(&path)).map_err(|e| ModelError::Weights {
                     path: path.clone(),
                     message: e.to_string(),
                 })
