@@ -54,7 +54,7 @@ pub struct CheckpointFile {
     /// Rows and columns of the training matrix.
     pub rows: usize,
     pub columns: usize,
-    /// FNV-1a digest of the training rows and labels (hex): a resume on other data is refused.
+    /// FNV-1a digest of the training rows (hex): a resume on other data is refused.
     pub data_digest: String,
     /// Position of the dropout stream (ChaCha8 word position, decimal).
     pub dropout_word_pos: String,
@@ -76,9 +76,8 @@ pub(crate) struct Resumed {
     pub dir: PathBuf,
 }
 
-/// FNV-1a over the rows' bit patterns and the labels: the same rows give the same digest on
-/// every machine.
-pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>, labels: Option<&[u8]>) -> String {
+/// FNV-1a over the rows' bit patterns: the same rows give the same digest on every machine.
+pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {
@@ -90,9 +89,6 @@ pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>, labels: Option<&[u8]>) -
     eat(&(x.ncols() as u64).to_le_bytes());
     for v in x.iter() {
         eat(&v.to_bits().to_le_bytes());
-    }
-    if let Some(l) = labels {
-        eat(l);
     }
     format!("{h:016x}")
 }
@@ -283,32 +279,40 @@ impl Checkpointing {
         };
         write().map_err(io(&path))?;
         // The earlier checkpoint's files are no longer named by checkpoint.json.
-        let keep = [
-            Some(HISTORY_FILE.to_string()),
-            Some(weights),
-            optimizer_name,
-            Some(CHECKPOINT_FILE.to_string()),
-        ];
-        if let Ok(entries) = std::fs::read_dir(&self.dir) {
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                if !keep.iter().flatten().any(|k| *k == name) {
-                    let _ = std::fs::remove_file(entry.path());
-                }
-            }
-        }
+        let mut keep = vec![HISTORY_FILE, CHECKPOINT_FILE, weights.as_str()];
+        keep.extend(optimizer_name.as_deref());
+        self.remove_files_except(&keep)?;
         Ok(())
     }
 }
 
 impl Checkpointing {
-    /// Removes the checkpoint in the folder, if any: a fit that does not resume starts the
-    /// folder afresh.
+    /// Removes the checkpoint in the folder, if any (its files only): a fit that does not
+    /// resume starts afresh.
     pub(crate) fn clear(&self) -> Result<()> {
-        match std::fs::remove_dir_all(&self.dir) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io(&self.dir)(e)),
-            _ => Ok(()),
+        self.remove_files_except(&[])
+    }
+
+    /// Removes the checkpoint files in the folder that `keep` does not name; other files are
+    /// left alone.
+    fn remove_files_except(&self, keep: &[&str]) -> Result<()> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(e) => return Err(io(&self.dir)(e)),
+        };
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let ours = name == CHECKPOINT_FILE
+                || name == HISTORY_FILE
+                || name.ends_with(".tmp")
+                || ((name.starts_with("weights-") || name.starts_with("adam-"))
+                    && name.ends_with(".bpk"));
+            if ours && !keep.contains(&name.as_str()) {
+                std::fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
+            }
         }
+        Ok(())
     }
 
     /// Appends to the history file the epochs of `parts` (in order) that the checkpoint on disk
@@ -394,18 +398,20 @@ impl Checkpointing {
 
 /// Runs `f` with Burn's default device on the CPU. Burn's `ModuleOptimizer::load_record` puts
 /// the state it reads on `Device::default()`, which in a build with wgpu is a wgpu adapter: one
-/// would start for nothing (and fail on a machine without any). `BURN_DEVICE=flex`, set for the
-/// call where the user has not set it, keeps the state on the CPU until the first step moves it
-/// to the parameters' device (an exact copy: the resumed run stays bit-identical).
+/// would start for nothing (and fail on a machine without any). `BURN_DEVICE=flex`, set where
+/// the user has not set it, keeps the state on the CPU until the first step moves it to the
+/// parameters' device (an exact copy: the resumed run stays bit-identical). Nothing of this
+/// crate uses `Device::default()`: every tensor names its device.
 fn default_device_on_the_cpu<T>(f: impl FnOnce() -> T) -> T {
-    const VAR: &str = "BURN_DEVICE";
-    if std::env::var_os(VAR).is_some() {
-        return f();
-    }
-    std::env::set_var(VAR, "flex");
-    let out = f();
-    std::env::remove_var(VAR);
-    out
+    // Set once and left set (the `dagmm` binary sets it first thing in `main`): removing it
+    // again would race with another thread's load.
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if std::env::var_os("BURN_DEVICE").is_none() {
+            std::env::set_var("BURN_DEVICE", "flex");
+        }
+    });
+    f()
 }
 
 impl Resumed {

@@ -191,8 +191,7 @@ impl Dagmm {
     ) -> Result<(Self, Vec<EpochLosses>)> {
         check_data(&x, None)?;
         let mut model = Self::new(config, x.ncols())?;
-        let labels_used = labels.filter(|_| model.config.loss.needs_labels());
-        let digest = checkpoints.map(|_| data_digest(&x, labels_used));
+        let digest = checkpoints.map(|_| data_digest(&x));
         let resumed = match (checkpoints, &digest) {
             (Some(c), Some(d)) => c.resumed(&model.config, &x, d)?,
             _ => None,

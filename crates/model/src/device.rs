@@ -151,15 +151,11 @@ fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
 
     static STARTED: OnceLock<Mutex<HashMap<WgpuAdapter, std::result::Result<Device, String>>>> =
         OnceLock::new();
-    let refuse = |reason: String| ModelError::Device {
-        device: DeviceChoice::Wgpu(adapter).name(),
-        reason,
-    };
-    // `wgpu` is the first hardware adapter; an index names an adapter this machine has.
-    let resolved = resolve_adapter(adapter).map_err(refuse)?.0;
     let started = STARTED.get_or_init(Default::default);
     let mut started = started.lock().unwrap_or_else(|p| p.into_inner());
-    let outcome = started.entry(resolved).or_insert_with(|| {
+    let outcome = started.entry(adapter).or_insert_with(|| {
+        // `wgpu` is the first hardware adapter; an index names an adapter this machine has.
+        let resolved = resolve_adapter(adapter)?.0;
         let kind = match resolved {
             WgpuAdapter::Default => DeviceKind::DefaultDevice,
             WgpuAdapter::Discrete(n) => DeviceKind::DiscreteGpu(n),
@@ -190,13 +186,29 @@ fn first_line(reason: &str) -> String {
     }
 }
 
-/// The adapter `adapter` stands for on this machine and what it is: `wgpu` becomes the first
-/// discrete GPU, else the first integrated, else the first virtual one (never a software
-/// adapter: `wgpu:cpu` names that); an indexed name must exist. The error lists what there is.
+/// [`find_adapter`], once per process and adapter name: enumerating creates a wgpu instance,
+/// which is slow and which the Vulkan loader does not like done on several threads at once.
 #[cfg(feature = "wgpu")]
 fn resolve_adapter(
     adapter: WgpuAdapter,
 ) -> std::result::Result<(WgpuAdapter, AdapterRecord), String> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    type Found = std::result::Result<(WgpuAdapter, AdapterRecord), String>;
+    static FOUND: OnceLock<Mutex<HashMap<WgpuAdapter, Found>>> = OnceLock::new();
+    let found = FOUND.get_or_init(Default::default);
+    let mut found = found.lock().unwrap_or_else(|p| p.into_inner());
+    found
+        .entry(adapter)
+        .or_insert_with(|| find_adapter(adapter))
+        .clone()
+}
+
+/// The adapter `adapter` stands for on this machine and what it is: `wgpu` becomes the first
+/// discrete GPU, else the first integrated, else the first virtual one (never a software
+/// adapter: `wgpu:cpu` names that); an indexed name must exist. The error lists what there is.
+#[cfg(feature = "wgpu")]
+fn find_adapter(adapter: WgpuAdapter) -> std::result::Result<(WgpuAdapter, AdapterRecord), String> {
     let found: Vec<(WgpuAdapter, AdapterRecord)> = enumerate_adapters()
         .into_iter()
         .filter_map(|(choice, record)| choice.map(|c| (c, record)))

@@ -46,6 +46,7 @@ pub enum ModelError {
         "the loss went non-finite in {stage} epoch {epoch}, batch {batch} of {batches}: {terms}; \
          training stopped{}",
         match last_checkpoint {
+            Some(0) => " (the checkpoint saved after pretraining is kept)".to_string(),
             Some(e) => format!(" (the checkpoint after epoch {e} is kept)"),
             None => String::new(),
         }

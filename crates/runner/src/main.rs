@@ -22,6 +22,11 @@ use clap::Parser;
 use cli::{BenchCommand, Cli, Command, DataCommand};
 
 fn main() {
+    // Burn puts what it loads without a device (Adam's state on resume) on `Device::default()`,
+    // a wgpu adapter in this build; every tensor of ours names its device. Set before any thread.
+    if std::env::var_os("BURN_DEVICE").is_none() {
+        std::env::set_var("BURN_DEVICE", "flex");
+    }
     let cli = Cli::parse();
     // The checkout's commit as the command starts, before a long sweep lets it move on.
     record::git_state();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use dagmm_data::Dataset;
-use dagmm_model::Checkpointing;
+use dagmm_model::{Checkpointing, CHECKPOINT_FILE};
 use dagmm_pipeline::files::write_json;
 use dagmm_pipeline::protocol::PreparedData;
 use dagmm_pipeline::{run_checkpointed, RunConfig, RunEvent, RunOutput, MODEL_DIR, SUMMARY_FILE};
@@ -62,9 +62,22 @@ pub fn is_transient(name: &str) -> bool {
     name.ends_with(STAGING_SUFFIX) || name.contains(".replaced-")
 }
 
+/// What a run folder holds: anything else in an `--out` folder is the user's, and a run that
+/// replaced the folder would lose it.
+const RUN_ENTRIES: [&str; 8] = [
+    "config.toml",
+    "losses.csv",
+    "scores.csv",
+    "summary.json",
+    "manifest.json",
+    "model",
+    "scatter.png",
+    "histogram.png",
+];
+
 /// Refuses an `out` that holds something a run must not replace: a folder that is not a run
-/// folder (no summary or manifest in it: it may be the user's results folder), or a run of a
-/// sweep when this run is not that sweep's.
+/// folder of this tool (its manifest must read as one), a run folder with files a run does not
+/// write, or a run of a sweep when this run is not that sweep's.
 fn check_target(out: &Path, sweep: Option<&SweepEntryRecord>) -> Result<()> {
     if !out.exists() {
         return Ok(());
@@ -72,29 +85,77 @@ fn check_target(out: &Path, sweep: Option<&SweepEntryRecord>) -> Result<()> {
     if !out.is_dir() {
         bail!("--out {} is a file; a run writes a folder", out.display());
     }
-    let mut entries = std::fs::read_dir(out)
+    let names: Vec<String> = std::fs::read_dir(out)
         .with_context(|| format!("cannot read {}", out.display()))?
-        .peekable();
-    if entries.peek().is_none() {
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    if names.is_empty() {
         return Ok(());
     }
     let manifest = out.join(MANIFEST_FILE);
-    if !manifest.is_file() && !out.join(SUMMARY_FILE).is_file() {
+    let Ok(m) = dagmm_pipeline::files::read_json::<Manifest>(&manifest) else {
         bail!(
-            "{} exists and is not a run folder (no {SUMMARY_FILE} or {MANIFEST_FILE} in it); a run \
-             replaces its whole folder, so choose a new --out",
+            "{} exists and is not a run folder (no dagmm {MANIFEST_FILE} in it); a run replaces \
+             its whole folder, so choose a new --out",
             out.display()
         );
+    };
+    let foreign: Vec<&String> = names
+        .iter()
+        .filter(|n| !RUN_ENTRIES.contains(&n.as_str()))
+        .collect();
+    if !foreign.is_empty() {
+        bail!(
+            "{} is a run folder holding files a run does not write ({}); a run replaces its \
+             whole folder, so move them or choose another --out",
+            out.display(),
+            foreign
+                .iter()
+                .map(|n| n.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
     }
-    if sweep.is_none() && manifest.is_file() {
-        if let Ok(m) = dagmm_pipeline::files::read_json::<Manifest>(&manifest) {
-            if let Some(entry) = m.sweep {
-                bail!(
-                    "{} is run `{}` of a sweep; this run would replace it and mix other figures \
-                     into that sweep's report: choose another --out",
-                    out.display(),
-                    entry.name
-                );
+    if let (None, Some(entry)) = (sweep, m.sweep) {
+        bail!(
+            "{} is run `{}` of a sweep; this run would replace it and mix other figures into that \
+             sweep's report: choose another --out",
+            out.display(),
+            entry.name
+        );
+    }
+    Ok(())
+}
+
+/// Finishes a publication a kill interrupted: `OUT` moved aside as `OUT.replaced-PID` and the
+/// finished staging folder not yet in its place (it is put there), or the replaced run not yet
+/// removed (it is removed).
+pub fn recover_interrupted_publish(out: &Path) -> Result<()> {
+    let staging = staging_dir(out)?;
+    let staged_and_finished = staging.join(SUMMARY_FILE).is_file()
+        && !staging.join(CHECKPOINT_DIR).join(CHECKPOINT_FILE).is_file();
+    if !out.exists() && staged_and_finished {
+        std::fs::rename(&staging, out)
+            .with_context(|| format!("cannot move {} to {}", staging.display(), out.display()))?;
+    }
+    let (Some(parent), Some(name)) = (out.parent(), out.file_name()) else {
+        return Ok(());
+    };
+    let parent = if parent.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        parent
+    };
+    let prefix = format!("{}.replaced-", name.to_string_lossy());
+    if out.exists() {
+        if let Ok(entries) = std::fs::read_dir(parent) {
+            for e in entries.flatten() {
+                if e.file_name().to_string_lossy().starts_with(&prefix) {
+                    std::fs::remove_dir_all(e.path()).with_context(|| {
+                        format!("cannot remove the replaced run {}", e.path().display())
+                    })?;
+                }
             }
         }
     }
@@ -137,6 +198,7 @@ pub fn run_into(
     resume: Resume,
 ) -> Result<RunOutput> {
     let staging = staging_dir(out)?;
+    recover_interrupted_publish(out)?;
     check_target(out, sweep)?;
     let checkpoint_dir = staging.join(CHECKPOINT_DIR);
     let waiting = Checkpointing::read(&checkpoint_dir)?;
@@ -182,13 +244,16 @@ pub fn run_into(
         Err(e) => {
             return Err(match Checkpointing::read(&checkpoint_dir).ok().flatten() {
                 Some(c) => e.context(format!(
-                    "the checkpoint after epoch {} is kept in {}; {} continues it",
-                    c.epochs_done,
+                    "{} holds the checkpoint after epoch {}: {} continues from it (a loss that \
+                     went non-finite wants a changed setting, e.g. --set \
+                     training.learning_rate=...); delete {} to start again",
                     checkpoint_dir.display(),
+                    c.epochs_done,
                     match resume {
                         Resume::IfAny => "running the sweep again".to_string(),
                         _ => format!("`dagmm train --resume --out {}`", out.display()),
-                    }
+                    },
+                    staging.display()
                 )),
                 None => {
                     let _ = std::fs::remove_dir_all(&staging);

@@ -221,6 +221,8 @@ fn grid_points(grid: &BTreeMap<String, Vec<toml::Value>>) -> Vec<Vec<(String, to
 
 /// Whether a run folder holds a finished run.
 pub fn finished(dir: &Path) -> bool {
+    // A run whose publication a kill interrupted is finished once it is put in place.
+    let _ = crate::runs::recover_interrupted_publish(dir);
     dir.join(dagmm_pipeline::SUMMARY_FILE).is_file()
 }
 

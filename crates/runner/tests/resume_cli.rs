@@ -223,4 +223,76 @@ fn a_run_does_not_replace_a_folder_that_is_not_a_run() {
     assert!(!o.status.success());
     assert!(text(&o).contains("is not a run folder"), "{}", text(&o));
     assert!(data.is_file());
+    // Nor one whose manifest.json is not ours.
+    let app = dir.path().join("app");
+    std::fs::create_dir_all(&app).unwrap();
+    std::fs::write(app.join("manifest.json"), "{\"name\": \"my web app\"}").unwrap();
+    let o = dagmm(
+        &train_args(&data, &app, 1, &[])
+            .iter()
+            .map(String::as_str)
+            .collect::<Vec<_>>(),
+    );
+    assert!(text(&o).contains("is not a run folder"), "{}", text(&o));
+    assert!(app.join("manifest.json").is_file());
+    // Nor a run folder to which the user added a file: it would go with the old run.
+    let run = dir.path().join("run");
+    let args = train_args(&data, &run, 1, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(dagmm(&args).status.success());
+    std::fs::write(run.join("notes.txt"), "keep me").unwrap();
+    let o = dagmm(&args);
+    assert!(
+        text(&o).contains("holding files a run does not write (notes.txt)"),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(run.join("notes.txt")).unwrap(),
+        "keep me"
+    );
+}
+
+#[test]
+fn a_publication_cut_short_by_a_kill_is_finished_by_the_next_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let run = dir.path().join("run");
+    let args = train_args(&data, &run, 1, &[]);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    assert!(dagmm(&args).status.success());
+    // What a kill between publishing's two renames leaves: the old run moved aside, the new one
+    // finished in the staging folder, no `run`.
+    let finished = read(&run.join("summary.json"));
+    let (staging, replaced) = (
+        dir.path().join("run.partial"),
+        dir.path().join("run.replaced-7"),
+    );
+    copy_dir(&run, &staging);
+    std::fs::rename(&run, &replaced).unwrap();
+    let o = dagmm(&["report", dir.path().to_str().unwrap()]);
+    assert!(
+        !text(&o).contains("run.partial"),
+        "report skips staging: {}",
+        text(&o)
+    );
+    // The sweep's notion of finished, or the next run, puts it in place first.
+    let o = dagmm(&args);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(run.join("summary.json").is_file() && !staging.exists() && !replaced.exists());
+    let f1 = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["f1"].clone();
+    assert_eq!(f1(&read(&run.join("summary.json"))), f1(&finished));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
 }
