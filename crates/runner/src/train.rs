@@ -73,7 +73,8 @@ pub fn result_line(s: &RunSummary) -> String {
 }
 
 pub fn run_train(args: &TrainArgs) -> Result<()> {
-    // A resumed run without --config continues with the config it saved.
+    // A resumed run without --config continues with the config it saved (its manifest names
+    // that config where it ends up, in the published run folder).
     let config_file = match (&args.config, args.resume) {
         (Some(file), _) => file.clone(),
         (None, true) => {
@@ -91,6 +92,10 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         (None, false) => bail!("--config FILE is required (it may be left out with --resume)"),
     };
     let config = RunConfig::load(&config_file, &train_overrides(args))?;
+    let recorded = match &args.config {
+        Some(file) => file.clone(),
+        None => args.out.join("config.toml"),
+    };
     let bar = epoch_bar(&config);
     let resume = if args.resume {
         Resume::Required
@@ -99,7 +104,7 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     };
     let output = run_into(
         &config,
-        &config_file,
+        &recorded,
         &args.out,
         &bar,
         None,

@@ -157,6 +157,10 @@ fn a_killed_train_resumes_from_its_checkpoint_bit_identically() {
     let manifest: serde_json::Value =
         serde_json::from_str(&read(&run.join("manifest.json"))).unwrap();
     assert_eq!(manifest["resumed_after_epoch"], done);
+    assert_eq!(
+        manifest["config_file"],
+        run.join("config.toml").to_str().unwrap()
+    );
 
     // Nothing left to resume now.
     let o = dagmm(&["train", "--resume", "--out", run.to_str().unwrap()]);
