@@ -128,8 +128,9 @@ impl DataError {
     }
 }
 
-/// `value` as text that stays short for huge or tiny magnitudes (`1e308`, not 309 digits).
-pub(crate) fn short_number(value: f64) -> String {
+/// `value` as text that stays short for huge or tiny magnitudes (`1e308`, not 309 digits): how
+/// every error message of the project quotes a value.
+pub fn short_number(value: f64) -> String {
     let magnitude = value.abs();
     if magnitude == 0.0 || (1e-4..1e15).contains(&magnitude) || !value.is_finite() {
         value.to_string()

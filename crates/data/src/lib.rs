@@ -23,5 +23,5 @@ pub mod synthetic;
 pub(crate) mod test_support;
 
 pub use dataset::Dataset;
-pub use error::{DataError, Result};
+pub use error::{short_number, DataError, Result};
 pub use load::{load, LoadOptions};

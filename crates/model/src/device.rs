@@ -272,8 +272,8 @@ fn enumerate_adapters() -> Vec<(Option<WgpuAdapter>, AdapterRecord)> {
     let mut out = Vec::new();
     for adapter in adapters {
         let info = adapter.get_info();
-        let (kind, make): (&'static str, Option<fn(usize) -> WgpuAdapter>) = match info.device_type
-        {
+        type Name = Option<fn(usize) -> WgpuAdapter>;
+        let (kind, make): (&'static str, Name) = match info.device_type {
             wgpu::DeviceType::DiscreteGpu => ("discrete", Some(WgpuAdapter::Discrete)),
             wgpu::DeviceType::IntegratedGpu => ("integrated", Some(WgpuAdapter::Integrated)),
             wgpu::DeviceType::VirtualGpu => ("virtual", Some(WgpuAdapter::Virtual)),

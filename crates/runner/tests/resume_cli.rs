@@ -7,36 +7,18 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{dagmm, shipped_config, text, write_data};
+use common::{dagmm, text, toy_dagmm_args, write_data};
 
-/// `dagmm train` of the shipped DAGMM config on the toy file: one batch per epoch, a checkpoint
-/// every 5 epochs, `epochs` epochs.
+/// `dagmm train` on the toy file, one batch per epoch, a checkpoint every 5 epochs.
 fn train_args(data: &Path, out: &Path, epochs: usize, extra: &[&str]) -> Vec<String> {
-    let mut args: Vec<String> = [
-        "train",
-        "--config",
-        shipped_config("kddcup/dagmm.toml").to_str().unwrap(),
-        "--set",
-        "data.source=file",
-        "--set",
-        &format!("data.path={}", data.display()),
-        "--set",
-        "data.label_column=label",
-        "--set",
-        "training.batch_size=1500",
+    let mut more = vec![
         "--set",
         "training.checkpoint_every=5",
         "--set",
         "training.learning_rate=1e-3",
-        "--epochs",
-        &epochs.to_string(),
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    args.extend(extra.iter().map(|s| s.to_string()));
-    args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
-    args
+    ];
+    more.extend_from_slice(extra);
+    toy_dagmm_args(data, out, epochs, &more)
 }
 
 /// `losses.csv` without its wall-clock column.
@@ -96,7 +78,10 @@ fn a_killed_train_resumes_from_its_checkpoint_bit_identically() {
     assert!(!run.exists(), "a killed run leaves no run folder");
     let saved: serde_json::Value = serde_json::from_str(&read(&checkpoint)).unwrap();
     let done = saved["epochs_done"].as_u64().unwrap();
-    assert!(done >= 5 && done < epochs as u64 && done % 5 == 0, "{done}");
+    assert!(
+        (5..epochs as u64).contains(&done) && done.is_multiple_of(5),
+        "{done}"
+    );
 
     // Without --resume the waiting checkpoint is not thrown away.
     let o = dagmm(

@@ -106,21 +106,8 @@ fn zero_epochs_report_no_training_rather_than_nan() {
     let dir = tempfile::tempdir().unwrap();
     let data = write_data(dir.path());
     let run = dir.path().join("run");
-    let o = common::dagmm(&[
-        "train",
-        "--config",
-        shipped_config("kddcup/dagmm.toml").to_str().unwrap(),
-        "--set",
-        "data.source=file",
-        "--set",
-        &format!("data.path={}", data.display()),
-        "--set",
-        "data.label_column=label",
-        "--epochs",
-        "0",
-        "--out",
-        run.to_str().unwrap(),
-    ]);
+    let args = common::toy_dagmm_args(&data, &run, 0, &[]);
+    let o = common::dagmm(&args.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(o.status.success(), "{}", text(&o));
     assert!(!text(&o).contains("NaN"), "{}", text(&o));
     let raw = std::fs::read_to_string(run.join("summary.json")).unwrap();

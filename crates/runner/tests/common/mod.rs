@@ -102,3 +102,29 @@ pub fn columns(path: &Path) -> std::collections::HashMap<String, Vec<f64>> {
     }
     out
 }
+
+/// `dagmm train` of the shipped KDDCUP DAGMM config on the toy file `data` (its `label` column,
+/// every row in one batch) for `epochs` epochs into `out`, with `extra` arguments before `--out`.
+pub fn toy_dagmm_args(data: &Path, out: &Path, epochs: usize, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = [
+        "train",
+        "--config",
+        shipped_config("kddcup/dagmm.toml").to_str().unwrap(),
+        "--set",
+        "data.source=file",
+        "--set",
+        &format!("data.path={}", data.display()),
+        "--set",
+        "data.label_column=label",
+        "--set",
+        "training.batch_size=1500",
+        "--epochs",
+        &epochs.to_string(),
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args.extend(["--out".to_string(), out.to_str().unwrap().to_string()]);
+    args
+}
