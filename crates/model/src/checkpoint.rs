@@ -115,6 +115,18 @@ pub(crate) fn check_format(path: &Path, found: (&str, u32), want: (&str, u32)) -
     })
 }
 
+/// Writes a Burn record's bytes (weights or optimizer state) to `path`.
+fn write_record<E: std::fmt::Display>(
+    path: &Path,
+    bytes: std::result::Result<burn::tensor::Bytes, E>,
+) -> Result<()> {
+    let bytes = bytes.map_err(|e| ModelError::Weights {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(path, &*bytes).map_err(io(path))
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
     move |source| ModelError::Io {
         path: path.to_path_buf(),
@@ -227,25 +239,11 @@ impl Checkpointing {
         // Burn's own `save_file` syncs each file to the disk (4 fsyncs a checkpoint: 7 ms, a
         // fifth of a Thyroid run checkpointed every 10 epochs); a checkpoint only has to survive
         // the process, which the page cache does, so the bytes are written plainly.
-        let weights_bytes =
-            network
-                .clone()
-                .into_record()
-                .into_bytes()
-                .map_err(|e| ModelError::Weights {
-                    path: weights_path.clone(),
-                    message: e.to_string(),
-                })?;
-        std::fs::write(&weights_path, &*weights_bytes).map_err(io(&weights_path))?;
+        write_record(&weights_path, network.clone().into_record().into_bytes())?;
         let optimizer_name = match optimizer {
             Some(o) => {
                 let name = format!("adam-{epochs_done:06}.bpk");
-                let path = self.dir.join(&name);
-                let bytes = o.into_bytes().map_err(|e| ModelError::Weights {
-                    path: path.clone(),
-                    message: e.to_string(),
-                })?;
-                std::fs::write(&path, &*bytes).map_err(io(&path))?;
+                write_record(&self.dir.join(&name), o.into_bytes())?;
                 Some(name)
             }
             None => None,
@@ -284,9 +282,7 @@ impl Checkpointing {
         self.remove_files_except(&keep)?;
         Ok(())
     }
-}
 
-impl Checkpointing {
     /// Removes the checkpoint in the folder, if any (its files only): a fit that does not
     /// resume starts afresh.
     pub(crate) fn clear(&self) -> Result<()> {

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::checkpoint::{check_format, data_digest, parse_json, Checkpointing};
 use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
-use crate::train::{rng, train_network, TrainCheckpoints, STREAM_DROPOUT, STREAM_INIT};
+use crate::train::{rng, train_network, TrainCheckpoints, STREAM_INIT};
 use crate::{
     DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind,
     ScoringMixture,
@@ -191,35 +191,34 @@ impl Dagmm {
     ) -> Result<(Self, Vec<EpochLosses>)> {
         check_data(&x, None)?;
         let mut model = Self::new(config, x.ncols())?;
-        let digest = checkpoints.map(|_| data_digest(&x));
-        let resumed = match (checkpoints, &digest) {
-            (Some(c), Some(d)) => c.resumed(&model.config, &x, d)?,
-            _ => None,
+        // The checkpoint folder with the digest of the rows its checkpoints are of.
+        let target = checkpoints.map(|c| (c, data_digest(&x)));
+        let resumed = match &target {
+            Some((c, digest)) => c.resumed(&model.config, &x, digest)?,
+            None => None,
         };
-        if let (Some(c), None) = (checkpoints, &resumed) {
-            c.clear()?;
-        }
-        let (mut history, last) = match &resumed {
-            Some(r) => {
+        let (mut history, last) = match (&resumed, &target) {
+            (Some(r), _) => {
                 model.network = r.network(model.network.clone())?;
                 (r.history()?, Some(r.epochs_done()))
             }
-            None => {
+            (None, target) => {
+                if let Some((c, _)) = target {
+                    c.clear()?;
+                }
                 let history = model.pretrain(x.view(), on_epoch)?;
                 let mut last = None;
-                if let (Some(c), Some(d), Some(_)) =
-                    (checkpoints, &digest, &model.config.pretraining)
-                {
-                    // A kill during the main stage does not repeat the pretraining.
-                    let word_pos = rng(model.config.training.seed, STREAM_DROPOUT).get_word_pos();
+                if let (Some((c, digest)), Some(_)) = (target, &model.config.pretraining) {
+                    // A kill during the main stage does not repeat the pretraining. The dropout
+                    // stream is untouched until the main stage: its position is 0.
                     c.save(
                         &model.config,
                         &x,
-                        d,
+                        digest,
                         &model.network,
                         None,
                         0,
-                        word_pos,
+                        0,
                         &[&history],
                     )?;
                     last = Some(0);
@@ -227,16 +226,12 @@ impl Dagmm {
                 (history, last)
             }
         };
-        let train_checkpoints = match (checkpoints, digest) {
-            (Some(target), Some(digest)) => Some(TrainCheckpoints {
-                target,
-                digest,
-                earlier: history.clone(),
-                last,
-            }),
-            _ => None,
-        };
-        check_data(&x, Some(model.input_dim))?;
+        let train_checkpoints = target.as_ref().map(|(c, digest)| TrainCheckpoints {
+            target: c,
+            digest,
+            earlier: &history,
+            last,
+        });
         let (network, more) = train_network(
             &model.config,
             model.network.clone(),

@@ -69,7 +69,6 @@ impl DeviceChoice {
             .unwrap_or_else(|e| panic!("device {self} was checked when the model was built: {e}"))
     }
 
-    /// The name used in configs and on the command line.
     /// The wgpu adapter this choice runs on (`None` for the CPU backends; an error where it
     /// names no adapter of this machine).
     pub fn adapter(self) -> Result<Option<AdapterRecord>> {
@@ -79,6 +78,7 @@ impl DeviceChoice {
         }
     }
 
+    /// The name used in configs and on the command line.
     pub fn name(self) -> String {
         match self {
             DeviceChoice::Flex => "flex".into(),
@@ -168,10 +168,9 @@ fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
             .init()
             .map_err(|e| e.to_string())
     });
-    outcome.clone().map_err(|reason| ModelError::Device {
-        device: DeviceChoice::Wgpu(adapter).name(),
-        reason: first_line(&reason),
-    })
+    outcome
+        .clone()
+        .map_err(|reason| adapter_error(adapter, first_line(&reason)))
 }
 
 /// The first line of a backend's message, without the `AdapterInfo { … }` dumps some carry.
@@ -296,33 +295,39 @@ fn enumerate_adapters() -> Vec<(Option<WgpuAdapter>, AdapterRecord)> {
     out
 }
 
+/// `adapter` cannot be used, for `reason`.
+fn adapter_error(adapter: WgpuAdapter, reason: String) -> ModelError {
+    ModelError::Device {
+        device: DeviceChoice::Wgpu(adapter).name(),
+        reason,
+    }
+}
+
 #[cfg(feature = "wgpu")]
 fn adapter_record(adapter: WgpuAdapter) -> Result<AdapterRecord> {
     resolve_adapter(adapter)
         .map(|(_, r)| r)
-        .map_err(|reason| ModelError::Device {
-            device: DeviceChoice::Wgpu(adapter).name(),
-            reason,
-        })
+        .map_err(|reason| adapter_error(adapter, reason))
 }
 
 #[cfg(not(feature = "wgpu"))]
 fn adapter_record(adapter: WgpuAdapter) -> Result<AdapterRecord> {
-    Err(ModelError::Device {
-        device: DeviceChoice::Wgpu(adapter).name(),
-        reason: "this build has no wgpu support (build with the `wgpu` feature)".into(),
-    })
+    Err(no_wgpu(adapter))
 }
 
 #[cfg(not(feature = "wgpu"))]
 fn wgpu_device(adapter: WgpuAdapter) -> Result<Device> {
-    Err(ModelError::Device {
-        device: DeviceChoice::Wgpu(adapter).name(),
-        reason: "this build has no wgpu support (build with the `wgpu` feature)".into(),
-    })
+    Err(no_wgpu(adapter))
 }
 
-/// One device this machine offers.
+#[cfg(not(feature = "wgpu"))]
+fn no_wgpu(adapter: WgpuAdapter) -> ModelError {
+    adapter_error(
+        adapter,
+        "this build has no wgpu support (build with the `wgpu` feature)".into(),
+    )
+}
+
 /// The wgpu adapter a run used, as a manifest records it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -337,6 +342,7 @@ pub struct AdapterRecord {
     pub driver: String,
 }
 
+/// One device this machine offers.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct DeviceInfo {
     /// The name to pass as `device` / `--device`.

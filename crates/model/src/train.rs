@@ -275,10 +275,10 @@ fn adam(plan: &EpochPlan) -> ModuleOptimizer {
 pub(crate) struct TrainCheckpoints<'a> {
     pub target: &'a Checkpointing,
     /// [`data_digest`](crate::checkpoint::data_digest) of the training rows.
-    pub digest: String,
+    pub digest: &'a str,
     /// The epochs before this stage's (pretraining; the resumed run's), which every checkpoint
     /// repeats so that a resumed run's `losses.csv` is whole.
-    pub earlier: Vec<EpochLosses>,
+    pub earlier: &'a [EpochLosses],
     /// The epoch of the checkpoint already on disk, if any.
     pub last: Option<usize>,
 }
@@ -337,33 +337,30 @@ pub(crate) fn train_network(
         }
         None => StageStart::fresh(),
     };
-    let mut save = |net: &DagmmNetwork,
-                    optim: &ModuleOptimizer,
-                    epoch: usize,
-                    stage: &[EpochLosses]|
-     -> Result<()> {
-        let Some(c) = &checkpoints else {
-            return Ok(());
-        };
-        c.target.save(
-            config,
-            &x,
-            &c.digest,
-            net,
-            Some(optim),
-            epoch,
-            dropout_rng.borrow().get_word_pos(),
-            &[&c.earlier, stage],
-        )
-    };
-    let stage_checkpoints = checkpoints
-        .as_ref()
-        .map(|c| c.last)
-        .map(|last| StageCheckpoints {
-            every: t.checkpoint_every,
-            last,
-            save: &mut save,
-        });
+    let mut save = checkpoints.as_ref().map(|c| {
+        let dropout_rng = &dropout_rng;
+        move |net: &DagmmNetwork, optim: &ModuleOptimizer, epoch: usize, stage: &[EpochLosses]| {
+            c.target.save(
+                config,
+                &x,
+                c.digest,
+                net,
+                Some(optim),
+                epoch,
+                dropout_rng.borrow().get_word_pos(),
+                &[c.earlier, stage],
+            )
+        }
+    });
+    let stage_checkpoints =
+        checkpoints
+            .as_ref()
+            .zip(save.as_mut())
+            .map(|(c, save)| StageCheckpoints {
+                every: t.checkpoint_every,
+                last: c.last,
+                save,
+            });
     let mut network = network.train();
     if t.freeze_compression {
         // No graph for the compression network at all. Detaching its outputs alone (as

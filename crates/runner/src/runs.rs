@@ -238,7 +238,16 @@ pub fn run_into(
             )
         });
     }
-    let result = write_run(config, config_file, &staging, bar, sweep, extras, &waiting);
+    let resumed_after = waiting.map(|c| c.epochs_done);
+    let result = write_run(
+        config,
+        config_file,
+        &staging,
+        bar,
+        sweep,
+        extras,
+        resumed_after,
+    );
     let output = match result {
         Ok(output) => output,
         Err(e) => {
@@ -266,8 +275,9 @@ pub fn run_into(
     Ok(output)
 }
 
-/// The run itself, into the staging folder; its checkpoint folder is removed once every result
-/// is written.
+/// The run itself, into the staging folder, continuing the checkpoint there when
+/// `resumed_after` says one waits; its checkpoint folder is removed once every result is
+/// written.
 fn write_run(
     config: &RunConfig,
     config_file: &Path,
@@ -275,7 +285,7 @@ fn write_run(
     bar: &ProgressBar,
     sweep: Option<&SweepEntryRecord>,
     extras: Extras,
-    waiting: &Option<dagmm_model::CheckpointFile>,
+    resumed_after: Option<usize>,
 ) -> Result<RunOutput> {
     let (_, started_at) = now();
     // The resolved config first: `dagmm train --resume --out DIR` reads it back.
@@ -284,7 +294,7 @@ fn write_run(
     let checkpoints =
         (config.kind() == dagmm_pipeline::DetectorKind::Dagmm).then(|| Checkpointing {
             dir: checkpoint_dir.clone(),
-            resume: waiting.is_some(),
+            resume: resumed_after.is_some(),
         });
     // The judged rows as scaled, for the scatter plot.
     let mut judged: Option<Dataset> = None;
@@ -338,7 +348,7 @@ fn write_run(
         )?;
     }
     let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
-    manifest.resumed_after_epoch = waiting.as_ref().map(|c| c.epochs_done);
+    manifest.resumed_after_epoch = resumed_after;
     write_json(&out.join(MANIFEST_FILE), &manifest)?;
     write_json(&out.join(SUMMARY_FILE), &output.summary)?;
     if checkpoint_dir.exists() {

@@ -221,8 +221,6 @@ fn grid_points(grid: &BTreeMap<String, Vec<toml::Value>>) -> Vec<Vec<(String, to
 
 /// Whether a run folder holds a finished run.
 pub fn finished(dir: &Path) -> bool {
-    // A run whose publication a kill interrupted is finished once it is put in place.
-    let _ = crate::runs::recover_interrupted_publish(dir);
     dir.join(dagmm_pipeline::SUMMARY_FILE).is_file()
 }
 
@@ -249,6 +247,10 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
         .filter(|(i, _)| shard.is_none_or(|s| i % s.count == s.index - 1))
         .map(|(_, t)| t)
         .collect();
+    // A run whose publication a kill interrupted is finished once it is put in place.
+    for t in &mine {
+        crate::runs::recover_interrupted_publish(&t.dir)?;
+    }
     let (done, todo): (Vec<Task>, Vec<Task>) = mine.into_iter().partition(|t| finished(&t.dir));
     eprintln!(
         "{}: {} runs{}; {} finished already, {} to run, {} at a time",
