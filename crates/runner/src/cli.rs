@@ -74,8 +74,10 @@ pub struct TrainArgs {
     /// Shorthand for --set device=NAME (flex, ndarray, wgpu, wgpu:cpu, wgpu:discrete:N, …; see `dagmm devices`).
     #[arg(long)]
     pub device: Option<String>,
-    /// Output directory: summary.json, scores.csv, config.toml, manifest.json, model/ (and
-    /// losses.csv for a neural detector).
+    /// Output directory: summary.json, scores.csv (the judged rows: index, the row's number in
+    /// the data file, then the columns `dagmm score --out` lists), config.toml, manifest.json,
+    /// model/ (and losses.csv for a neural detector). A new folder or an earlier run's, replaced
+    /// whole once every file is written; a folder holding other files is refused.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -131,7 +133,9 @@ pub struct ScoreArgs {
     /// The rows to score (any format `--data` takes elsewhere).
     #[arg(long, value_name = "FILE")]
     pub data: PathBuf,
-    /// CSV: the 0/1 label column (1 = anomaly); with it, the decision's metrics are printed.
+    /// CSV: the 0/1 label column (1 = anomaly), kept out of the features and written as the
+    /// `label` column; with labels (this, or a .mat, .npz or KDDCUP99 file's own) the decision's
+    /// precision, recall, F1 and ROC AUC are printed.
     #[arg(long, value_name = "NAME")]
     pub label_column: Option<String>,
     /// KDDCUP99: the names file (default: kddcup.names beside the data).
@@ -140,9 +144,11 @@ pub struct ScoreArgs {
     /// Device to score a neural detector on (default: the one it was trained on).
     #[arg(long)]
     pub device: Option<String>,
-    /// Output CSV: index, score (higher = more anomalous), the detector's columns (energy,
-    /// reconstruction_error or log_likelihood), pu_score for a PU run, flagged (by the run's
-    /// decision)[, label].
+    /// Output CSV, one line per row of --data: `index,score,<the detector's
+    /// columns>[,pu_score],flagged[,label]`. index: the row's number in the data file (from 0);
+    /// score: higher = more anomalous; the detector's columns: `energy,reconstruction_error` for
+    /// DAGMM and its variants, `log_likelihood` for gmm and gaussian; pu_score (1 − h/c) for a PU
+    /// run; flagged: 1 where the run's decision flags the row; label: when the data has labels.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
 }
@@ -181,7 +187,9 @@ pub struct InputArgs {
     /// Feature scaling fitted on the rows the model is fitted on.
     #[arg(long, value_enum, default_value = "none")]
     pub scale: ScaleArg,
-    /// Output directory (created; existing files in it are replaced whole).
+    /// Output directory: scores.csv, summary.json, scatter.png, histogram.png, model/,
+    /// config.toml, manifest.json. A new folder or an earlier run's, replaced whole once every
+    /// file is written; a folder holding other files is refused.
     #[arg(long, value_name = "DIR")]
     pub out: PathBuf,
 }
@@ -233,16 +241,26 @@ pub struct GmmArgs {
     /// Initialisations; the best lower bound is kept.
     #[arg(long, default_value_t = 1)]
     pub n_init: usize,
+    /// Each component's covariance: full (its own full matrix), tied (one full matrix shared by
+    /// all), diag (its own diagonal), spherical (its own single variance).
     #[arg(long, value_enum, default_value = "full")]
     pub covariance: CovarianceArg,
+    /// How each initialisation starts EM: kmeans (k-means++ seeding, then Lloyd's k-means; hard
+    /// assignments, scikit-learn's default), k-means++ (the seeding only; each row assigned to
+    /// its nearest seed) or random (random responsibilities).
     #[arg(long, value_enum, default_value = "kmeans")]
     pub init: InitArg,
+    /// EM iterations per initialisation, at most.
     #[arg(long, default_value_t = 100)]
     pub max_iter: usize,
+    /// Convergence: EM stops when the mean log-likelihood per row (the lower bound) changes by
+    /// less than this between iterations.
     #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
     pub tol: f64,
+    /// Added to the diagonal of every covariance, keeping it positive definite.
     #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub reg_covar: f64,
+    /// Seed of the initialisations' random numbers (same seed, same fit).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
 }
@@ -259,6 +277,7 @@ pub struct GaussianArgs {
     /// Fit on the rows labelled 0 only (the tutorials' "train on normal data"); score every row.
     #[arg(long, requires = "label_column")]
     pub fit_on_normal: bool,
+    /// Added to the covariance's diagonal (to each variance for per-feature).
     #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
     pub reg_covar: f64,
 }
