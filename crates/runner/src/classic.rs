@@ -11,9 +11,9 @@ use dagmm_pipeline::{
     DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection, RunConfig,
     RunSummary, Split, ThresholdRule,
 };
-use indicatif::ProgressBar;
 
 use crate::cli::{GaussianArgs, GmmArgs, InputArgs, RuleArgs};
+use crate::progress::EpochProgress;
 use crate::runs::{run_into, Extras, Resume};
 
 /// The protocol of a tutorial run: the rule given on the command line, on the anomaly score.
@@ -54,7 +54,7 @@ fn finish(config: RunConfig, out: &Path) -> Result<()> {
         &config,
         Path::new("(command line)"),
         out,
-        &ProgressBar::hidden(),
+        &EpochProgress::hidden(),
         None,
         Extras { pictures: true },
         Resume::No,

@@ -4,13 +4,16 @@
 //! computation lives in a library crate (the protocol and the detectors in `dagmm-pipeline`).
 
 mod bench;
+mod charts;
 mod classic;
 mod cli;
 mod git;
 mod output;
 mod plots;
+mod progress;
 mod record;
 mod report;
+mod report_html;
 mod report_plots;
 mod runs;
 mod sweep;
@@ -71,7 +74,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Sweep(args) => {
             sweep::run_sweep(&args.experiment, &args.out, args.jobs, args.shard)
         }
-        Command::Report { dir } => report::run_report(&dir),
+        Command::Report { dir } => report::print_report(&dir),
         Command::Data {
             command: DataCommand::Fetch { name, dir },
         } => {

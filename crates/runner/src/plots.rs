@@ -1,53 +1,14 @@
 //! The tutorials' pictures, drawn with plotters into PNG files: ground truth beside prediction on
 //! the first two features, and the score histogram with the threshold line.
-//!
-//! Text uses an embedded DejaVu Sans (plotters' `ab_glyph` backend), so no system font or
-//! fontconfig is needed on a headless machine.
 
 use std::path::Path;
-use std::sync::Once;
 
-use anyhow::{anyhow, Result};
+use anyhow::Result;
 use dagmm_data::Dataset;
 use plotters::prelude::*;
 
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
-static REGISTER: Once = Once::new();
-
-pub(crate) fn register_font() {
-    REGISTER.call_once(|| {
-        // The font is embedded at build time; a failure here is a build defect, not bad input.
-        for style in [FontStyle::Normal, FontStyle::Bold] {
-            if plotters::style::register_font("sans-serif", style, FONT).is_err() {
-                panic!("the embedded DejaVu Sans font could not be registered");
-            }
-        }
-    });
-}
-
-pub(crate) fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
-    anyhow!("drawing failed: {e:?}")
-}
-
-/// The legend of every chart: a light box with a black border at `position`.
-pub(crate) fn draw_legend<'a, DB, CT>(
-    chart: &mut ChartContext<'a, DB, CT>,
-    position: SeriesLabelPosition,
-    font_size: u32,
-) -> Result<()>
-where
-    DB: DrawingBackend + 'a,
-    CT: plotters::coord::CoordTranslate,
-{
-    chart
-        .configure_series_labels()
-        .position(position)
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .label_font(("sans-serif", font_size))
-        .draw()
-        .map_err(draw_error)
-}
+use crate::charts::{draw_error, register_font, ANOMALY, NORMAL};
+use crate::report_plots::{draw_histogram, Histogram};
 
 /// Padded range of `values` for an axis.
 fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
@@ -91,17 +52,17 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
         let views: [(&str, Option<&[u8]>); 2] = [
             (
                 if truth.is_some() {
-                    "Ground truth"
+                    "Ground truth (orange: anomaly, blue: normal)"
                 } else {
                     "Data (no labels)"
                 },
                 truth,
             ),
-            ("Prediction (flagged rows)", Some(flagged)),
+            ("Prediction (orange: flagged)", Some(flagged)),
         ];
         for (panel, (title, marks)) in panels.iter().zip(views) {
             let mut chart = ChartBuilder::on(panel)
-                .caption(title, ("sans-serif", 26))
+                .caption(title, ("sans-serif", 24))
                 .margin(16)
                 .x_label_area_size(45)
                 .y_label_area_size(60)
@@ -114,8 +75,7 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
                 .label_style(("sans-serif", 16))
                 .draw()
                 .map_err(draw_error)?;
-            let normal = RGBColor(66, 103, 178);
-            let anomaly = RGBColor(214, 39, 40);
+            let (normal, anomaly) = (NORMAL, ANOMALY);
             // Normal rows first, so anomalies are drawn on top.
             for wanted in [0u8, 1u8] {
                 let points = (0..xs.len())
@@ -131,20 +91,7 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
                             },
                         )
                     });
-                let series = chart.draw_series(points).map_err(draw_error)?;
-                if marks.is_some() {
-                    let (label, color) = if wanted == 1 {
-                        ("anomaly", anomaly)
-                    } else {
-                        ("normal", normal)
-                    };
-                    series
-                        .label(label)
-                        .legend(move |(x, y)| Circle::new((x + 10, y), 5, color.filled()));
-                }
-            }
-            if marks.is_some() {
-                draw_legend(&mut chart, SeriesLabelPosition::MiddleRight, 16)?;
+                chart.draw_series(points).map_err(draw_error)?;
             }
         }
         root.present().map_err(draw_error)?;
@@ -152,72 +99,44 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
     })
 }
 
-/// Histogram of the scores (100 bins) with the threshold as a vertical line.
-pub fn score_histogram(path: &Path, scores: &[f64], cut: f64, score_name: &str) -> Result<()> {
-    register_font();
-    let finite: Vec<f64> = scores.iter().copied().filter(|s| s.is_finite()).collect();
-    let xr = range(
-        finite
-            .iter()
-            .copied()
-            .chain(std::iter::once(cut).filter(|c| c.is_finite())),
-    );
-    let bins = 100;
-    let width = (xr.end - xr.start) / bins as f64;
-    let mut counts = vec![0usize; bins];
-    for s in &finite {
-        let b = (((s - xr.start) / width) as usize).min(bins - 1);
-        counts[b] += 1;
-    }
-    let top = counts.iter().copied().max().unwrap_or(1).max(1) as f64 * 1.08;
-    crate::output::atomically(path, |tmp| {
-        let root = BitMapBackend::new(tmp, (1200, 720)).into_drawing_area();
-        root.fill(&WHITE).map_err(draw_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .caption(
-                format!("Scores and the threshold ({cut:.3})"),
-                ("sans-serif", 26),
-            )
-            .margin(16)
-            .x_label_area_size(45)
-            .y_label_area_size(60)
-            .build_cartesian_2d(xr.clone(), 0.0..top)
-            .map_err(draw_error)?;
-        chart
-            .configure_mesh()
-            .x_desc(score_name)
-            .y_desc("rows")
-            .label_style(("sans-serif", 16))
-            .draw()
-            .map_err(draw_error)?;
-        let bar = RGBColor(66, 103, 178);
-        chart
-            .draw_series(
-                counts
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, &c)| c > 0)
-                    .map(|(b, &c)| {
-                        let x0 = xr.start + b as f64 * width;
-                        Rectangle::new([(x0, 0.0), (x0 + width, c as f64)], bar.mix(0.75).filled())
-                    }),
-            )
-            .map_err(draw_error)?;
-        if cut.is_finite() {
-            let red = RGBColor(214, 39, 40);
-            chart
-                .draw_series(LineSeries::new(
-                    vec![(cut, 0.0), (cut, top)],
-                    red.stroke_width(3),
-                ))
-                .map_err(draw_error)?
-                .label("threshold")
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3))
-                });
-            draw_legend(&mut chart, SeriesLabelPosition::UpperLeft, 16)?;
-        }
-        root.present().map_err(draw_error)?;
-        Ok(())
+/// The test scores by class (one class without labels) on a log count axis, over 60 bins between
+/// the 0.5th and 99.5th percentiles (a few extreme rows no longer squeeze the rest into two bars;
+/// the end bins count the rows beyond), with the cut always in view.
+pub fn score_histogram(
+    path: &Path,
+    scores: &[f64],
+    labels: Option<&[u8]>,
+    cut: f64,
+    score_name: &str,
+) -> Result<()> {
+    let finite: Vec<(f64, u8)> = scores
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| s.is_finite())
+        .map(|(i, &s)| (s, labels.map_or(0, |l| l[i])))
+        .collect();
+    let (values, classes): (Vec<f64>, Vec<u8>) = finite.into_iter().unzip();
+    let h = dagmm_pipeline::records::class_histogram(&values, &classes, 60)?;
+    let as_f64 = |v: &[u64]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
+    let classes = match labels {
+        Some(_) => vec![
+            ("normal", as_f64(&h.normal)),
+            ("anomaly", as_f64(&h.anomaly)),
+        ],
+        None => vec![("rows", as_f64(&h.normal))],
+    };
+    let title = format!("Test scores and the threshold ({cut:.3})");
+    let x_desc = score_name.replace('_', " ");
+    crate::charts::render_png(path, (1150, 620), |root| {
+        draw_histogram(
+            root,
+            &Histogram {
+                title: &title,
+                x_desc: &x_desc,
+                edges: &h.edges,
+                classes,
+                threshold: Some(cut),
+            },
+        )
     })
 }

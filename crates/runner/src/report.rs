@@ -25,9 +25,12 @@ use anyhow::{bail, Context, Result};
 use dagmm_pipeline::files::read_json;
 use dagmm_pipeline::{RunSummary, ThresholdRule, SUMMARY_FILE};
 
+use crate::charts::Axis;
 use crate::output;
 use crate::record::{Manifest, MANIFEST_FILE};
-use crate::report_plots::{class_histogram, line_chart, padded, ClassHistogram, LineChart, Series};
+use crate::report_plots::{
+    class_histogram, line_chart, loss_panels, Histogram, LineChart, LossPanel, Series,
+};
 use crate::sweep::{Experiment, EXPERIMENT_FILE};
 
 const METRICS: &[(&str, &str)] = &[
@@ -43,8 +46,10 @@ const PAPER: &[&str] = &["precision", "recall", "f1", "roc_auc"];
 /// One finished run.
 struct Run {
     summary: RunSummary,
-    /// The `total` column of `losses.csv` (empty for a detector without epochs).
-    losses: Vec<f64>,
+    /// Its manifest (none in a folder written by hand or by an old version).
+    manifest: Option<Manifest>,
+    /// The main stage's loss terms per epoch (none for a detector without epochs).
+    losses: Vec<(&'static str, Vec<f64>)>,
 }
 
 /// A method folder below a data set (`name` or `name/grid point`), ordered so that the numbers in
@@ -140,8 +145,29 @@ pub fn mean_std(values: &[f64]) -> (f64, f64) {
     (mean, var.sqrt())
 }
 
-/// The `total` column of a `losses.csv` (none when the run has no such file: a classic detector).
-fn total_losses(path: &Path) -> Result<Vec<f64>> {
+/// A table cell: the mean ± sample standard deviation over seeds, or the one seed's value.
+fn cell(values: &[f64]) -> String {
+    let (m, s) = mean_std(values);
+    if values.len() > 1 {
+        format!("{m:.4} ± {s:.4}")
+    } else {
+        format!("{m:.4}")
+    }
+}
+
+/// The loss terms of `losses.csv` a report draws, with their names on the plots.
+const LOSS_TERMS: &[(&str, &str)] = &[
+    ("total", "objective J"),
+    ("reconstruction", "reconstruction"),
+    ("energy", "sample energy"),
+    ("penalty", "covariance penalty"),
+    ("regularization", "variant's term (KL, VQ)"),
+];
+
+/// The main stage's loss terms per epoch, as named in [`LOSS_TERMS`] (pretraining rows are left
+/// out; a term that is zero in every epoch is too). Empty when the run has no `losses.csv` (a
+/// classic detector).
+fn loss_terms(path: &Path) -> Result<Vec<(&'static str, Vec<f64>)>> {
     if !path.is_file() {
         return Ok(Vec::new());
     }
@@ -149,18 +175,32 @@ fn total_losses(path: &Path) -> Result<Vec<f64>> {
         std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     let mut lines = text.lines();
     let header: Vec<&str> = lines.next().unwrap_or("").split(',').collect();
-    let Some(col) = header.iter().position(|h| *h == "total") else {
-        return Ok(Vec::new());
-    };
-    lines
-        .enumerate()
-        .map(|(i, l)| {
-            l.split(',')
-                .nth(col)
+    let stage = header.iter().position(|h| *h == "stage");
+    let columns: Vec<(usize, &'static str)> = LOSS_TERMS
+        .iter()
+        .filter_map(|(key, name)| header.iter().position(|h| h == key).map(|c| (c, *name)))
+        .collect();
+    let mut terms: Vec<(&'static str, Vec<f64>)> = columns
+        .iter()
+        .map(|(_, name)| (*name, Vec::new()))
+        .collect();
+    for (i, line) in lines.enumerate() {
+        let cells: Vec<&str> = line.split(',').collect();
+        if stage.is_some_and(|s| cells.get(s).is_some_and(|v| *v != "train")) {
+            continue;
+        }
+        for ((c, name), (_, values)) in columns.iter().zip(terms.iter_mut()) {
+            let v = cells
+                .get(*c)
                 .and_then(|v| v.parse().ok())
-                .with_context(|| format!("{} line {}: no total", path.display(), i + 2))
-        })
-        .collect()
+                .with_context(|| {
+                    format!("{} line {}: no number for {name}", path.display(), i + 2)
+                })?;
+            values.push(v);
+        }
+    }
+    terms.retain(|(name, values)| *name == LOSS_TERMS[0].1 || values.iter().any(|v| *v != 0.0));
+    Ok(terms)
 }
 
 fn load_groups(dir: &Path) -> Result<Groups> {
@@ -192,11 +232,12 @@ fn load_groups(dir: &Path) -> Result<Groups> {
             [first, rest @ ..] => (first.clone(), rest.join("/")),
         };
         let manifest_path = run_dir.join(MANIFEST_FILE);
-        let entry = if manifest_path.is_file() {
-            read_json::<Manifest>(&manifest_path)?.sweep
+        let manifest = if manifest_path.is_file() {
+            Some(read_json::<Manifest>(&manifest_path)?)
         } else {
             None
         };
+        let entry = manifest.as_ref().and_then(|m| m.sweep.clone());
         let group = groups
             .entry((data.clone(), MethodKey(method.clone())))
             .or_default();
@@ -221,7 +262,8 @@ fn load_groups(dir: &Path) -> Result<Groups> {
         }
         group.runs.push(Run {
             summary: read_json(path)?,
-            losses: total_losses(&run_dir.join("losses.csv"))?,
+            manifest,
+            losses: loss_terms(&run_dir.join("losses.csv"))?,
         });
     }
     for g in groups.values_mut() {
@@ -266,16 +308,90 @@ fn name(method: &str, g: &Group) -> String {
     g.label.clone().unwrap_or_else(|| method.to_string())
 }
 
-pub fn run_report(dir: &Path) -> Result<()> {
-    let groups = load_groups(dir)?;
-    write_tables(dir, &groups)?;
-    write_percentiles(dir, &groups)?;
-    write_rules(dir, &groups)?;
-    write_plots(dir, &groups)?;
+/// What `dagmm report` wrote.
+pub struct Written {
+    /// `table.md`'s text.
+    pub table: String,
+    /// Every file, the pictures' last.
+    pub files: Vec<PathBuf>,
+}
+
+/// `dagmm report DIR`: writes the report and prints the main table and the files it wrote
+/// (the pictures as one line per folder).
+pub fn print_report(dir: &Path) -> Result<()> {
+    let written = run_report(dir)?;
+    print!("{}", written.table);
+    println!("\nwrote:");
+    let pictures = written
+        .files
+        .iter()
+        .filter(|f| f.parent().is_some_and(|p| p.ends_with("plots")))
+        .count();
+    for f in written
+        .files
+        .iter()
+        .filter(|f| !f.parent().is_some_and(|p| p.ends_with("plots")))
+    {
+        println!("  {}", f.display());
+    }
+    if pictures > 0 {
+        println!(
+            "  {}: {} plots, each as .png and .svg",
+            dir.join("plots").display(),
+            pictures / 2
+        );
+    }
     Ok(())
 }
 
-fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
+/// Writes every file of the report into `dir`.
+pub fn run_report(dir: &Path) -> Result<Written> {
+    let groups = load_groups(dir)?;
+    let mut written = Vec::new();
+    let table = write_tables(dir, &groups)?;
+    let mut tables = vec![("Results", table.clone())];
+    written.extend(["table.md", "table.csv"].map(|f| dir.join(f)));
+    if let Some(md) = write_rules(dir, &groups)? {
+        tables.push(("Threshold rules", md));
+        written.extend(["rules.md", "rules.csv"].map(|f| dir.join(f)));
+    }
+    tables.push(("F1 at each percentile", write_percentiles(dir, &groups)?));
+    written.extend(["percentiles.md", "percentiles.csv"].map(|f| dir.join(f)));
+    let figures = write_plots(dir, &groups)?;
+    for f in &figures {
+        for ext in ["png", "svg"] {
+            written.push(dir.join("plots").join(format!("{}.{ext}", f.stem)));
+        }
+    }
+    let experiment_file = dir.join(EXPERIMENT_FILE);
+    let experiment = if experiment_file.is_file() {
+        let text = std::fs::read_to_string(&experiment_file)
+            .with_context(|| format!("cannot read {}", experiment_file.display()))?;
+        let description = Experiment::load(&experiment_file)?.description;
+        Some((
+            text,
+            (!description.trim().is_empty()).then_some(description),
+        ))
+    } else {
+        None
+    };
+    let runs: Vec<&Run> = groups.values().flat_map(|g| &g.runs).collect();
+    crate::report_html::write_html(&crate::report_html::Page {
+        dir,
+        experiment,
+        tables,
+        figures: &figures,
+        manifests: runs.iter().filter_map(|r| r.manifest.as_ref()).collect(),
+        runs: runs.len(),
+    })?;
+    written.insert(written.len() - 2 * figures.len(), dir.join("report.html"));
+    Ok(Written {
+        table,
+        files: written,
+    })
+}
+
+fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
     let mut md = String::from("| data set | method | seeds | epochs |");
     let mut csv = String::from("data_set,method,label,seeds,epochs");
     for (key, title) in METRICS {
@@ -313,7 +429,7 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
             match values(&g.runs, key) {
                 Some(v) => {
                     let (m, s) = mean_std(&v);
-                    md.push_str(&format!(" {m:.4} ± {s:.4} |"));
+                    md.push_str(&format!(" {} |", cell(&v)));
                     csv.push_str(&format!(",{m},{s}"));
                 }
                 None => {
@@ -349,26 +465,54 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<()> {
     }
     output::write_bytes(&dir.join("table.md"), md.as_bytes())?;
     output::write_bytes(&dir.join("table.csv"), csv.as_bytes())?;
-    print!("{md}");
-    Ok(())
+    Ok(md)
 }
 
-/// Per percentile: (precision, recall, F1) of every seed.
+/// Per percentile: (precision, recall, F1) of every seed. The run's own cut joins the swept
+/// percentiles when the run flagged the top P% of its test scores (the sweep's rule), so a
+/// Thyroid run cut at 2.5% shows there too.
 fn sweep_rows(g: &Group) -> BTreeMap<i64, Vec<[f64; 3]>> {
     let mut rows: BTreeMap<i64, Vec<[f64; 3]>> = BTreeMap::new();
     for r in &g.runs {
-        for row in &r.summary.sweep {
-            rows.entry((row.percentile * 1000.0).round() as i64)
-                .or_default()
-                .push([row.precision, row.recall, row.f1]);
+        let s = &r.summary;
+        let mut own: BTreeMap<i64, [f64; 3]> = s
+            .sweep
+            .iter()
+            .map(|row| {
+                (
+                    per_mille(row.percentile),
+                    [row.precision, row.recall, row.f1],
+                )
+            })
+            .collect();
+        if let Some(p) = configured_cut(s) {
+            if let (Some(pr), Some(re), Some(f1)) = (s.precision, s.recall, s.f1) {
+                own.entry(per_mille(p)).or_insert([pr, re, f1]);
+            }
+        }
+        for (p, v) in own {
+            rows.entry(p).or_default().push(v);
         }
     }
     rows
 }
 
-fn write_percentiles(dir: &Path, groups: &Groups) -> Result<()> {
+fn per_mille(percentile: f64) -> i64 {
+    (percentile * 1000.0).round() as i64
+}
+
+/// The percentile a run cut its test scores at, when it used the sweep's rule (`percentile` in
+/// summaries from before the threshold rules had names).
+fn configured_cut(s: &RunSummary) -> Option<f64> {
+    let rule = s.decision == ThresholdRule::TestPercentile.name() || s.decision == "percentile";
+    (rule && !s.sweep.is_empty())
+        .then_some(s.anomaly_percentile)
+        .flatten()
+}
+
+fn write_percentiles(dir: &Path, groups: &Groups) -> Result<String> {
     let mut md = String::from(
-        "Precision, recall and F1 when the top P% of test scores are flagged (mean ± std over seeds).\n",
+        "Precision, recall and F1 when the top P% of test scores are flagged (mean ± std over seeds; the value alone for one seed).\n",
     );
     let mut csv = String::from(
         "data_set,method,percentile,seeds,precision_mean,precision_std,recall_mean,recall_std,f1_mean,f1_std\n",
@@ -387,8 +531,9 @@ fn write_percentiles(dir: &Path, groups: &Groups) -> Result<()> {
             md.push_str(&format!("| {p} | {} |", v.len()));
             csv.push_str(&format!("{data},{method},{p},{}", v.len()));
             for k in 0..3 {
-                let (m, s) = mean_std(&v.iter().map(|r| r[k]).collect::<Vec<_>>());
-                md.push_str(&format!(" {m:.4} ± {s:.4} |"));
+                let column: Vec<f64> = v.iter().map(|r| r[k]).collect();
+                let (m, s) = mean_std(&column);
+                md.push_str(&format!(" {} |", cell(&column)));
                 csv.push_str(&format!(",{m},{s}"));
             }
             md.push('\n');
@@ -397,11 +542,11 @@ fn write_percentiles(dir: &Path, groups: &Groups) -> Result<()> {
     }
     output::write_bytes(&dir.join("percentiles.md"), md.as_bytes())?;
     output::write_bytes(&dir.join("percentiles.csv"), csv.as_bytes())?;
-    Ok(())
+    Ok(md)
 }
 
 /// `rules.md`/`rules.csv`: every threshold rule on the same scores, per data set and method.
-fn write_rules(dir: &Path, groups: &Groups) -> Result<()> {
+fn write_rules(dir: &Path, groups: &Groups) -> Result<Option<String>> {
     let mut md = String::from(
         "The same test scores cut by each threshold rule: the top `anomaly_percentile`% of the \
          test scores (the DAGMM paper), of the training and test scores together \
@@ -426,9 +571,10 @@ fn write_rules(dir: &Path, groups: &Groups) -> Result<()> {
                 continue;
             }
             any = true;
-            let stat = |f: fn(&dagmm_pipeline::RuleOutcome) -> f64| {
-                mean_std(&outcomes.iter().map(|o| f(o)).collect::<Vec<_>>())
+            let column = |f: fn(&dagmm_pipeline::RuleOutcome) -> f64| {
+                outcomes.iter().map(|o| f(o)).collect::<Vec<_>>()
             };
+            let stat = |f: fn(&dagmm_pipeline::RuleOutcome) -> f64| mean_std(&column(f));
             let (p, r, f) = (stat(|o| o.precision), stat(|o| o.recall), stat(|o| o.f1));
             let lo = outcomes.iter().map(|o| o.f1).fold(f64::INFINITY, f64::min);
             let hi = outcomes
@@ -436,11 +582,13 @@ fn write_rules(dir: &Path, groups: &Groups) -> Result<()> {
                 .map(|o| o.f1)
                 .fold(f64::NEG_INFINITY, f64::max);
             md.push_str(&format!(
-                "| {data} | {} | {split} | {} | {} | {:.4} ± {:.4} | {:.4} ± {:.4} | {:.4} ± {:.4} | {lo:.4} | {hi:.4} |\n",
+                "| {data} | {} | {split} | {} | {} | {} | {} | {} | {lo:.4} | {hi:.4} |\n",
                 name(method, g),
                 rule.name(),
                 outcomes.len(),
-                p.0, p.1, r.0, r.1, f.0, f.1
+                cell(&column(|o| o.precision)),
+                cell(&column(|o| o.recall)),
+                cell(&column(|o| o.f1)),
             ));
             csv.push_str(&format!(
                 "{data},{method},{split},{},{},{},{},{},{},{},{},{lo},{hi}\n",
@@ -455,18 +603,33 @@ fn write_rules(dir: &Path, groups: &Groups) -> Result<()> {
             ));
         }
     }
-    if any {
-        output::write_bytes(&dir.join("rules.md"), md.as_bytes())?;
-        output::write_bytes(&dir.join("rules.csv"), csv.as_bytes())?;
+    if !any {
+        return Ok(None);
     }
-    Ok(())
+    output::write_bytes(&dir.join("rules.md"), md.as_bytes())?;
+    output::write_bytes(&dir.join("rules.csv"), csv.as_bytes())?;
+    Ok(Some(md))
 }
 
 fn points(v: &[[f64; 2]]) -> Vec<(f64, f64)> {
     v.iter().map(|p| (p[0], p[1])).collect()
 }
 
-fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
+/// How a legend names a group's runs: `(3 seeds)` for a mean, `(seed 0)` for one run.
+fn seeds_note(g: &Group) -> String {
+    match g.runs.as_slice() {
+        [one] => format!("seed {}", seed(one)),
+        runs => format!("{} seeds", runs.len()),
+    }
+}
+
+/// One picture of a report: its file stem below `plots/` and what it shows.
+pub struct Figure {
+    pub stem: String,
+    pub caption: String,
+}
+
+fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
     let plots = dir.join("plots");
     std::fs::create_dir_all(&plots)
         .with_context(|| format!("cannot create {}", plots.display()))?;
@@ -474,9 +637,17 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
     for ((data, MethodKey(method)), g) in groups {
         by_data.entry(data).or_default().push((method, g));
     }
+    let mut figures = Vec::new();
     for (data, methods) in by_data {
-        let stem = |what: &str| plots.join(format!("{}_{what}", file_part(data)));
-        // F1 against the flagged percentile.
+        let mut figure = |what: &str, caption: String| -> PathBuf {
+            let stem = format!("{}_{what}", file_part(data));
+            figures.push(Figure {
+                stem: stem.clone(),
+                caption,
+            });
+            plots.join(stem)
+        };
+        // F1 against the flagged percentile, the configured cut marked.
         let f1: Vec<Series> = methods
             .iter()
             .filter_map(|(m, g)| {
@@ -491,27 +662,45 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
                             )
                         })
                         .collect();
+                    let several = g.runs.len() > 1;
                     Series {
-                        name: name(m, g),
+                        name: format!("{} ({})", name(m, g), seeds_note(g)),
                         points: stats.iter().map(|(p, (m, _))| (*p, *m)).collect(),
-                        errors: Some(stats.iter().map(|(_, (_, s))| *s).collect()),
+                        errors: several.then(|| stats.iter().map(|(_, (_, s))| *s).collect()),
                     }
                 })
             })
             .collect();
         if !f1.is_empty() {
-            let x = padded(f1.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
+            let cuts: Vec<f64> = methods
+                .iter()
+                .flat_map(|(_, g)| g.runs.iter().filter_map(|r| configured_cut(&r.summary)))
+                .collect();
+            let cut = cuts
+                .first()
+                .filter(|c| cuts.iter().all(|d| d == *c))
+                .map(|c| (*c, format!("configured cut: top {c}%")));
+            let hi = f1
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .fold(0.0, f64::max);
+            let stem = figure(
+                "f1_vs_percentile",
+                format!(
+                    "{data}: F1 when the top P% of test scores are flagged (error bars: standard \
+                     deviation over seeds)"
+                ),
+            );
             line_chart(
-                &stem("f1_vs_percentile"),
+                &stem,
                 &LineChart {
-                    title: &format!(
-                        "{data}: F1 against the flagged percentile (mean ± std over seeds)"
-                    ),
+                    title: &format!("{data}: F1 against the share of test rows flagged"),
                     x_desc: "test rows flagged (%)",
                     y_desc: "F1",
-                    x_range: x,
-                    y_range: 0.0..1.02,
+                    x: Axis::linear(0.0, hi * 1.05),
+                    y: Axis::linear(0.0, 1.02),
                     diagonal: false,
+                    cut,
                 },
                 &f1,
             )?;
@@ -547,52 +736,63 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
                 })
                 .collect();
             if !series.is_empty() {
+                let stem = figure(key, format!("{data}: {title} of each method's first seed"));
                 line_chart(
-                    &stem(key),
+                    &stem,
                     &LineChart {
                         title: &format!("{data}: {title}"),
                         x_desc,
                         y_desc,
-                        x_range: 0.0..1.0,
-                        y_range: 0.0..1.02,
+                        x: Axis::linear(0.0, 1.0),
+                        y: Axis::linear(0.0, 1.02),
                         diagonal,
+                        cut: None,
                     },
                     &series,
                 )?;
             }
         }
-        // Training loss per epoch, mean over seeds.
-        let losses: Vec<Series> = methods
+        // Training loss terms per epoch, mean over seeds, one panel per method.
+        let panels: Vec<LossPanel> = methods
             .iter()
             .filter_map(|(m, g)| {
-                let n = g.runs.iter().map(|r| r.losses.len()).min().unwrap_or(0);
-                (n > 0).then(|| Series {
-                    name: name(m, g),
-                    points: (0..n)
-                        .map(|e| {
-                            let v: Vec<f64> = g.runs.iter().map(|r| r.losses[e]).collect();
-                            ((e + 1) as f64, mean_std(&v).0)
+                let first = &g.runs[0].losses;
+                let terms: Vec<Series> = first
+                    .iter()
+                    .filter_map(|(term, _)| {
+                        let columns: Vec<&Vec<f64>> = g
+                            .runs
+                            .iter()
+                            .filter_map(|r| r.losses.iter().find(|(t, _)| t == term).map(|c| &c.1))
+                            .collect();
+                        let n = columns.iter().map(|c| c.len()).min().unwrap_or(0);
+                        (columns.len() == g.runs.len() && n > 0).then(|| Series {
+                            name: term.to_string(),
+                            points: (0..n)
+                                .map(|e| {
+                                    let v: Vec<f64> = columns.iter().map(|c| c[e]).collect();
+                                    ((e + 1) as f64, mean_std(&v).0)
+                                })
+                                .collect(),
+                            errors: None,
                         })
-                        .collect(),
-                    errors: None,
+                    })
+                    .collect();
+                (!terms.is_empty()).then(|| LossPanel {
+                    title: format!("{} ({})", name(m, g), seeds_note(g)),
+                    terms,
                 })
             })
             .collect();
-        if !losses.is_empty() {
-            let y = padded(losses.iter().flat_map(|s| s.points.iter().map(|p| p.1)));
-            let x = padded(losses.iter().flat_map(|s| s.points.iter().map(|p| p.0)));
-            line_chart(
-                &stem("losses"),
-                &LineChart {
-                    title: &format!("{data}: training loss (mean over seeds)"),
-                    x_desc: "epoch",
-                    y_desc: "objective J",
-                    x_range: x,
-                    y_range: y,
-                    diagonal: false,
-                },
-                &losses,
-            )?;
+        if !panels.is_empty() {
+            let stem = figure(
+                "losses",
+                format!(
+                    "{data}: each loss term per training epoch (mean over seeds), on a \
+                     symmetric-log axis"
+                ),
+            );
+            loss_panels(&stem, &format!("{data}: training loss terms"), &panels)?;
         }
         // Score histograms of each method's first seed.
         for (m, g) in &methods {
@@ -602,29 +802,41 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<()> {
             };
             let h = &c.histogram;
             let counts = |v: &[u64]| v.iter().map(|&c| c as f64).collect::<Vec<f64>>();
-            let (edges, normal, anomaly) = (h.edges.clone(), counts(&h.normal), counts(&h.anomaly));
-            if edges.len() < 2 || normal.len() + 1 != edges.len() || anomaly.len() != normal.len() {
+            if h.edges.len() < 2
+                || h.normal.len() + 1 != h.edges.len()
+                || h.anomaly.len() != h.normal.len()
+            {
                 continue;
             }
             let is_pu = r.summary.decision == "pu";
+            let stem = figure(
+                &format!("histogram_{}", file_part(m)),
+                format!(
+                    "{data}: {} (seed {}): test scores by class and the cut",
+                    name(m, g),
+                    seed(r)
+                ),
+            );
             class_histogram(
-                &stem(&format!("histogram_{}", file_part(m))),
-                &ClassHistogram {
-                    title: &format!("{data}: {} (seed {}), test scores", name(m, g), seed(r)),
+                &stem,
+                &Histogram {
+                    title: &format!("{data}: {} (seed {})", name(m, g), seed(r)),
                     x_desc: &if is_pu {
                         "1 − h(x)/c (PU)".to_string()
                     } else {
                         format!("score ({})", r.summary.score.replace('_', " "))
                     },
-                    edges: &edges,
-                    normal: &normal,
-                    anomaly: &anomaly,
+                    edges: &h.edges,
+                    classes: vec![
+                        ("normal", counts(&h.normal)),
+                        ("anomaly", counts(&h.anomaly)),
+                    ],
                     threshold: Some(c.threshold),
                 },
             )?;
         }
     }
-    Ok(())
+    Ok(figures)
 }
 
 #[cfg(test)]
@@ -700,7 +912,7 @@ mod tests {
         assert!(md.contains("| kddcup | dagmm | 0, 1 | 200 |"), "{md}");
         assert!(md.contains("0.8500 ± 0.0707"), "{md}");
         assert!(
-            md.contains("| kddcup | gmm | 0 | – | 0.4000 ± 0.0000"),
+            md.contains("| kddcup | gmm | 0 | – | 0.4000 | 0.4000 |"),
             "{md}"
         );
         let csv = std::fs::read_to_string(dir.path().join("table.csv")).unwrap();
@@ -777,7 +989,8 @@ mod tests {
                 .lines()
                 .find(|l| l.contains(&format!("| {label} |")))
                 .unwrap_or_else(|| panic!("no row {label} in\n{md}"));
-            assert!(row.contains(&format!("{f1} ± 0.0000")), "{row}");
+            assert!(row.contains(&format!("| {f1} |")), "{row}");
+            assert!(!row.contains('±'), "one seed has no spread: {row}");
         }
         // One histogram per grid point, the point's dots kept apart from the extension.
         for stem in [
@@ -828,13 +1041,35 @@ mod tests {
     }
 
     #[test]
-    fn losses_csv_total_column_and_bad_rows() {
+    fn losses_csv_terms_of_the_main_stage_and_bad_rows() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("losses.csv");
+        std::fs::write(
+            &p,
+            "stage,epoch,total,reconstruction,energy,penalty,regularization\n\
+             layer1,1,9,9,0,0,0\ntrain,1,2.5,1,-3,40,0\ntrain,2,1.5,0.5,-4,20,0\n",
+        )
+        .unwrap();
+        assert_eq!(
+            loss_terms(&p).unwrap(),
+            vec![
+                ("objective J", vec![2.5, 1.5]),
+                ("reconstruction", vec![1.0, 0.5]),
+                ("sample energy", vec![-3.0, -4.0]),
+                ("covariance penalty", vec![40.0, 20.0]),
+            ]
+        );
+        // Files from before the stage column: every row is the main stage's.
         std::fs::write(&p, "epoch,total,x\n1,2.5,0\n2,1.5,0\n").unwrap();
-        assert_eq!(total_losses(&p).unwrap(), vec![2.5, 1.5]);
+        assert_eq!(
+            loss_terms(&p).unwrap(),
+            vec![("objective J", vec![2.5, 1.5])]
+        );
         std::fs::write(&p, "epoch,total\n1,oops\n").unwrap();
-        let err = format!("{:#}", total_losses(&p).unwrap_err());
-        assert!(err.contains("line 2"), "{err}");
+        let err = format!("{:#}", loss_terms(&p).unwrap_err());
+        assert!(
+            err.contains("line 2") && err.contains("objective J"),
+            "{err}"
+        );
     }
 }

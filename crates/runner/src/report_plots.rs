@@ -1,18 +1,17 @@
-//! The report's pictures, each written as PNG and SVG: lines (F1 against percentile with
-//! error bars, ROC and PR curves, training losses) and per-class score histograms with the
-//! threshold. Text uses the embedded DejaVu Sans (see `plots`).
+//! The report's pictures, each written as PNG and SVG: line charts (F1 against the share of rows
+//! flagged, ROC and PR curves), the training loss terms with one panel per method, and score
+//! histograms by class on a log count axis with the cut. Legends sit in a column beside the data.
 
-use std::ops::Range;
 use std::path::Path;
 
 use anyhow::Result;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use crate::output::atomically;
-use crate::plots::{draw_error, draw_legend, register_font};
-
-const SIZE: (u32, u32) = (1000, 650);
+use crate::charts::{
+    color, draw_error, frame, legend, with_legend_column, Axis, Key, Mark, ANOMALY, CUT, NORMAL,
+};
+use crate::render_both;
 
 /// One line of a chart.
 pub struct Series {
@@ -22,59 +21,27 @@ pub struct Series {
     pub errors: Option<Vec<f64>>,
 }
 
+/// A series this short is drawn with a marker at each point, so a single point shows.
+const MARKED_UP_TO: usize = 40;
+
 /// How a line chart is laid out.
 pub struct LineChart<'a> {
     pub title: &'a str,
     pub x_desc: &'a str,
     pub y_desc: &'a str,
-    pub x_range: Range<f64>,
-    pub y_range: Range<f64>,
+    pub x: Axis,
+    pub y: Axis,
     /// Draw the `y = x` chance line (ROC).
     pub diagonal: bool,
-}
-
-/// Draws `stem.png` and `stem.svg` with the same drawing code (the extension is appended, so a
-/// stem with a dot in it keeps its whole name).
-macro_rules! render {
-    ($stem:expr, $draw:expr) => {{
-        register_font();
-        let with = |ext: &str| {
-            let mut name = $stem.as_os_str().to_owned();
-            name.push(ext);
-            std::path::PathBuf::from(name)
-        };
-        atomically(&with(".png"), |tmp| {
-            let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
-            $draw(&root)?;
-            root.present().map_err(draw_error)
-        })?;
-        atomically(&with(".svg"), |tmp| {
-            let root = SVGBackend::new(tmp, SIZE).into_drawing_area();
-            $draw(&root)?;
-            root.present().map_err(draw_error)
-        })
-    }};
-}
-
-/// Padded range covering `values` (and `0..1` if there are none).
-pub fn padded(values: impl Iterator<Item = f64>) -> Range<f64> {
-    let (lo, hi) = values
-        .filter(|v| v.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
-            (lo.min(v), hi.max(v))
-        });
-    if !lo.is_finite() {
-        return 0.0..1.0;
-    }
-    let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
-    (lo - pad)..(hi + pad)
+    /// A vertical line at this x with its legend name (the configured cut).
+    pub cut: Option<(f64, String)>,
 }
 
 /// A line chart of `series` into `stem.png` and `stem.svg`.
 pub fn line_chart(stem: &Path, layout: &LineChart, series: &[Series]) -> Result<()> {
-    render!(stem, |root: &DrawingArea<_, Shift>| draw_lines(
-        root, layout, series
-    ))
+    render_both!(stem, (1150, 620), |root: &DrawingArea<_, Shift>| {
+        draw_lines(root, layout, series)
+    })
 }
 
 fn draw_lines<DB: DrawingBackend>(
@@ -83,134 +50,238 @@ fn draw_lines<DB: DrawingBackend>(
     series: &[Series],
 ) -> Result<()> {
     root.fill(&WHITE).map_err(draw_error)?;
-    let mut chart = ChartBuilder::on(root)
-        .caption(layout.title, ("sans-serif", 24))
-        .margin(14)
-        .x_label_area_size(45)
-        .y_label_area_size(65)
-        .build_cartesian_2d(layout.x_range.clone(), layout.y_range.clone())
-        .map_err(draw_error)?;
-    chart
-        .configure_mesh()
-        .x_desc(layout.x_desc)
-        .y_desc(layout.y_desc)
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(draw_error)?;
+    let (data, side) = with_legend_column(root);
+    let (x, y) = (&layout.x, &layout.y);
+    let mut chart = frame(&data, layout.title, (x, layout.x_desc), (y, layout.y_desc))?;
+    let mut keys = Vec::new();
     if layout.diagonal {
-        let lo = layout.x_range.start.max(layout.y_range.start);
-        let hi = layout.x_range.end.min(layout.y_range.end);
+        let lo = x.lo.max(y.lo);
+        let hi = x.hi.min(y.hi);
         chart
             .draw_series(LineSeries::new(
                 vec![(lo, lo), (hi, hi)],
                 BLACK.mix(0.3).stroke_width(1),
             ))
             .map_err(draw_error)?;
+        keys.push(Key {
+            name: "chance".into(),
+            color: RGBColor(170, 170, 170),
+            mark: Mark::Line,
+        });
     }
     for (i, s) in series.iter().enumerate() {
-        let color = Palette99::pick(i).to_rgba();
+        let c = color(i);
+        let page: Vec<(f64, f64)> = s.points.iter().map(|&(a, b)| (x.at(a), y.at(b))).collect();
         chart
-            .draw_series(LineSeries::new(s.points.clone(), color.stroke_width(2)))
-            .map_err(draw_error)?
-            .label(s.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
-            });
+            .draw_series(LineSeries::new(page.clone(), c.stroke_width(2)))
+            .map_err(draw_error)?;
         if let Some(errors) = &s.errors {
             chart
-                .draw_series(s.points.iter().zip(errors).map(|(&(x, y), &e)| {
-                    PathElement::new(vec![(x, y - e), (x, y + e)], color.stroke_width(1))
-                }))
-                .map_err(draw_error)?;
-            chart
-                .draw_series(
-                    s.points
-                        .iter()
-                        .map(|&(x, y)| Circle::new((x, y), 3, color.filled())),
-                )
+                .draw_series(s.points.iter().zip(errors).filter(|(_, e)| **e > 0.0).map(
+                    |(&(a, b), &e)| {
+                        PathElement::new(
+                            vec![(x.at(a), y.at(b - e)), (x.at(a), y.at(b + e))],
+                            c.stroke_width(1),
+                        )
+                    },
+                ))
                 .map_err(draw_error)?;
         }
+        if s.errors.is_some() || s.points.len() <= MARKED_UP_TO {
+            chart
+                .draw_series(page.iter().map(|&p| Circle::new(p, 4, c.filled())))
+                .map_err(draw_error)?;
+        }
+        keys.push(Key {
+            name: s.name.clone(),
+            color: c,
+            mark: Mark::Line,
+        });
     }
-    draw_legend(&mut chart, SeriesLabelPosition::LowerRight, 14)?;
-    Ok(())
+    if let Some((at, name)) = &layout.cut {
+        chart
+            .draw_series(DashedLineSeries::new(
+                vec![(x.at(*at), y.lo), (x.at(*at), y.hi)],
+                8,
+                6,
+                CUT.stroke_width(2),
+            ))
+            .map_err(draw_error)?;
+        keys.push(Key {
+            name: name.clone(),
+            color: CUT,
+            mark: Mark::Cut,
+        });
+    }
+    legend(&side, &keys)
 }
 
-/// Per-class histogram (counts of normal and anomalous rows in the same bins) with the threshold.
-pub struct ClassHistogram<'a> {
+/// One method's loss terms per epoch.
+pub struct LossPanel {
+    pub title: String,
+    pub terms: Vec<Series>,
+}
+
+const PANEL: (u32, u32) = (560, 380);
+
+/// The loss terms of every method, one panel each, on a symmetric-log axis (a VQ-VAE's first
+/// epochs at 10⁴ beside a reconstruction error of 0.1, and an energy below 0, all stay
+/// readable). A term keeps its colour in every panel; one legend names them.
+pub fn loss_panels(stem: &Path, title: &str, panels: &[LossPanel]) -> Result<()> {
+    let cols = match panels.len() {
+        0..=1 => 1,
+        2 | 4 => 2,
+        _ => 3,
+    };
+    let rows = panels.len().div_ceil(cols).max(1);
+    let size = (
+        cols as u32 * PANEL.0 + crate::charts::LEGEND_WIDTH,
+        rows as u32 * PANEL.1 + 50,
+    );
+    let mut names: Vec<&str> = Vec::new();
+    for s in panels.iter().flat_map(|p| &p.terms) {
+        if !names.contains(&s.name.as_str()) {
+            names.push(&s.name);
+        }
+    }
+    render_both!(stem, size, |root: &DrawingArea<_, Shift>| {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let root = root.titled(title, ("sans-serif", 24)).map_err(draw_error)?;
+        let (data, side) = with_legend_column(&root);
+        for (area, panel) in data.split_evenly((rows, cols)).iter().zip(panels) {
+            let values = panel
+                .terms
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.1));
+            let y = Axis::symlog(values);
+            let x = Axis::padded(
+                panel
+                    .terms
+                    .iter()
+                    .flat_map(|s| s.points.iter().map(|p| p.0)),
+            );
+            let mut chart = frame(
+                area,
+                &panel.title,
+                (&x, "epoch"),
+                (&y, "mean over the epoch"),
+            )?;
+            for s in &panel.terms {
+                let i = names.iter().position(|n| *n == s.name).unwrap_or(0);
+                let page: Vec<(f64, f64)> =
+                    s.points.iter().map(|&(a, b)| (x.at(a), y.at(b))).collect();
+                chart
+                    .draw_series(LineSeries::new(page.clone(), color(i).stroke_width(2)))
+                    .map_err(draw_error)?;
+                if page.len() <= MARKED_UP_TO {
+                    chart
+                        .draw_series(page.iter().map(|&p| Circle::new(p, 3, color(i).filled())))
+                        .map_err(draw_error)?;
+                }
+            }
+        }
+        let keys: Vec<Key> = names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Key {
+                name: n.to_string(),
+                color: color(i),
+                mark: Mark::Line,
+            })
+            .collect();
+        legend(&side, &keys)
+    })
+}
+
+/// Counts of each class in the same bins, with the cut.
+pub struct Histogram<'a> {
     pub title: &'a str,
     pub x_desc: &'a str,
     pub edges: &'a [f64],
-    pub normal: &'a [f64],
-    pub anomaly: &'a [f64],
+    /// Each class's name and counts (one per bin).
+    pub classes: Vec<(&'a str, Vec<f64>)>,
     pub threshold: Option<f64>,
 }
 
-/// The histogram into `stem.png` and `stem.svg` (counts on a square-root scale would hide the
-/// small class less, but plain counts are what the reader expects; each class is drawn
-/// half-transparent over the other).
-pub fn class_histogram(stem: &Path, h: &ClassHistogram) -> Result<()> {
-    render!(stem, |root: &DrawingArea<_, Shift>| draw_histogram(root, h))
+/// The histogram into `stem.png` and `stem.svg`.
+pub fn class_histogram(stem: &Path, h: &Histogram) -> Result<()> {
+    render_both!(stem, (1150, 620), |root: &DrawingArea<_, Shift>| {
+        draw_histogram(root, h)
+    })
 }
 
-fn draw_histogram<DB: DrawingBackend>(
+/// A histogram on a log count axis (a class of 60 rows stays visible beside bars of 200,000);
+/// the x-axis covers the bins and the cut. Classes are drawn half-transparent, one over the
+/// other.
+pub fn draw_histogram<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    h: &ClassHistogram,
+    h: &Histogram,
 ) -> Result<()> {
     root.fill(&WHITE).map_err(draw_error)?;
-    let xr = padded(h.edges.iter().copied().chain(h.threshold));
+    let (data, side) = with_legend_column(root);
+    let cut = h.threshold.filter(|t| t.is_finite());
+    let x = Axis::padded(h.edges.iter().copied().chain(cut));
     let top = h
-        .normal
+        .classes
         .iter()
-        .chain(h.anomaly)
-        .copied()
-        .fold(1.0, f64::max)
-        * 1.08;
-    let mut chart = ChartBuilder::on(root)
-        .caption(h.title, ("sans-serif", 24))
-        .margin(14)
-        .x_label_area_size(45)
-        .y_label_area_size(75)
-        .build_cartesian_2d(xr, 0.0..top)
-        .map_err(draw_error)?;
-    chart
-        .configure_mesh()
-        .x_desc(h.x_desc)
-        .y_desc("test rows")
-        .label_style(("sans-serif", 15))
-        .draw()
-        .map_err(draw_error)?;
-    for (counts, name, color) in [
-        (h.normal, "normal", RGBColor(66, 103, 178)),
-        (h.anomaly, "anomaly", RGBColor(230, 120, 20)),
-    ] {
+        .flat_map(|(_, c)| c.iter().copied())
+        .fold(1.0, f64::max);
+    let y = Axis::log_counts(top);
+    let mut chart = frame(&data, h.title, (&x, h.x_desc), (&y, "rows (log scale)"))?;
+    let mut keys = Vec::new();
+    for (k, (name, counts)) in h.classes.iter().enumerate() {
+        let c = if h.classes.len() == 1 || k == 0 {
+            NORMAL
+        } else {
+            ANOMALY
+        };
         chart
             .draw_series(
                 counts
                     .iter()
                     .enumerate()
-                    .filter(|(_, c)| **c > 0.0)
-                    .map(|(b, &c)| {
+                    .filter(|(_, n)| **n > 0.0)
+                    .map(|(b, &n)| {
                         Rectangle::new(
-                            [(h.edges[b], 0.0), (h.edges[b + 1], c)],
-                            color.mix(0.55).filled(),
+                            [(h.edges[b], y.lo), (h.edges[b + 1], y.at(n))],
+                            c.mix(0.55).filled(),
                         )
                     }),
             )
-            .map_err(draw_error)?
-            .label(name)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], color.filled()));
+            .map_err(draw_error)?;
+        let total: f64 = counts.iter().sum();
+        keys.push(Key {
+            name: format!("{name} ({total} rows)"),
+            color: c,
+            mark: Mark::Bar,
+        });
     }
-    if let Some(t) = h.threshold.filter(|t| t.is_finite()) {
-        let red = RGBColor(214, 39, 40);
+    if let Some(t) = cut {
         chart
             .draw_series(LineSeries::new(
-                vec![(t, 0.0), (t, top)],
-                red.stroke_width(3),
+                vec![(t, y.lo), (t, y.hi)],
+                CUT.stroke_width(3),
             ))
-            .map_err(draw_error)?
-            .label("threshold")
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], red.stroke_width(3)));
+            .map_err(draw_error)?;
+        keys.push(Key {
+            name: format!("threshold {}", short(t)),
+            color: CUT,
+            mark: Mark::Cut,
+        });
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperRight, 14)?;
-    Ok(())
+    keys.push(Key {
+        name: "the end bins also count the rows beyond them".into(),
+        color: WHITE,
+        mark: Mark::Bar,
+    });
+    legend(&side, &keys)
+}
+
+/// A number in four significant digits.
+fn short(v: f64) -> String {
+    if v != 0.0 && (v.abs() >= 1e5 || v.abs() < 1e-3) {
+        format!("{v:.3e}")
+    } else {
+        format!("{}", (v * 1e4).round() / 1e4)
+    }
 }

@@ -15,10 +15,10 @@ use dagmm_model::{Checkpointing, CHECKPOINT_FILE};
 use dagmm_pipeline::files::write_json;
 use dagmm_pipeline::protocol::PreparedData;
 use dagmm_pipeline::{run_checkpointed, RunConfig, RunEvent, RunOutput, MODEL_DIR, SUMMARY_FILE};
-use indicatif::ProgressBar;
 
 use crate::output::{write_bytes, write_losses_csv, write_scores_csv};
 use crate::plots;
+use crate::progress::EpochProgress;
 use crate::record::{now, Manifest, SweepEntryRecord, MANIFEST_FILE};
 
 /// What a run writes besides its usual files.
@@ -186,13 +186,13 @@ fn publish(staging: &Path, out: &Path) -> Result<()> {
         .with_context(|| format!("cannot remove the replaced run {}", replaced.display()))
 }
 
-/// Runs `config` (read from `config_file`) into `out`. `bar` shows the epochs; `sweep` is the
+/// Runs `config` (read from `config_file`) into `out`. `progress` shows the epochs; `sweep` is the
 /// sweep entry the manifest records; `resume` says what to do with a waiting checkpoint.
 pub fn run_into(
     config: &RunConfig,
     config_file: &Path,
     out: &Path,
-    bar: &ProgressBar,
+    progress: &EpochProgress,
     sweep: Option<&SweepEntryRecord>,
     extras: Extras,
     resume: Resume,
@@ -229,7 +229,7 @@ pub fn run_into(
         .with_context(|| format!("cannot create {}", staging.display()))?;
     if let Some(c) = &waiting {
         // Said on stderr even without a terminal: a log shows where the run picked up.
-        bar.suspend(|| {
+        progress.suspend(|| {
             eprintln!(
                 "resuming {} from its checkpoint after epoch {} of {}",
                 out.display(),
@@ -243,7 +243,7 @@ pub fn run_into(
         config,
         config_file,
         &staging,
-        bar,
+        progress,
         sweep,
         extras,
         resumed_after,
@@ -282,7 +282,7 @@ fn write_run(
     config: &RunConfig,
     config_file: &Path,
     out: &Path,
-    bar: &ProgressBar,
+    progress: &EpochProgress,
     sweep: Option<&SweepEntryRecord>,
     extras: Extras,
     resumed_after: Option<usize>,
@@ -300,25 +300,13 @@ fn write_run(
     let mut judged: Option<Dataset> = None;
     let output = run_checkpointed(config, checkpoints.as_ref(), &mut |event| match event {
         RunEvent::Prepared(p) => {
-            bar.println(describe(config, p));
+            progress.println(&describe(config, p));
             if extras.pictures {
                 judged =
                     Dataset::new(p.test.clone(), p.test_labels.clone(), p.columns.clone()).ok();
             }
         }
-        RunEvent::Epoch(e) => {
-            if e.stage == dagmm_model::TrainingStage::Train {
-                bar.set_position(e.epoch as u64);
-            }
-            let codes = e
-                .codes_used
-                .map(|c| format!(", {c} codes"))
-                .unwrap_or_default();
-            bar.set_message(format!(
-                "{} loss {:.4} (recon {:.4}, energy {:.3}, penalty {:.2}, reg {:.3}{codes})",
-                e.stage, e.total, e.reconstruction, e.energy, e.penalty, e.regularization
-            ));
-        }
+        RunEvent::Epoch(e) => progress.epoch(e),
     })?;
     if !output.history.is_empty() {
         write_losses_csv(&out.join("losses.csv"), &output.history)?;
@@ -343,6 +331,7 @@ fn write_run(
         plots::score_histogram(
             &out.join("histogram.png"),
             &t.scores.score,
+            t.labels.as_deref(),
             output.summary.threshold,
             output.summary.score.as_str(),
         )?;

@@ -27,6 +27,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
 use dagmm_pipeline::RunConfig;
@@ -35,8 +36,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::Shard;
 use crate::output;
+use crate::progress::{clock, on_terminal, EpochProgress};
 use crate::record::SweepEntryRecord;
 use crate::runs::{run_into, Extras, Resume};
+use crate::train::result_line;
 
 /// File name of the experiment copy in a sweep's output folder.
 pub const EXPERIMENT_FILE: &str = "experiment.toml";
@@ -265,33 +268,64 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
         jobs
     );
     let multi = MultiProgress::new();
-    let sweep_bar = multi.add(ProgressBar::new((done.len() + todo.len()) as u64));
-    if let Ok(style) = ProgressStyle::with_template(
-        "sweep {bar:28} {pos}/{len} runs [{elapsed_precise}, eta {eta}]",
-    ) {
-        sweep_bar.set_style(style);
-    }
+    let total = (done.len() + todo.len()) as u64;
+    let sweep_bar = if on_terminal() {
+        let bar = multi.add(ProgressBar::new(total));
+        if let Ok(style) = ProgressStyle::with_template(
+            "sweep {bar:28} {pos}/{len} runs [{elapsed_precise}, eta {eta}]",
+        ) {
+            bar.set_style(style);
+        }
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
     sweep_bar.set_position(done.len() as u64);
+    let started = Instant::now();
+    let finished = Mutex::new(done.len() as u64);
     let queue = Mutex::new(todo.into_iter());
     let failures = Mutex::new(Vec::new());
+    // One line per finished run, above the bars (or alone in a log): which run, what it found,
+    // how far the sweep is.
+    let report = |line: String| {
+        let mut n = finished.lock().expect("count lock");
+        *n += 1;
+        let ran = *n - done.len() as u64;
+        let left = total - *n;
+        let eta = started.elapsed().mul_f64(left as f64 / ran as f64);
+        let line = format!(
+            "[{}/{total}, {} elapsed, eta {}] {line}",
+            *n,
+            clock(started.elapsed()),
+            clock(eta)
+        );
+        if on_terminal() {
+            let _ = multi.println(line);
+        } else {
+            eprintln!("{line}");
+        }
+        sweep_bar.inc(1);
+    };
     std::thread::scope(|scope| {
         for _ in 0..jobs {
             scope.spawn(|| loop {
                 let Some(task) = queue.lock().expect("queue lock").next() else {
                     break;
                 };
-                if let Err(e) = run_task(&task, &multi) {
-                    let _ = multi.println(format!("FAILED {}: {e:#}", task.dir.display()));
-                    failures
-                        .lock()
-                        .expect("failure lock")
-                        .push(format!("{}: {e:#}", task.dir.display()));
+                match run_task(&task, &multi) {
+                    Ok(result) => report(format!("{}: {result}", task.dir.display())),
+                    Err(e) => {
+                        report(format!("FAILED {}: {e:#}", task.dir.display()));
+                        failures
+                            .lock()
+                            .expect("failure lock")
+                            .push(format!("{}: {e:#}", task.dir.display()));
+                    }
                 }
-                sweep_bar.inc(1);
             });
         }
     });
-    sweep_bar.finish();
+    sweep_bar.finish_and_clear();
     let failures = failures.into_inner().expect("failure lock");
     if !failures.is_empty() {
         bail!(
@@ -307,25 +341,25 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
     Ok(())
 }
 
-fn run_task(task: &Task, multi: &MultiProgress) -> Result<()> {
+/// Runs one task; its result line.
+fn run_task(task: &Task, multi: &MultiProgress) -> Result<String> {
     let config = RunConfig::load(&task.config, &task.overrides)?;
-    let bar = multi.add(ProgressBar::new(config.epochs().unwrap_or(0) as u64));
-    if let Ok(style) = ProgressStyle::with_template("  {prefix} {bar:20} {pos}/{len} {msg}") {
-        bar.set_style(style);
-    }
-    bar.set_prefix(task.dir.display().to_string());
+    let progress = EpochProgress::new(
+        config.epochs(),
+        &task.dir.display().to_string(),
+        Some(multi),
+    );
     let result = run_into(
         &config,
         &task.config,
         &task.dir,
-        &bar,
+        &progress,
         Some(&task.entry),
         Extras::default(),
         Resume::IfAny,
     );
-    bar.finish_and_clear();
-    multi.remove(&bar);
-    result.map(|_| ())
+    progress.finish(Some(multi));
+    result.map(|output| result_line(&output.summary))
 }
 
 #[cfg(test)]

@@ -6,10 +6,10 @@ use anyhow::{bail, Context, Result};
 use dagmm_data::LoadOptions;
 use dagmm_pipeline::config::locate;
 use dagmm_pipeline::{RunConfig, RunSummary, SavedDetector};
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::{ScoreArgs, TrainArgs};
 use crate::output::write_scores_csv;
+use crate::progress::EpochProgress;
 use crate::runs::{run_into, staging_dir, Extras, Resume};
 
 /// The overrides `dagmm train`'s shorthands stand for, after the `--set` ones.
@@ -25,20 +25,6 @@ pub fn train_overrides(args: &TrainArgs) -> Vec<String> {
         overrides.push(format!("device=\"{d}\""));
     }
     overrides
-}
-
-/// A progress bar over a run's training epochs (hidden for a detector without epochs).
-pub fn epoch_bar(config: &RunConfig) -> ProgressBar {
-    let Some(epochs) = config.epochs() else {
-        return ProgressBar::hidden();
-    };
-    let bar = ProgressBar::new(epochs as u64);
-    if let Ok(style) = ProgressStyle::with_template(
-        "{bar:28} epoch {pos}/{len} {msg} [{elapsed_precise}, eta {eta}]",
-    ) {
-        bar.set_style(style);
-    }
-    bar
 }
 
 /// The line a finished run prints.
@@ -96,7 +82,7 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         Some(file) => file.clone(),
         None => args.out.join("config.toml"),
     };
-    let bar = epoch_bar(&config);
+    let progress = EpochProgress::new(config.epochs(), "", None);
     let resume = if args.resume {
         Resume::Required
     } else {
@@ -106,12 +92,12 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         &config,
         &recorded,
         &args.out,
-        &bar,
+        &progress,
         None,
         Extras::default(),
         resume,
     );
-    bar.finish_and_clear();
+    progress.finish(None);
     let output = output?;
     println!(
         "{}; wrote {}",

@@ -1,0 +1,492 @@
+//! What every picture shares: the embedded font, a palette whose neighbours differ, axes with
+//! ticks we choose (linear, symmetric-log, log counts), a legend in its own column beside the
+//! data, and one drawing written as PNG and SVG.
+//!
+//! Text uses an embedded DejaVu Sans (plotters' `ab_glyph` backend), so no system font or
+//! fontconfig is needed on a headless machine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Once;
+
+use anyhow::{anyhow, Result};
+use plotters::coord::ranged1d::{KeyPointHint, NoDefaultFormatting, Ranged, ValueFormatter};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::output::atomically;
+
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+static REGISTER: Once = Once::new();
+
+pub fn register_font() {
+    REGISTER.call_once(|| {
+        // The font is embedded at build time; a failure here is a build defect, not bad input.
+        for style in [FontStyle::Normal, FontStyle::Bold] {
+            if plotters::style::register_font("sans-serif", style, FONT).is_err() {
+                panic!("the embedded DejaVu Sans font could not be registered");
+            }
+        }
+    });
+}
+
+pub fn draw_error<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow!("drawing failed: {e:?}")
+}
+
+/// Tableau's ten colours: neighbours in a legend never look alike.
+const PALETTE: [RGBColor; 10] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
+];
+
+/// The `i`-th colour of the palette (it repeats after ten).
+pub fn color(i: usize) -> RGBColor {
+    PALETTE[i % PALETTE.len()]
+}
+
+pub const NORMAL: RGBColor = RGBColor(31, 119, 180);
+pub const ANOMALY: RGBColor = RGBColor(255, 127, 14);
+pub const CUT: RGBColor = RGBColor(214, 39, 40);
+
+/// How an axis maps values to the page.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scale {
+    Linear,
+    /// `sign(v)·log10(1 + |v|)`: logarithmic far from 0, linear near it, defined for negative
+    /// values (an energy term) as for positive ones.
+    SymLog,
+    /// `log10(v)` for counts of 1 or more.
+    LogCount,
+}
+
+impl Scale {
+    pub fn to_page(self, v: f64) -> f64 {
+        match self {
+            Scale::Linear => v,
+            Scale::SymLog => v.signum() * v.abs().ln_1p() / std::f64::consts::LN_10,
+            Scale::LogCount => v.max(f64::MIN_POSITIVE).log10(),
+        }
+    }
+
+    fn from_page(self, t: f64) -> f64 {
+        match self {
+            Scale::Linear => t,
+            Scale::SymLog => t.signum() * (10f64.powf(t.abs()) - 1.0),
+            Scale::LogCount => 10f64.powf(t),
+        }
+    }
+}
+
+/// One axis: its scale, its range and ticks on the page (after the scale), and the decimals its
+/// linear labels need.
+#[derive(Debug, Clone)]
+pub struct Axis {
+    pub scale: Scale,
+    pub lo: f64,
+    pub hi: f64,
+    pub ticks: Vec<f64>,
+    decimals: usize,
+}
+
+impl Axis {
+    /// A linear axis over `lo..hi` with about six round ticks.
+    pub fn linear(lo: f64, hi: f64) -> Axis {
+        let (lo, hi) = if hi > lo {
+            (lo, hi)
+        } else {
+            (lo - 0.5, lo + 0.5)
+        };
+        let raw = (hi - lo) / 6.0;
+        let magnitude = 10f64.powf(raw.log10().floor());
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .iter()
+            .map(|m| m * magnitude)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * magnitude);
+        let first = (lo / step).ceil() as i64;
+        let last = (hi / step).floor() as i64;
+        let decimals = (-(step.log10().floor()) as i64).max(0) as usize
+            + usize::from((step / magnitude - 2.5).abs() < 1e-9);
+        let unit = 10f64.powi(decimals as i32);
+        let ticks = (first..=last)
+            .map(|k| (k as f64 * step * unit).round() / unit)
+            .collect();
+        Axis {
+            scale: Scale::Linear,
+            lo,
+            hi,
+            ticks,
+            decimals,
+        }
+    }
+
+    /// A linear axis covering `values` with 5% of padding on each side.
+    pub fn padded(values: impl Iterator<Item = f64>) -> Axis {
+        let (lo, hi) = finite_bounds(values).unwrap_or((0.0, 1.0));
+        let pad = if hi > lo { 0.05 * (hi - lo) } else { 0.5 };
+        Axis::linear(lo - pad, hi + pad)
+    }
+
+    /// A symmetric-log axis covering `values`, ticked at 0 and at ±1, ±10, ±100, ...
+    pub fn symlog(values: impl Iterator<Item = f64>) -> Axis {
+        let (lo, hi) = finite_bounds(values).unwrap_or((0.0, 1.0));
+        let (plo, phi) = (Scale::SymLog.to_page(lo), Scale::SymLog.to_page(hi));
+        let pad = if phi > plo { 0.04 * (phi - plo) } else { 0.3 };
+        let (plo, phi) = (plo - pad, phi + pad);
+        let top = phi.abs().max(plo.abs()).ceil() as i32;
+        let mut ticks: Vec<f64> = vec![0.0];
+        // ±1 sits close to 0 on the page; left out where the axis spans several decades.
+        let first = i32::from(top > 3);
+        for k in first..=top {
+            let v = Scale::SymLog.to_page(10f64.powi(k));
+            ticks.extend([v, -v]);
+        }
+        ticks.retain(|t| *t >= plo && *t <= phi);
+        ticks.sort_by(f64::total_cmp);
+        // Every other decade when there are many.
+        if ticks.len() > 9 {
+            let zero = ticks.iter().position(|t| *t == 0.0).unwrap_or(0);
+            ticks = ticks
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| (*i as i64 - zero as i64) % 2 == 0)
+                .map(|(_, t)| *t)
+                .collect();
+        }
+        Axis {
+            scale: Scale::SymLog,
+            lo: plo,
+            hi: phi,
+            ticks,
+            decimals: 0,
+        }
+    }
+
+    /// A log axis for counts from 1 to `max`, ticked at 1, 10, 100, ...; bars start a little
+    /// below 1 so that a count of one shows.
+    pub fn log_counts(max: f64) -> Axis {
+        let top = max.max(1.0).log10() + 0.25;
+        let ticks = (0..=top.floor() as i32).map(f64::from).collect();
+        Axis {
+            scale: Scale::LogCount,
+            lo: -0.2,
+            hi: top,
+            ticks,
+            decimals: 0,
+        }
+    }
+
+    /// The page coordinate of `v`.
+    pub fn at(&self, v: f64) -> f64 {
+        self.scale.to_page(v)
+    }
+
+    /// The label of a tick at page coordinate `t`.
+    pub fn label(&self, t: f64) -> String {
+        match self.scale {
+            Scale::Linear => {
+                let s = format!("{:.*}", self.decimals, t);
+                if s.trim_start_matches('-')
+                    .chars()
+                    .all(|c| c == '0' || c == '.')
+                {
+                    "0".into()
+                } else {
+                    s.replace('-', "−")
+                }
+            }
+            Scale::SymLog | Scale::LogCount => round_number(self.scale.from_page(t)),
+        }
+    }
+
+    /// Whether `v` lies on the axis.
+    #[cfg(test)]
+    fn holds(&self, v: f64) -> bool {
+        let t = self.at(v);
+        t >= self.lo && t <= self.hi
+    }
+}
+
+/// Plotters draws an [`Axis`] on the page coordinates with our ticks and labels.
+impl Ranged for Axis {
+    type FormatOption = NoDefaultFormatting;
+    type ValueType = f64;
+
+    fn map(&self, value: &f64, limit: (i32, i32)) -> i32 {
+        RangedCoordf64::from(self.lo..self.hi).map(value, limit)
+    }
+
+    fn key_points<Hint: KeyPointHint>(&self, hint: Hint) -> Vec<f64> {
+        if hint.weight().allow_light_points() {
+            Vec::new()
+        } else {
+            self.ticks.clone()
+        }
+    }
+
+    fn range(&self) -> std::ops::Range<f64> {
+        self.lo..self.hi
+    }
+}
+
+impl ValueFormatter<f64> for Axis {
+    fn format_ext(&self, value: &f64) -> String {
+        self.label(*value)
+    }
+}
+
+/// Smallest and largest finite value.
+pub fn finite_bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    lo.is_finite().then_some((lo, hi))
+}
+
+/// A power of ten (or 0) as a tick shows it: `0`, `1`, `100`, `10k`, `1M`, `−10`.
+fn round_number(v: f64) -> String {
+    let sign = if v < 0.0 { "−" } else { "" };
+    let a = v.abs().round();
+    let text = match a {
+        a if a >= 1e9 => format!("{}G", a / 1e9),
+        a if a >= 1e6 => format!("{}M", a / 1e6),
+        a if a >= 1e3 => format!("{}k", a / 1e3),
+        a => format!("{a}"),
+    };
+    format!("{sign}{text}")
+}
+
+/// How a legend entry is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mark {
+    Line,
+    Bar,
+    Cut,
+}
+
+/// One legend entry.
+pub struct Key {
+    pub name: String,
+    pub color: RGBColor,
+    pub mark: Mark,
+}
+
+/// Width of the legend column beside the data.
+pub const LEGEND_WIDTH: u32 = 290;
+const TEXT: u32 = 15;
+
+/// The chart type every picture draws on.
+pub type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<Axis, Axis>>;
+
+/// A chart on `area` with a title, both axes and their descriptions.
+pub fn frame<'a, DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    title: &str,
+    (x, x_desc): (&Axis, &str),
+    (y, y_desc): (&Axis, &str),
+) -> Result<Chart<'a, DB>> {
+    let width = area.dim_in_pixel().0;
+    let mut chart = ChartBuilder::on(area)
+        .caption(fit(title, width, 20), ("sans-serif", 20))
+        .margin(12)
+        .x_label_area_size(48)
+        .y_label_area_size(70)
+        .build_cartesian_2d(x.clone(), y.clone())
+        .map_err(draw_error)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style(("sans-serif", TEXT))
+        .axis_desc_style(("sans-serif", TEXT + 1))
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(BLACK.mix(0.12))
+        .draw()
+        .map_err(draw_error)?;
+    Ok(chart)
+}
+
+/// `text` cut to what fits `width` pixels at `size` (an ellipsis marks the cut).
+fn fit(text: &str, width: u32, size: u32) -> String {
+    let room = (width as f64 / (size as f64 * 0.55)) as usize;
+    if text.chars().count() <= room {
+        text.to_string()
+    } else {
+        let kept: String = text.chars().take(room.saturating_sub(1)).collect();
+        format!("{kept}…")
+    }
+}
+
+/// `text` broken into lines of at most `width` characters at spaces (a longer word is split).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let mut word = word.to_string();
+        while word.chars().count() > width {
+            if !line.is_empty() {
+                lines.push(std::mem::take(&mut line));
+            }
+            let head: String = word.chars().take(width).collect();
+            word = word.chars().skip(width).collect();
+            lines.push(head);
+        }
+        if line.is_empty() {
+            line = word;
+        } else if line.chars().count() + 1 + word.chars().count() <= width {
+            line.push(' ');
+            line.push_str(&word);
+        } else {
+            lines.push(std::mem::replace(&mut line, word));
+        }
+    }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
+}
+
+/// The legend, top-down in its own column (`area`), each name wrapped to the column's width.
+pub fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Result<()> {
+    let (w, _) = area.dim_in_pixel();
+    let chars = ((w.saturating_sub(46)) as f64 / (TEXT as f64 * 0.56)) as usize;
+    let style = ("sans-serif", TEXT).into_font().color(&BLACK);
+    let mut y = 58i32;
+    for key in keys {
+        let c = key.color;
+        match key.mark {
+            Mark::Line => area.draw(&PathElement::new(
+                vec![(8, y + 8), (32, y + 8)],
+                c.stroke_width(3),
+            )),
+            Mark::Bar => area.draw(&Rectangle::new(
+                [(10, y + 2), (30, y + 14)],
+                c.mix(0.6).filled(),
+            )),
+            Mark::Cut => area.draw(&PathElement::new(
+                vec![(20, y), (20, y + 16)],
+                c.stroke_width(3),
+            )),
+        }
+        .map_err(draw_error)?;
+        for line in wrap(&key.name, chars.max(8)) {
+            area.draw(&Text::new(line, (40, y), style.clone()))
+                .map_err(draw_error)?;
+            y += TEXT as i32 + 4;
+        }
+        y += 8;
+    }
+    Ok(())
+}
+
+/// The drawing area for the data and the legend column to its right.
+pub fn with_legend_column<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+) -> (DrawingArea<DB, Shift>, DrawingArea<DB, Shift>) {
+    let (w, _) = root.dim_in_pixel();
+    root.split_horizontally(w.saturating_sub(LEGEND_WIDTH))
+}
+
+/// Draws `stem.png` and `stem.svg` of `size` pixels with the same drawing code (the extension is
+/// appended, so a stem with a dot in it keeps its whole name).
+#[macro_export]
+macro_rules! render_both {
+    ($stem:expr, $size:expr, $draw:expr) => {{
+        $crate::charts::register_font();
+        let png = $crate::charts::with_extension($stem, "png");
+        $crate::output::atomically(&png, |tmp| {
+            let root = plotters::prelude::BitMapBackend::new(tmp, $size).into_drawing_area();
+            $draw(&root)?;
+            root.present().map_err($crate::charts::draw_error)
+        })?;
+        let svg = $crate::charts::with_extension($stem, "svg");
+        $crate::output::atomically(&svg, |tmp| {
+            let root = plotters::prelude::SVGBackend::new(tmp, $size).into_drawing_area();
+            $draw(&root)?;
+            root.present().map_err($crate::charts::draw_error)
+        })
+    }};
+}
+
+/// `stem` with `.ext` appended (not replacing what follows a dot in the stem).
+pub fn with_extension(stem: &Path, ext: &str) -> PathBuf {
+    let mut name = stem.as_os_str().to_owned();
+    name.push(".");
+    name.push(ext);
+    PathBuf::from(name)
+}
+
+/// A PNG of `size` pixels drawn by `draw`.
+pub fn render_png(
+    path: &Path,
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+) -> Result<()> {
+    register_font();
+    atomically(path, |tmp| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        draw(&root)?;
+        root.present().map_err(draw_error)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn linear_ticks_are_round_and_inside() {
+        let a = Axis::linear(0.0, 1.02);
+        assert_eq!(a.ticks, vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0]);
+        assert_eq!(a.label(0.4), "0.4");
+        let b = Axis::linear(-3.0, 57.0);
+        assert_eq!(b.ticks, vec![0.0, 10.0, 20.0, 30.0, 40.0, 50.0]);
+        assert_eq!(b.label(20.0), "20");
+        assert_eq!(Axis::linear(0.0, 1.3).label(0.25), "0.25");
+    }
+
+    #[test]
+    fn symlog_maps_signs_and_decades() {
+        let s = Scale::SymLog;
+        assert_eq!(s.to_page(0.0), 0.0);
+        assert!((s.to_page(9.0) - 1.0).abs() < 1e-12);
+        assert!((s.to_page(-99.0) + 2.0).abs() < 1e-12);
+        assert!((s.from_page(s.to_page(-1234.5)) + 1234.5).abs() < 1e-9);
+        let a = Axis::symlog([-8.0, 120.0].into_iter());
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert_eq!(labels, ["−10", "−1", "0", "1", "10", "100"]);
+        let a = Axis::symlog([-8.0, 12000.0].into_iter());
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert_eq!(labels, ["−10", "0", "10", "100", "1k", "10k"]);
+        assert!(a.holds(-8.0) && a.holds(12000.0));
+    }
+
+    #[test]
+    fn count_axis_starts_below_one() {
+        let a = Axis::log_counts(197_091.0);
+        assert!(a.at(1.0) > a.lo && a.holds(197_091.0));
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert_eq!(labels, ["1", "10", "100", "1k", "10k", "100k"]);
+    }
+
+    #[test]
+    fn long_names_wrap_at_spaces() {
+        assert_eq!(
+            wrap("DAGMM (loss.lambda_cov=0.05) seed 0", 16),
+            ["DAGMM", "(loss.lambda_cov", "=0.05) seed 0"]
+        );
+        assert_eq!(fit("abcdefghij", 55, 10), "abcdefghij");
+        assert_eq!(fit("abcdefghij", 50, 10), "abcdefgh…");
+    }
+}

@@ -1,0 +1,173 @@
+//! Progress of a run's epochs and of a sweep's runs: a bar on a terminal, and plain lines on
+//! stderr otherwise (about every 10%), so the log of a cluster job shows how far it got.
+
+use std::io::IsTerminal;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use dagmm_model::{EpochLosses, TrainingStage};
+use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+/// Whether progress is drawn as bars (stderr is a terminal) or written as lines.
+pub fn on_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+/// Where progress goes.
+enum Display {
+    Bar(ProgressBar),
+    /// Plain lines: the prefix (a sweep's run folder), and the next tenth to report.
+    Lines {
+        prefix: String,
+        next_tenth: Mutex<u64>,
+    },
+    Hidden,
+}
+
+/// The progress of one run's training epochs.
+pub struct EpochProgress {
+    display: Display,
+    total: u64,
+    started: Instant,
+}
+
+impl EpochProgress {
+    /// Nothing shown.
+    pub fn hidden() -> Self {
+        EpochProgress {
+            display: Display::Hidden,
+            total: 0,
+            started: Instant::now(),
+        }
+    }
+
+    /// Progress over `epochs` main-stage epochs (none for a detector without epochs): a bar of
+    /// its own, or one in `multi` (a sweep's), or lines prefixed with `prefix`.
+    pub fn new(epochs: Option<usize>, prefix: &str, multi: Option<&MultiProgress>) -> Self {
+        let total = epochs.unwrap_or(0) as u64;
+        let display = if !on_terminal() {
+            Display::Lines {
+                prefix: if prefix.is_empty() {
+                    String::new()
+                } else {
+                    format!("{prefix}: ")
+                },
+                next_tenth: Mutex::new(1),
+            }
+        } else if epochs.is_none() {
+            Display::Hidden
+        } else {
+            let bar = ProgressBar::new(total);
+            let template = if prefix.is_empty() {
+                "{bar:28} [{elapsed_precise}, eta {eta}] {msg}".to_string()
+            } else {
+                "  {prefix} {bar:20} {msg}".to_string()
+            };
+            if let Ok(style) = ProgressStyle::with_template(&template) {
+                bar.set_style(style);
+            }
+            bar.set_prefix(prefix.to_string());
+            Display::Bar(match multi {
+                Some(m) => m.add(bar),
+                None => bar,
+            })
+        };
+        EpochProgress {
+            display,
+            total,
+            started: Instant::now(),
+        }
+    }
+
+    /// A line above the bar (or on stderr without one).
+    pub fn println(&self, line: &str) {
+        match &self.display {
+            Display::Bar(bar) => bar.println(line),
+            Display::Lines { prefix, .. } => eprintln!("{prefix}{line}"),
+            Display::Hidden => {}
+        }
+    }
+
+    /// The end of an epoch: the bar moves (main stage) and shows the epoch's losses; as lines,
+    /// every tenth of the main stage and its last epoch are reported.
+    pub fn epoch(&self, e: &EpochLosses) {
+        let codes = e
+            .codes_used
+            .map(|c| format!(", {c} codes"))
+            .unwrap_or_default();
+        let losses = format!(
+            "loss {:.4} (recon {:.4}, energy {:.3}, penalty {:.2}, reg {:.3}{codes})",
+            e.total, e.reconstruction, e.energy, e.penalty, e.regularization
+        );
+        let main = e.stage == TrainingStage::Train;
+        match &self.display {
+            Display::Bar(bar) => {
+                // The epoch's number is part of the message, so that it always names the epoch
+                // whose losses it shows (the bar's own position and message are drawn apart).
+                if main {
+                    bar.set_position(e.epoch as u64);
+                    bar.set_message(format!("epoch {}/{}: {losses}", e.epoch, self.total));
+                } else {
+                    bar.set_message(format!("{} epoch {}: {losses}", e.stage, e.epoch));
+                }
+            }
+            Display::Lines { prefix, next_tenth } => {
+                if !main || self.total == 0 {
+                    return;
+                }
+                let mut next = next_tenth.lock().expect("progress lock");
+                let epoch = e.epoch as u64;
+                if epoch * 10 < *next * self.total && epoch < self.total {
+                    return;
+                }
+                *next = epoch * 10 / self.total + 1;
+                let elapsed = self.started.elapsed();
+                let eta = (epoch > 0 && epoch < self.total)
+                    .then(|| elapsed.mul_f64((self.total - epoch) as f64 / epoch as f64))
+                    .map_or(String::new(), |d| format!(", eta {}", clock(d)));
+                eprintln!(
+                    "{prefix}epoch {epoch}/{} ({}%): {losses} [{}{eta}]",
+                    self.total,
+                    epoch * 100 / self.total,
+                    clock(elapsed)
+                );
+            }
+            Display::Hidden => {}
+        }
+    }
+
+    /// Runs `f` with the bar out of the way.
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        match &self.display {
+            Display::Bar(bar) => bar.suspend(f),
+            _ => f(),
+        }
+    }
+
+    /// Clears the bar, so that what is printed next is not drawn under it.
+    pub fn finish(&self, multi: Option<&MultiProgress>) {
+        if let Display::Bar(bar) = &self.display {
+            bar.finish_and_clear();
+            if let Some(m) = multi {
+                m.remove(bar);
+            }
+        }
+    }
+}
+
+/// `h:mm:ss`.
+pub fn clock(d: Duration) -> String {
+    let s = d.as_secs();
+    format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clock_reads_hours_minutes_seconds() {
+        assert_eq!(clock(Duration::from_secs(3 * 3600 + 7 * 60 + 5)), "3:07:05");
+        assert_eq!(clock(Duration::from_millis(999)), "0:00:00");
+    }
+}

@@ -1,0 +1,284 @@
+//! `report.html`: the whole report as one self-contained page (no script, no file beside it):
+//! the experiment's description, the tables, every plot inline as a PNG data URL, the
+//! experiment file, the commands that made the runs, and the hosts and versions their manifests
+//! name. A researcher can open it or send it as one file.
+
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use base64::Engine as _;
+
+use crate::record::Manifest;
+use crate::report::Figure;
+
+/// What the page is made of, each part already written to `dir`.
+pub struct Page<'a> {
+    pub dir: &'a Path,
+    /// The experiment file's text and its `description`, when `dir` holds one.
+    pub experiment: Option<(String, Option<String>)>,
+    /// `(title, markdown)` of each table file, in page order.
+    pub tables: Vec<(&'a str, String)>,
+    pub figures: &'a [Figure],
+    pub manifests: Vec<&'a Manifest>,
+    pub runs: usize,
+}
+
+const STYLE: &str = "
+body { font-family: 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif; margin: 2em auto;
+       max-width: 1250px; padding: 0 1em; color: #222; line-height: 1.45; }
+h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.86em; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
+td { white-space: nowrap; }
+th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
+.wide { overflow-x: auto; }
+figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #555; }
+pre { background: #f6f6f6; padding: 0.8em; overflow-x: auto; font-size: 0.85em; }
+nav a { margin-right: 1em; } .meta { color: #666; font-size: 0.9em; }
+";
+
+/// Writes `report.html` into the page's folder.
+pub fn write_html(page: &Page) -> Result<()> {
+    let title = page
+        .dir
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| page.dir.display().to_string());
+    let mut h = String::new();
+    let _ = write!(
+        h,
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>dagmm report: {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n\
+         <h1>dagmm report: {}</h1>\n<p class=\"meta\">{} runs; written by dagmm {} on {}.</p>\n",
+        escape(&title),
+        escape(&title),
+        page.runs,
+        env!("CARGO_PKG_VERSION"),
+        crate::record::now().1,
+    );
+    h.push_str("<nav><a href=\"#tables\">Tables</a><a href=\"#plots\">Plots</a>");
+    if page.experiment.is_some() {
+        h.push_str("<a href=\"#experiment\">Experiment file</a>");
+    }
+    h.push_str("<a href=\"#provenance\">Commands, hosts and versions</a></nav>\n");
+    if let Some((_, Some(description))) = &page.experiment {
+        let _ = writeln!(h, "<p>{}</p>", inline(description));
+    }
+    h.push_str("<h2 id=\"tables\">Tables</h2>\n");
+    for (title, md) in &page.tables {
+        let _ = writeln!(h, "<h3>{}</h3>", escape(title));
+        markdown_to_html(md, &mut h);
+    }
+    h.push_str("<h2 id=\"plots\">Plots</h2>\n");
+    for f in page.figures {
+        let png = page.dir.join("plots").join(format!("{}.png", f.stem));
+        let bytes =
+            std::fs::read(&png).with_context(|| format!("cannot read {}", png.display()))?;
+        let _ = writeln!(
+            h,
+            "<figure id=\"{}\"><img alt=\"{}\" src=\"data:image/png;base64,{}\">\
+             <figcaption>{} (<code>plots/{}.svg</code>)</figcaption></figure>",
+            escape(&f.stem),
+            escape(&f.caption),
+            base64::engine::general_purpose::STANDARD.encode(bytes),
+            escape(&f.caption),
+            escape(&f.stem),
+        );
+    }
+    if let Some((text, _)) = &page.experiment {
+        let _ = writeln!(
+            h,
+            "<h2 id=\"experiment\">Experiment file</h2>\n<pre>{}</pre>",
+            escape(text)
+        );
+    }
+    provenance(&page.manifests, &mut h);
+    h.push_str("</body>\n</html>\n");
+    crate::output::write_bytes(&page.dir.join("report.html"), h.as_bytes())?;
+    Ok(())
+}
+
+/// The commands, hosts, versions, commits and devices the runs' manifests name, each once.
+fn provenance(manifests: &[&Manifest], h: &mut String) {
+    h.push_str("<h2 id=\"provenance\">Commands, hosts and versions</h2>\n");
+    if manifests.is_empty() {
+        h.push_str("<p>No run folder holds a manifest.</p>\n");
+        return;
+    }
+    let commands: BTreeSet<String> = manifests
+        .iter()
+        .map(|m| {
+            m.command
+                .iter()
+                .map(|a| shell_word(a))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    h.push_str("<p>The commands that made the runs:</p>\n<pre>");
+    for c in &commands {
+        let _ = writeln!(h, "{}", escape(c));
+    }
+    h.push_str("</pre>\n");
+    let mut rows: BTreeSet<[String; 6]> = BTreeSet::new();
+    for m in manifests {
+        let device = match (&m.device, &m.adapter) {
+            (_, Some(a)) => format!("{} ({}, {})", a.name, a.device_type, a.backend),
+            (Some(d), None) => d.to_string(),
+            (None, None) => "CPU".into(),
+        };
+        let commit = m.git.commit.as_deref().map_or("–".to_string(), |c| {
+            let short: String = c.chars().take(10).collect();
+            if m.git.dirty == Some(true) {
+                format!("{short} (modified)")
+            } else {
+                short
+            }
+        });
+        rows.insert([
+            m.host.hostname.clone().unwrap_or_else(|| "–".into()),
+            format!("{} {}, {} CPUs", m.host.os, m.host.arch, m.host.cpus),
+            device,
+            format!(
+                "dagmm {}, burn {}, {}",
+                m.versions.dagmm, m.versions.burn, m.versions.rustc
+            ),
+            commit,
+            m.finished_at.chars().take(10).collect(),
+        ]);
+    }
+    h.push_str(
+        "<div class=\"wide\"><table><tr><th>host</th><th>system</th><th>device</th>\
+         <th>versions</th><th>commit</th><th>finished</th></tr>\n",
+    );
+    for row in rows {
+        h.push_str("<tr>");
+        for cell in row {
+            let _ = write!(h, "<td>{}</td>", escape(&cell));
+        }
+        h.push_str("</tr>\n");
+    }
+    h.push_str("</table></div>\n");
+}
+
+/// A command-line word as a POSIX shell reads it back.
+fn shell_word(a: &str) -> String {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c))
+    {
+        a.to_string()
+    } else {
+        format!("'{}'", a.replace('\'', "'\\''"))
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Escaped text with `code` spans.
+fn inline(s: &str) -> String {
+    escape(s)
+        .split('`')
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<code>{part}</code>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The report's own Markdown (paragraphs, `###` headings, pipe tables) as HTML.
+fn markdown_to_html(md: &str, h: &mut String) {
+    let mut in_table = false;
+    let mut header = true;
+    let mut paragraph = String::new();
+    let flush = |paragraph: &mut String, h: &mut String| {
+        if !paragraph.trim().is_empty() {
+            let _ = writeln!(h, "<p>{}</p>", inline(paragraph.trim()));
+        }
+        paragraph.clear();
+    };
+    for line in md.lines() {
+        let t = line.trim();
+        if t.starts_with('|') {
+            flush(&mut paragraph, h);
+            if !in_table {
+                h.push_str("<div class=\"wide\"><table>\n");
+                in_table = true;
+                header = true;
+            }
+            let cells: Vec<&str> = t.trim_matches('|').split('|').map(str::trim).collect();
+            if cells
+                .iter()
+                .all(|c| !c.is_empty() && c.chars().all(|ch| ch == '-'))
+            {
+                continue;
+            }
+            let tag = if header { "th" } else { "td" };
+            h.push_str("<tr>");
+            for c in cells {
+                let _ = write!(h, "<{tag}>{}</{tag}>", inline(c));
+            }
+            h.push_str("</tr>\n");
+            header = false;
+            continue;
+        }
+        if in_table {
+            h.push_str("</table></div>\n");
+            in_table = false;
+        }
+        if let Some(title) = t.strip_prefix("### ") {
+            flush(&mut paragraph, h);
+            let _ = writeln!(h, "<h4>{}</h4>", inline(title));
+        } else if t.is_empty() {
+            flush(&mut paragraph, h);
+        } else {
+            paragraph.push_str(t);
+            paragraph.push(' ');
+        }
+    }
+    if in_table {
+        h.push_str("</table></div>\n");
+    }
+    flush(&mut paragraph, h);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markdown_tables_headings_and_paragraphs() {
+        let mut h = String::new();
+        markdown_to_html(
+            "Top `P`% <flagged>.\n\n### kddcup: DAGMM\n\n| a | b |\n|---|---|\n| 1 | x & y |\n",
+            &mut h,
+        );
+        assert_eq!(
+            h,
+            "<p>Top <code>P</code>% &lt;flagged&gt;.</p>\n<h4>kddcup: DAGMM</h4>\n\
+             <div class=\"wide\"><table>\n<tr><th>a</th><th>b</th></tr>\n\
+             <tr><td>1</td><td>x &amp; y</td></tr>\n</table></div>\n"
+        );
+    }
+
+    #[test]
+    fn shell_words_quote_what_a_shell_would_split() {
+        assert_eq!(shell_word("--out"), "--out");
+        assert_eq!(shell_word("a b"), "'a b'");
+        assert_eq!(shell_word("it's"), "'it'\\''s'");
+        assert_eq!(shell_word(""), "''");
+    }
+}
