@@ -28,6 +28,7 @@ use dagmm_pipeline::{RunSummary, ThresholdRule, SUMMARY_FILE};
 use crate::charts::Axis;
 use crate::output;
 use crate::record::{Manifest, MANIFEST_FILE};
+use crate::report_html::Figure;
 use crate::report_plots::{
     class_histogram, line_chart, loss_panels, Histogram, LineChart, LossPanel, Series,
 };
@@ -621,12 +622,6 @@ fn seeds_note(g: &Group) -> String {
         [one] => format!("seed {}", seed(one)),
         runs => format!("{} seeds", runs.len()),
     }
-}
-
-/// One picture of a report: its file stem below `plots/` and what it shows.
-pub struct Figure {
-    pub stem: String,
-    pub caption: String,
 }
 
 fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {

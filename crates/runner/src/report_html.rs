@@ -11,7 +11,12 @@ use anyhow::{Context, Result};
 use base64::Engine as _;
 
 use crate::record::Manifest;
-use crate::report::Figure;
+
+/// One picture of a report: its file stem below `plots/` and what it shows.
+pub struct Figure {
+    pub stem: String,
+    pub caption: String,
+}
 
 /// What the page is made of, each part already written to `dir`.
 pub struct Page<'a> {
