@@ -2,8 +2,9 @@
 //!
 //! [`fetch`] downloads every file of a known data set (see [`KNOWN_DATASETS`]) into
 //! `<dir>/<name>/<file>`, the same layout as the shared data folder, through [`download_checked`]:
-//! the body is streamed to `<file>.part-<pid>` beside the destination while its sha256 is computed,
-//! and only a body with the expected checksum is synced and renamed into place. On any failure the
+//! the body is streamed to a temporary file beside the destination
+//! ([`crate::atomic::write_atomically`]) while its sha256 is computed, and only a body with the
+//! expected checksum is synced and renamed into place. On any failure the
 //! temporary file is removed and an existing destination is left as it was, so no partial or
 //! unchecked file is ever left under the final name. A destination that already has the right
 //! checksum is not downloaded again.
@@ -21,6 +22,7 @@ use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
+use crate::atomic::write_atomically;
 use crate::error::{DataError, Result};
 
 /// One file of a remote data set.
@@ -137,11 +139,11 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Downloads `url` to `dest` unless `dest` already has the sha256 `expected_sha256` (hex, either
-/// case). The body goes to `<dest>.part-<pid>` in the same folder, hashed on the way; only when its
-/// checksum matches is it synced and renamed onto `dest`. On any failure (HTTP error status,
-/// connection error, short body, checksum mismatch) the temporary file is removed and an existing
-/// `dest` is left untouched. A mismatch is [`DataError::Checksum`]; network and HTTP failures are
-/// [`DataError::Download`].
+/// case). The body goes to a temporary file beside `dest` ([`write_atomically`]), hashed on the
+/// way; only when its checksum matches is it synced and renamed onto `dest`. On any failure (HTTP
+/// error status, connection error, short body, checksum mismatch) the temporary file is removed
+/// and an existing `dest` is left untouched. A mismatch is [`DataError::Checksum`]; network and
+/// HTTP failures are [`DataError::Download`].
 pub fn download_checked(url: &str, expected_sha256: &str, dest: &Path) -> Result<()> {
     let expected = expected_sha256.trim().to_ascii_lowercase();
     if expected.len() != 64 || !expected.bytes().all(|b| b.is_ascii_hexdigit()) {
@@ -152,26 +154,18 @@ pub fn download_checked(url: &str, expected_sha256: &str, dest: &Path) -> Result
     if dest.is_file() && sha256_file(dest)? == expected {
         return Ok(());
     }
-    let file_name = dest.file_name().ok_or_else(|| {
-        DataError::InvalidArgument(format!("{} does not name a file", dest.display()))
-    })?;
+    if dest.file_name().is_none() {
+        return Err(DataError::InvalidArgument(format!(
+            "{} does not name a file",
+            dest.display()
+        )));
+    }
     let folder = match dest.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
     std::fs::create_dir_all(&folder).map_err(|e| DataError::io(&folder, e))?;
-    let mut part_name = file_name.to_os_string();
-    part_name.push(format!(".part-{}", std::process::id()));
-    let part = folder.join(part_name);
 
-    let result = download_to_part(url, &expected, dest, &part);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&part);
-    }
-    result
-}
-
-fn download_to_part(url: &str, expected: &str, dest: &Path, part: &Path) -> Result<()> {
     let download_error = |message: String| DataError::Download {
         url: url.to_string(),
         message,
@@ -195,54 +189,50 @@ fn download_to_part(url: &str, expected: &str, dest: &Path, part: &Path) -> Resu
         .header("Content-Length")
         .and_then(|v| v.trim().parse().ok());
 
-    let mut out = File::create(part).map_err(|e| DataError::io(part, e))?;
-    let mut body = response.into_reader();
-    let mut hasher = Sha256::new();
-    let mut buffer = vec![0u8; 1 << 16];
-    let mut received: u64 = 0;
-    loop {
-        let n = match body.read(&mut buffer) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => {
+    write_atomically(dest, |out| {
+        let mut body = response.into_reader();
+        let mut hasher = Sha256::new();
+        let mut buffer = vec![0u8; 1 << 16];
+        let mut received: u64 = 0;
+        loop {
+            let n = match body.read(&mut buffer) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    return Err(download_error(format!(
+                        "reading the body after {received} bytes: {e}"
+                    )))
+                }
+            };
+            hasher.update(&buffer[..n]);
+            out.write_all(&buffer[..n])
+                .map_err(|e| DataError::io(out.path(), e))?;
+            received += n as u64;
+        }
+        if let Some(length) = content_length {
+            if received != length {
                 return Err(download_error(format!(
-                    "reading the body after {received} bytes: {e}"
-                )))
+                    "the body ended after {received} of {length} bytes"
+                )));
             }
-        };
-        hasher.update(&buffer[..n]);
-        out.write_all(&buffer[..n])
-            .map_err(|e| DataError::io(part, e))?;
-        received += n as u64;
-    }
-    if let Some(length) = content_length {
-        if received != length {
-            return Err(download_error(format!(
-                "the body ended after {received} of {length} bytes"
-            )));
         }
-    }
-    let actual = hex(&hasher.finalize());
-    if actual != expected {
-        return Err(DataError::Checksum {
-            path: dest.to_path_buf(),
-            expected: expected.to_string(),
-            actual,
-        });
-    }
-    out.sync_all().map_err(|e| DataError::io(part, e))?;
-    drop(out);
-    std::fs::rename(part, dest).map_err(|e| DataError::io(dest, e))?;
+        let actual = hex(&hasher.finalize());
+        if actual != expected {
+            return Err(DataError::Checksum {
+                path: dest.to_path_buf(),
+                expected: expected.clone(),
+                actual,
+            });
+        }
+        out.as_file()
+            .sync_all()
+            .map_err(|e| DataError::io(out.path(), e))
+    })
+    .map_err(|e| e.into_error(|e| DataError::io(dest, e)))?;
     // Make the rename itself durable where directories can be synced (best effort).
-    if let Some(folder) = dest.parent() {
-        if let Ok(dir) = File::open(if folder.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            folder
-        }) {
-            let _ = dir.sync_all();
-        }
+    if let Ok(dir) = File::open(&folder) {
+        let _ = dir.sync_all();
     }
     Ok(())
 }
@@ -420,7 +410,7 @@ mod tests {
         }
     }
 
-    /// Names in `dir` (to show that no `.part` file is left behind).
+    /// Names in `dir` (to show that no temporary file is left behind).
     fn listing(dir: &Path) -> Vec<String> {
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .expect("read dir")

@@ -4,10 +4,12 @@
 //! names. Formats: CSV with a header, the raw KDDCUP99 file (`.gz` or plain) with `kddcup.names`,
 //! MATLAB level-5 `.mat` (ODDS: `X`, `y`) and NumPy `.npz` (`X`, `y`). Beside them: the DAGMM
 //! protocol's seeded 50/50 split, min-max or z-score scaling fitted on training rows, the seeded
-//! synthetic sets of the tutorials (blobs, moons) and a checksum-checked download.
+//! synthetic sets of the tutorials (blobs, moons) and a checksum-checked download; and
+//! [`atomic::write_atomically`], the one whole-or-nothing file write of the workspace.
 //!
 //! This crate knows nothing of models: it hands plain `f64` matrices to the crates that fit them.
 
+pub mod atomic;
 pub mod csv_file;
 mod dataset;
 pub mod error;

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
+use dagmm_data::atomic::{is_temporary, write_atomically};
 use serde::{Deserialize, Serialize};
 
 use crate::epoch::EpochLosses;
@@ -264,18 +265,14 @@ impl Checkpointing {
             history_bytes,
         };
         let path = self.dir.join(CHECKPOINT_FILE);
-        let tmp = self.dir.join(format!("{CHECKPOINT_FILE}.tmp"));
         let json = serde_json::to_string_pretty(&file).map_err(|source| ModelError::Json {
             path: path.clone(),
             source,
         })?;
-        let write = || -> std::io::Result<()> {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(json.as_bytes())?;
-            f.flush()?;
-            std::fs::rename(&tmp, &path)
-        };
-        write().map_err(io(&path))?;
+        // Not synced (see the module's note).
+        write_atomically(&path, |f| f.write_all(json.as_bytes()))
+            .map_err(|e| e.into_error(std::convert::identity))
+            .map_err(io(&path))?;
         // The earlier checkpoint's files are no longer named by checkpoint.json.
         let mut keep = vec![HISTORY_FILE, CHECKPOINT_FILE, weights.as_str()];
         keep.extend(optimizer_name.as_deref());
@@ -301,7 +298,7 @@ impl Checkpointing {
             let name = entry.file_name().to_string_lossy().into_owned();
             let ours = name == CHECKPOINT_FILE
                 || name == HISTORY_FILE
-                || name.ends_with(".tmp")
+                || is_temporary(&name)
                 || ((name.starts_with("weights-") || name.starts_with("adam-"))
                     && name.ends_with(".bpk"));
             if ours && !keep.contains(&name.as_str()) {

@@ -1,57 +1,44 @@
 //! Writing results so that a reader never sees half a file: each file is written beside its
-//! destination under a temporary name, flushed, then renamed over it; and reading typed JSON
-//! back with errors that name the file and the field.
+//! destination under a temporary name, synced, then renamed over it
+//! ([`dagmm_data::atomic::write_atomically`]); and reading typed JSON back with errors that name
+//! the file and the field.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use dagmm_data::atomic::{write_atomically, AtomicWriteError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::{PipelineError, Result};
 
-/// The temporary sibling of `path` used while it is being written: `name.tmp-PID.ext`, keeping
-/// the extension, which some writers (the PNG encoder) read to choose the format.
-pub fn temporary_sibling(path: &Path) -> PathBuf {
-    let stem = path.file_stem().unwrap_or_default().to_string_lossy();
-    let name = match path.extension() {
-        Some(ext) => format!(
-            "{stem}.tmp-{}.{}",
-            std::process::id(),
-            ext.to_string_lossy()
-        ),
-        None => format!("{stem}.tmp-{}", std::process::id()),
-    };
-    path.with_file_name(name)
-}
-
-/// Runs `write` on a temporary sibling of `path`, then renames it into place; on error the
+/// Runs `write` on a temporary sibling of `path` (with `path`'s extension, which some writers,
+/// the PNG encoder, read to choose the format), then renames it into place; on error the
 /// temporary file is removed and any existing `path` is left as it was.
 pub fn atomically<E: std::fmt::Display>(
     path: &Path,
     write: impl FnOnce(&Path) -> std::result::Result<(), E>,
 ) -> Result<()> {
-    let tmp = temporary_sibling(path);
-    let result = write(&tmp)
-        .map_err(|e| PipelineError::Invalid(format!("writing {}: {e}", path.display())))
-        .and_then(|()| {
-            std::fs::rename(&tmp, path).map_err(|error| PipelineError::Io {
-                path: path.to_path_buf(),
-                error,
-            })
-        });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_atomically(path, |tmp| write(tmp.path())).map_err(|e| match e {
+        AtomicWriteError::Write(e) => {
+            PipelineError::Invalid(format!("writing {}: {e}", path.display()))
+        }
+        AtomicWriteError::Io(error) => PipelineError::Io {
+            path: path.to_path_buf(),
+            error,
+        },
+    })
 }
 
-/// Writes `bytes` to `path` atomically.
+/// Writes `bytes` to `path` atomically, synced to the disk.
 pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
-    atomically(path, |tmp| -> std::io::Result<()> {
-        let mut f = std::fs::File::create(tmp)?;
+    write_atomically(path, |f| {
         f.write_all(bytes)?;
-        f.sync_all()
+        f.as_file().sync_all()
+    })
+    .map_err(|e| PipelineError::Io {
+        path: path.to_path_buf(),
+        error: e.into_error(std::convert::identity),
     })
 }
 
