@@ -77,7 +77,7 @@ impl Scale {
         }
     }
 
-    fn from_page(self, t: f64) -> f64 {
+    fn value_at(self, t: f64) -> f64 {
         match self {
             Scale::Linear => t,
             Scale::SymLog => t.signum() * (10f64.powf(t.abs()) - 1.0),
@@ -204,7 +204,7 @@ impl Axis {
                     s.replace('-', "−")
                 }
             }
-            Scale::SymLog | Scale::LogCount => round_number(self.scale.from_page(t)),
+            Scale::SymLog | Scale::LogCount => round_number(self.scale.value_at(t)),
         }
     }
 
@@ -462,7 +462,7 @@ mod tests {
         assert_eq!(s.to_page(0.0), 0.0);
         assert!((s.to_page(9.0) - 1.0).abs() < 1e-12);
         assert!((s.to_page(-99.0) + 2.0).abs() < 1e-12);
-        assert!((s.from_page(s.to_page(-1234.5)) + 1234.5).abs() < 1e-9);
+        assert!((s.value_at(s.to_page(-1234.5)) + 1234.5).abs() < 1e-9);
         let a = Axis::symlog([-8.0, 120.0].into_iter());
         let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
         assert_eq!(labels, ["−10", "−1", "0", "1", "10", "100"]);
