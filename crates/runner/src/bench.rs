@@ -5,9 +5,33 @@ use std::time::Instant;
 
 use anyhow::Result;
 use dagmm_classic_gmm::{GaussianMixture, GmmParams};
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use crate::cli::GmmBenchArgs;
+
+/// `dagmm bench gmm --json FILE`: what was timed and how long it took.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GmmBenchRecord {
+    /// Always `gmm_em`.
+    pub benchmark: String,
+    pub rows: usize,
+    pub dims: usize,
+    pub components: usize,
+    /// The blobs' standard deviation and the share of uniform outliers.
+    pub std: f64,
+    pub outliers: f64,
+    pub seed: u64,
+    /// Rayon's threads.
+    pub threads: usize,
+    /// Each timed fit, in order.
+    pub seconds: Vec<f64>,
+    pub fastest_seconds: f64,
+    pub median_seconds: f64,
+    /// The last fit's EM iterations, lower bound and convergence.
+    pub n_iter: usize,
+    pub lower_bound: f64,
+    pub converged: bool,
+}
 
 pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     if args.repeats == 0 {
@@ -79,15 +103,45 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     if let Some(path) = &args.json {
         crate::output::write_json(
             path,
-            &json!({
-                "benchmark": "gmm_em",
-                "rows": args.rows, "dims": args.dims, "components": args.components,
-                "std": args.std, "outliers": args.outliers, "seed": args.seed,
-                "threads": threads,
-                "seconds": times, "fastest_seconds": sorted[0], "median_seconds": median,
-                "n_iter": gmm.n_iter(), "lower_bound": gmm.lower_bound(), "converged": gmm.converged(),
-            }),
+            &GmmBenchRecord {
+                benchmark: "gmm_em".into(),
+                rows: args.rows,
+                dims: args.dims,
+                components: args.components,
+                std: args.std,
+                outliers: args.outliers,
+                seed: args.seed,
+                threads,
+                seconds: times,
+                fastest_seconds: sorted[0],
+                median_seconds: median,
+                n_iter: gmm.n_iter(),
+                lower_bound: gmm.lower_bound(),
+                converged: gmm.converged(),
+            },
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The committed benchmark file reads back as the record the command writes.
+    #[test]
+    fn the_committed_benchmark_file_reads_as_a_record() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../results/benchmarks/gmm_em.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let record: GmmBenchRecord = serde_json::from_str(&text).unwrap();
+        assert_eq!(
+            (record.benchmark.as_str(), record.rows, record.dims),
+            ("gmm_em", 500_000, 8)
+        );
+        assert_eq!(record.seconds.len(), 5);
+        assert!(record.fastest_seconds <= record.median_seconds);
+    }
 }
