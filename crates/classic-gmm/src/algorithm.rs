@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::errors::{short_number, GmmError, Result};
 use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
 use crate::kmeans;
-use crate::linalg::precision_cholesky;
+use crate::linalg::inverse_cholesky;
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// Rows per parallel work item.
@@ -54,14 +54,15 @@ impl Covariances {
     }
 }
 
-/// The precision factor of one component: full upper-triangular `U` (row-major) or a diagonal.
+/// The precision factor of one component: the lower-triangular `M = L⁻¹` of its covariance
+/// `L Lᵀ` (row-major; scikit-learn's `U = Mᵀ`) or a diagonal.
 #[derive(Debug, Clone, PartialEq)]
 enum Factor {
     Full(Vec<f64>),
     Diag(Vec<f64>),
 }
 
-/// Everything the E-step needs: per component `log φ_k − ½ d ln 2π + log det U_k`, means, factors.
+/// Everything the E-step needs: per component `log φ_k − ½ d ln 2π + log det M_k`, means, factors.
 #[derive(Debug, Clone, PartialEq)]
 struct Components {
     d: usize,
@@ -86,12 +87,13 @@ impl Components {
             }
             let mut maha = 0.0;
             match &self.factors[k] {
-                Factor::Full(u) => {
-                    // y_j = Σ_{i ≤ j} diff_i U_ij
-                    for j in 0..d {
+                Factor::Full(m) => {
+                    // y_j = Σ_{i ≤ j} M_ji diff_i (scikit-learn's Σ_{i ≤ j} diff_i U_ij, in the
+                    // same order), along row j of M.
+                    for (j, m_row) in m.chunks_exact(d).enumerate() {
                         let mut y = 0.0;
-                        for i in 0..=j {
-                            y += diff[i] * u[i * d + j];
+                        for (mji, di) in m_row[..=j].iter().zip(&diff[..=j]) {
+                            y += di * mji;
                         }
                         maha += y * y;
                     }
@@ -666,9 +668,9 @@ fn build_components(
 
 fn full_factor(m: &Array2<f64>, d: usize, component: usize) -> Result<(Factor, f64)> {
     let flat: Vec<f64> = m.iter().copied().collect();
-    let (u, log_det) =
-        precision_cholesky(&flat, d).ok_or(GmmError::SingularCovariance { component })?;
-    Ok((Factor::Full(u), log_det))
+    let (m, log_det) =
+        inverse_cholesky(&flat, d).ok_or(GmmError::SingularCovariance { component })?;
+    Ok((Factor::Full(m), log_det))
 }
 
 #[cfg(test)]

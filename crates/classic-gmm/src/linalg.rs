@@ -1,6 +1,6 @@
-//! Small dense linear algebra on row-major `d × d` slices: Cholesky factors and the precision
-//! factor scikit-learn uses. The matrices here are covariances of a handful of features, so plain
-//! loops are the right tool.
+//! Small dense linear algebra on row-major `d × d` slices: Cholesky factors and the inverse factor
+//! the E-step uses (scikit-learn's precision factor, transposed). Plain loops, each running along
+//! rows so that thousands of features read memory in order.
 
 /// Lower-triangular `L` with `a = L Lᵀ`, or `None` when `a` is not (numerically) positive definite.
 pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
@@ -25,29 +25,32 @@ pub fn cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
     Some(l)
 }
 
-/// Upper-triangular `U = (L⁻¹)ᵀ` from a covariance `a = L Lᵀ`, so that `a⁻¹ = U Uᵀ` and the squared
-/// Mahalanobis distance of `v` is `‖Uᵀ v‖²`. Also returns `log det U = -½ log det a`.
-pub fn precision_cholesky(a: &[f64], d: usize) -> Option<(Vec<f64>, f64)> {
+/// Lower-triangular `M = L⁻¹` (row-major) from a covariance `a = L Lᵀ`, so that `a⁻¹ = Mᵀ M`
+/// and the squared Mahalanobis distance of `v` is `‖M v‖²`: row `j` of `M` is scikit-learn's
+/// precision factor `U = Mᵀ` read down its column `j`. Also returns `log det M = -½ log det a`.
+///
+/// Row `i` of `M` is `(e_i − Σ_{k<i} L_ik M_k) / L_ii`: each step runs along a row of `M`, so
+/// the memory is read in order even for thousands of features, and every entry is the same sum,
+/// in the same order, as column-by-column forward substitution.
+pub fn inverse_cholesky(a: &[f64], d: usize) -> Option<(Vec<f64>, f64)> {
     let l = cholesky(a, d)?;
-    // Solve L M = I column by column (forward substitution); M = L⁻¹ is lower triangular.
     let mut m = vec![0.0; d * d];
-    for c in 0..d {
-        for i in c..d {
-            let mut sum = if i == c { 1.0 } else { 0.0 };
-            for k in c..i {
-                sum -= l[i * d + k] * m[k * d + c];
-            }
-            m[i * d + c] = sum / l[i * d + i];
-        }
-    }
-    let mut u = vec![0.0; d * d];
     for i in 0..d {
-        for j in 0..d {
-            u[i * d + j] = m[j * d + i];
+        let (done, rest) = m.split_at_mut(i * d);
+        let row = &mut rest[..d];
+        row[i] = 1.0;
+        for k in 0..i {
+            let f = l[i * d + k];
+            // Entries c > k of row k are zero: only c ≤ k take part.
+            for (r, mk) in row[..=k].iter_mut().zip(&done[k * d..k * d + k + 1]) {
+                *r -= f * mk;
+            }
         }
+        let pivot = l[i * d + i];
+        row[..=i].iter_mut().for_each(|r| *r /= pivot);
     }
-    let log_det = (0..d).map(|i| u[i * d + i].ln()).sum();
-    Some((u, log_det))
+    let log_det = (0..d).map(|i| m[i * d + i].ln()).sum();
+    Some((m, log_det))
 }
 
 #[cfg(test)]
@@ -66,27 +69,57 @@ mod tests {
     }
 
     #[test]
-    fn precision_factor_inverts_the_matrix() {
+    fn inverse_factor_inverts_the_matrix() {
         let a = [4.0, 2.0, -2.0, 2.0, 10.0, 5.0, -2.0, 5.0, 6.0];
-        let (u, log_det) = precision_cholesky(&a, 3).unwrap();
-        // U Uᵀ a = I
+        let (m, log_det) = inverse_cholesky(&a, 3).unwrap();
+        // Mᵀ M a = I
         for i in 0..3 {
             for j in 0..3 {
                 let mut v = 0.0;
                 for k in 0..3 {
-                    let uut: f64 = (0..3).map(|m| u[i * 3 + m] * u[k * 3 + m]).sum();
-                    v += uut * a[k * 3 + j];
+                    let mtm: f64 = (0..3).map(|r| m[r * 3 + i] * m[r * 3 + k]).sum();
+                    v += mtm * a[k * 3 + j];
                 }
                 assert!((v - f64::from(u8::from(i == j))).abs() < 1e-12);
             }
         }
-        // det a = (2·3·1)² = 36, so log det U = -½ ln 36.
+        // det a = (2·3·1)² = 36, so log det M = -½ ln 36.
         assert!((log_det + 0.5 * 36f64.ln()).abs() < 1e-12);
-        for i in 1..3 {
-            for j in 0..i {
-                assert_eq!(u[i * 3 + j], 0.0, "U must be upper triangular");
+        for i in 0..3 {
+            for j in i + 1..3 {
+                assert_eq!(m[i * 3 + j], 0.0, "M must be lower triangular");
             }
         }
+    }
+
+    /// The row-wise inverse is the column-wise forward substitution, bit for bit.
+    #[test]
+    fn row_wise_inverse_equals_column_wise_substitution() {
+        let d = 40;
+        // A well-conditioned SPD matrix: B Bᵀ + d·I for a fixed pseudo-random B.
+        let b: Vec<f64> = (0..d * d)
+            .map(|i| ((i * 7919 % 1013) as f64 / 1013.0) - 0.5)
+            .collect();
+        let mut a = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                a[i * d + j] = (0..d).map(|k| b[i * d + k] * b[j * d + k]).sum::<f64>()
+                    + if i == j { d as f64 } else { 0.0 };
+            }
+        }
+        let l = cholesky(&a, d).unwrap();
+        let mut by_columns = vec![0.0; d * d];
+        for c in 0..d {
+            for i in c..d {
+                let mut sum = if i == c { 1.0 } else { 0.0 };
+                for k in c..i {
+                    sum -= l[i * d + k] * by_columns[k * d + c];
+                }
+                by_columns[i * d + c] = sum / l[i * d + i];
+            }
+        }
+        let (m, _) = inverse_cholesky(&a, d).unwrap();
+        assert_eq!(m, by_columns);
     }
 
     #[test]
