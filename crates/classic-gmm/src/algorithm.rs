@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::errors::{short_number, GmmError, Result};
 use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
 use crate::kmeans;
-use crate::linalg::inverse_cholesky;
+use crate::linalg::{inverse_cholesky, WIDE};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// Rows per parallel work item.
@@ -78,6 +78,36 @@ impl Components {
 
     /// `out[k] = log φ_k + log N(row | μ_k, Σ_k)`.
     #[inline]
+    /// [`Self::log_weighted`] of every row of `rows` into `out` (`rows × K`). Full factors of
+    /// [`WIDE`] features or more go through one matrix product per component,
+    /// `Y = (X − μ_k) Mᵀ`, with `‖y_i‖²` the squared Mahalanobis distance of row `i`.
+    fn log_weighted_rows(&self, rows: &[f64], out: &mut [f64]) {
+        let (d, k) = (self.d, self.k());
+        let m = rows.len() / d;
+        let all_full = self.factors.iter().all(|f| matches!(f, Factor::Full(_)));
+        if d < WIDE || !all_full || m == 0 {
+            let mut diff = vec![0.0; d];
+            for (o, row) in out.chunks_mut(k).zip(rows.chunks(d)) {
+                self.log_weighted(row, &mut diff, o);
+            }
+            return;
+        }
+        let x = ArrayView2::from_shape((m, d), rows).expect("whole rows");
+        for (c, factor) in self.factors.iter().enumerate() {
+            let Factor::Full(inverse) = factor else {
+                unreachable!("every factor is full here")
+            };
+            let mean = ndarray::ArrayView1::from(&self.means[c * d..(c + 1) * d]);
+            let centred = &x - &mean;
+            let inverse = ArrayView2::from_shape((d, d), inverse).expect("d × d");
+            let y = centred.dot(&inverse.t());
+            for (i, y_row) in y.rows().into_iter().enumerate() {
+                let maha: f64 = y_row.iter().map(|v| v * v).sum();
+                out[i * k + c] = self.log_const[c] - 0.5 * maha;
+            }
+        }
+    }
+
     fn log_weighted(&self, row: &[f64], diff: &mut [f64], out: &mut [f64]) {
         let d = self.d;
         for (k, o) in out.iter_mut().enumerate() {
@@ -243,11 +273,10 @@ impl GaussianMixture {
         out.par_chunks_mut(CHUNK)
             .zip(data.par_chunks(CHUNK * d))
             .for_each(|(out, rows)| {
-                let mut diff = vec![0.0; d];
-                let mut lp = vec![0.0; k];
-                for (o, row) in out.iter_mut().zip(rows.chunks(d)) {
-                    self.components.log_weighted(row, &mut diff, &mut lp);
-                    *o = log_sum_exp(&lp);
+                let mut lp = vec![0.0; out.len() * k];
+                self.components.log_weighted_rows(rows, &mut lp);
+                for (o, l) in out.iter_mut().zip(lp.chunks(k)) {
+                    *o = log_sum_exp(l);
                 }
             });
         Ok(Array1::from(out))
@@ -492,10 +521,9 @@ fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
     resp.par_chunks_mut(CHUNK * k)
         .zip(x.par_chunks(CHUNK * d))
         .map(|(resp, rows)| {
-            let mut diff = vec![0.0; d];
+            components.log_weighted_rows(rows, resp);
             let mut total = 0.0;
-            for (r, row) in resp.chunks_mut(k).zip(rows.chunks(d)) {
-                components.log_weighted(row, &mut diff, r);
+            for r in resp.chunks_mut(k) {
                 let norm = log_sum_exp(r);
                 total += norm;
                 r.iter_mut().for_each(|v| *v = (*v - norm).exp());
@@ -503,6 +531,45 @@ fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
             total
         })
         .sum()
+}
+
+/// `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` of each component (`K` full `d × d` blocks, row-major), as
+/// `Σ_blocks W_bᵀ W_b` with `W_b = √r_k ∘ (X_b − μ_k)`; blocks of rows run in parallel. For
+/// [`WIDE`] data: a rank-one update per row streams the whole `d × d` sum through memory for
+/// every row, which for thousands of features was nearly the whole cost of EM; the matrix
+/// product (cache-blocked by `matrixmultiply`) does not. Narrower data keep the per-row loop
+/// and its results bit for bit.
+fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> Vec<f64> {
+    let n = x.len() / d;
+    let block = n
+        .div_ceil(2 * rayon::current_num_threads())
+        .clamp(256, 4096);
+    x.par_chunks(block * d)
+        .zip(resp.par_chunks(block * k))
+        .map(|(rows, r)| {
+            let m = rows.len() / d;
+            let mut acc = vec![0.0; k * d * d];
+            let mut w = Array2::<f64>::zeros((m, d));
+            for c in 0..k {
+                let mean = &means[c * d..(c + 1) * d];
+                for (i, mut w_row) in w.rows_mut().into_iter().enumerate() {
+                    let s = r[i * k + c].sqrt();
+                    let row = &rows[i * d..(i + 1) * d];
+                    for ((wj, xj), mj) in w_row.iter_mut().zip(row).zip(mean) {
+                        *wj = s * (xj - mj);
+                    }
+                }
+                let product = w.t().dot(&w);
+                for (a, p) in acc[c * d * d..(c + 1) * d * d]
+                    .iter_mut()
+                    .zip(product.iter())
+                {
+                    *a = *p;
+                }
+            }
+            acc
+        })
+        .reduce(|| vec![0.0; k * d * d], add_into)
 }
 
 /// Sums `a += b` elementwise; the reduction of per-chunk statistics.
@@ -555,38 +622,41 @@ fn m_step(
         CovarianceType::Diag | CovarianceType::Spherical
     );
     let width = if diagonal_only { d } else { d * d };
-    let scatter = x
-        .par_chunks(CHUNK * d)
-        .zip(resp.par_chunks(CHUNK * k))
-        .map(|(rows, resp)| {
-            let mut acc = vec![0.0; k * width];
-            let mut diff = vec![0.0; d];
-            for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
-                for c in 0..k {
-                    let w = r[c];
-                    let mean = &means[c * d..(c + 1) * d];
-                    for j in 0..d {
-                        diff[j] = row[j] - mean[j];
-                    }
-                    let s = &mut acc[c * width..(c + 1) * width];
-                    if diagonal_only {
+    let scatter = if !diagonal_only && d >= WIDE {
+        wide_scatter(x, d, resp, k, &means)
+    } else {
+        x.par_chunks(CHUNK * d)
+            .zip(resp.par_chunks(CHUNK * k))
+            .map(|(rows, resp)| {
+                let mut acc = vec![0.0; k * width];
+                let mut diff = vec![0.0; d];
+                for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
+                    for c in 0..k {
+                        let w = r[c];
+                        let mean = &means[c * d..(c + 1) * d];
                         for j in 0..d {
-                            s[j] += w * diff[j] * diff[j];
+                            diff[j] = row[j] - mean[j];
                         }
-                    } else {
-                        for i in 0..d {
-                            let wi = w * diff[i];
-                            let s_row = &mut s[i * d..i * d + i + 1];
-                            for (j, v) in s_row.iter_mut().enumerate() {
-                                *v += wi * diff[j];
+                        let s = &mut acc[c * width..(c + 1) * width];
+                        if diagonal_only {
+                            for j in 0..d {
+                                s[j] += w * diff[j] * diff[j];
+                            }
+                        } else {
+                            for i in 0..d {
+                                let wi = w * diff[i];
+                                let s_row = &mut s[i * d..i * d + i + 1];
+                                for (j, v) in s_row.iter_mut().enumerate() {
+                                    *v += wi * diff[j];
+                                }
                             }
                         }
                     }
                 }
-            }
-            acc
-        })
-        .reduce(|| vec![0.0; k * width], add_into);
+                acc
+            })
+            .reduce(|| vec![0.0; k * width], add_into)
+    };
     let reg = params.reg_covar;
     let full_from = |s: &[f64], denominator: f64| {
         Array2::from_shape_fn((d, d), |(i, j)| {
@@ -648,9 +718,19 @@ fn build_components(
         }
         Ok((Factor::Diag(p), log_det))
     };
+    // Full covariances are factored side by side (each is d³/3 work; the first failing
+    // component is still the one reported).
+    let mut full: std::vec::IntoIter<Result<(Factor, f64)>> = match covariances {
+        Covariances::Full(m) => (0..k)
+            .into_par_iter()
+            .map(|c| full_factor(&m[c], d, c))
+            .collect::<Vec<_>>()
+            .into_iter(),
+        _ => Vec::new().into_iter(),
+    };
     for c in 0..k {
         let (factor, log_det) = match covariances {
-            Covariances::Full(m) => full_factor(&m[c], d, c)?,
+            Covariances::Full(_) => full.next().expect("one factor per component")?,
             Covariances::Tied(m) => full_factor(m, d, c)?,
             Covariances::Diag(m) => diagonal(&mut m.row(c).iter().copied(), c)?,
             Covariances::Spherical(v) => diagonal(&mut std::iter::repeat_n(v[c], d), c)?,
@@ -689,6 +769,73 @@ mod tests {
         let q = v[0] * (inv[0][0] * v[0] + inv[0][1] * v[1])
             + v[1] * (inv[1][0] * v[0] + inv[1][1] * v[1]);
         (-0.5 * q).exp() / (2.0 * std::f64::consts::PI * det.sqrt())
+    }
+
+    /// Rows of `d` features for the wide paths: two clouds, fixed pseudo-random values.
+    fn wide_rows(n: usize, d: usize) -> Vec<f64> {
+        (0..n * d)
+            .map(|i| {
+                let (r, j) = (i / d, i % d);
+                let noise = ((i * 2_654_435_761) % 10_007) as f64 / 10_007.0 - 0.5;
+                noise
+                    + if r % 3 == 0 {
+                        2.0 + 0.1 * j as f64
+                    } else {
+                        -0.05 * j as f64
+                    }
+            })
+            .collect()
+    }
+
+    /// The matrix-product paths for wide data agree with the per-row loops they replace.
+    #[test]
+    fn wide_scatter_and_e_step_match_the_per_row_loops() {
+        let (n, d, k) = (700, 45, 2);
+        assert!(d >= WIDE);
+        let x = wide_rows(n, d);
+        let resp: Vec<f64> = (0..n)
+            .flat_map(|i| {
+                let a = ((i * 37) % 101) as f64 / 101.0;
+                [a, 1.0 - a]
+            })
+            .collect();
+        let params = GmmParams {
+            n_components: k,
+            ..GmmParams::default()
+        };
+        let (weights, means, covariances) = m_step(&params, &x, d, &resp);
+        // The per-row scatter, written out.
+        let mut expected = vec![0.0; k * d * d];
+        for i in 0..n {
+            for c in 0..k {
+                for a in 0..d {
+                    for b in 0..d {
+                        expected[c * d * d + a * d + b] += resp[i * k + c]
+                            * (x[i * d + a] - means[c * d + a])
+                            * (x[i * d + b] - means[c * d + b]);
+                    }
+                }
+            }
+        }
+        let wide = wide_scatter(&x, d, &resp, k, &means);
+        for (w, e) in wide.iter().zip(&expected) {
+            assert!((w - e).abs() <= 1e-9 * (1.0 + e.abs()), "{w} vs {e}");
+        }
+        let components = build_components(&weights, &means, &covariances, d).unwrap();
+        let mut by_blocks = vec![0.0; n * k];
+        components.log_weighted_rows(&x, &mut by_blocks);
+        let mut diff = vec![0.0; d];
+        let mut one = vec![0.0; k];
+        for i in 0..n {
+            components.log_weighted(&x[i * d..(i + 1) * d], &mut diff, &mut one);
+            for c in 0..k {
+                let (b, r) = (by_blocks[i * k + c], one[c]);
+                assert!(
+                    (b - r).abs() <= 1e-9 * (1.0 + r.abs()),
+                    "row {i}: {b} vs {r}"
+                );
+            }
+        }
     }
 
     fn points() -> Array2<f64> {
