@@ -37,19 +37,20 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     if args.repeats == 0 {
         anyhow::bail!("--repeats must be at least 1 (the number of timed fits)");
     }
+    let (rows, dims, components) = args.shape();
     for (name, value) in [
-        ("--rows", args.rows),
-        ("--dims", args.dims),
-        ("--components", args.components),
+        ("--rows", rows),
+        ("--dims", dims),
+        ("--components", components),
     ] {
         if value == 0 {
             anyhow::bail!("{name} must be at least 1");
         }
     }
     let data = dagmm_data::synthetic::contaminated_blobs(
-        args.rows,
-        args.dims,
-        args.components,
+        rows,
+        dims,
+        components,
         args.std,
         args.outliers,
         args.seed,
@@ -68,15 +69,15 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
         crate::output::write_bytes(path, text.as_bytes())?;
     }
     let params = GmmParams {
-        n_components: args.components,
+        n_components: components,
         n_init: 1,
         seed: args.seed,
         ..GmmParams::default()
     };
     let threads = rayon::current_num_threads();
     println!(
-        "EM, {} rows × {} features, K = {}, full covariance, n_init = 1, {threads} threads",
-        args.rows, args.dims, args.components
+        "EM, {rows} rows × {dims} features, K = {components}, full covariance, n_init = 1, \
+         {threads} threads"
     );
     let mut times = Vec::new();
     let mut last = None;
@@ -105,9 +106,9 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
             path,
             &GmmBenchRecord {
                 benchmark: "gmm_em".into(),
-                rows: args.rows,
-                dims: args.dims,
-                components: args.components,
+                rows,
+                dims,
+                components,
                 std: args.std,
                 outliers: args.outliers,
                 seed: args.seed,

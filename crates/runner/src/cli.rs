@@ -336,12 +336,19 @@ impl From<KindArg> for GaussianKind {
 
 #[derive(Debug, Args)]
 pub struct GmmBenchArgs {
-    #[arg(long, default_value_t = 500_000)]
-    pub rows: usize,
-    #[arg(long, default_value_t = 8)]
-    pub dims: usize,
-    #[arg(long, default_value_t = 8)]
-    pub components: usize,
+    /// The shape of the data: `narrow` (500,000 rows × 8 features, K = 8) or `wide` (2,000 rows ×
+    /// 1,500 features, K = 2); --rows, --dims and --components override its figures.
+    #[arg(long, value_enum, default_value_t = BenchPreset::Narrow)]
+    pub preset: BenchPreset,
+    /// Rows (default: the preset's).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Features (default: the preset's).
+    #[arg(long)]
+    pub dims: Option<usize>,
+    /// Mixture components, also the number of blobs (default: the preset's).
+    #[arg(long)]
+    pub components: Option<usize>,
     /// Blob standard deviation.
     #[arg(long, default_value_t = 1.5, allow_negative_numbers = true)]
     pub std: f64,
@@ -359,6 +366,28 @@ pub struct GmmBenchArgs {
     /// Write the figures as JSON here too.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
+}
+
+/// The shapes `dagmm bench gmm` times.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum BenchPreset {
+    Narrow,
+    Wide,
+}
+
+impl GmmBenchArgs {
+    /// Rows, features and components: the preset's, each overridden when given.
+    pub fn shape(&self) -> (usize, usize, usize) {
+        let (rows, dims, components) = match self.preset {
+            BenchPreset::Narrow => (500_000, 8, 8),
+            BenchPreset::Wide => (2_000, 1_500, 2),
+        };
+        (
+            self.rows.unwrap_or(rows),
+            self.dims.unwrap_or(dims),
+            self.components.unwrap_or(components),
+        )
+    }
 }
 
 /// A whole number of 0 or more, with a message in the user's words rather than Rust's.
