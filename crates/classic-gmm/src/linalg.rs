@@ -88,6 +88,22 @@ pub fn inverse_cholesky(a: &[f64], d: usize) -> Option<(Vec<f64>, f64)> {
 mod tests {
     use super::*;
 
+    /// `B Bᵀ + ridge·I` (row-major `d × d`) for a fixed pseudo-random `B`: symmetric positive
+    /// definite.
+    fn positive_definite(d: usize, ridge: f64) -> Vec<f64> {
+        let b: Vec<f64> = (0..d * d)
+            .map(|i| ((i * 7919 % 1013) as f64 / 1013.0) - 0.5)
+            .collect();
+        let mut a = vec![0.0; d * d];
+        for i in 0..d {
+            for j in 0..d {
+                a[i * d + j] = (0..d).map(|k| b[i * d + k] * b[j * d + k]).sum::<f64>()
+                    + if i == j { ridge } else { 0.0 };
+            }
+        }
+        a
+    }
+
     #[test]
     fn cholesky_matches_hand_factor() {
         // a = L Lᵀ with L = [[2,0,0],[1,3,0],[-1,2,1]] worked by hand.
@@ -127,17 +143,7 @@ mod tests {
     #[test]
     fn row_wise_inverse_equals_column_wise_substitution() {
         let d = 40;
-        // A well-conditioned SPD matrix: B Bᵀ + d·I for a fixed pseudo-random B.
-        let b: Vec<f64> = (0..d * d)
-            .map(|i| ((i * 7919 % 1013) as f64 / 1013.0) - 0.5)
-            .collect();
-        let mut a = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                a[i * d + j] = (0..d).map(|k| b[i * d + k] * b[j * d + k]).sum::<f64>()
-                    + if i == j { d as f64 } else { 0.0 };
-            }
-        }
+        let a = positive_definite(d, d as f64);
         let l = cholesky(&a, d).unwrap();
         let mut by_columns = vec![0.0; d * d];
         for c in 0..d {
@@ -157,16 +163,7 @@ mod tests {
     #[test]
     fn wide_factor_reproduces_the_matrix() {
         let d = WIDE + 13;
-        let b: Vec<f64> = (0..d * d)
-            .map(|i| ((i * 7919 % 1013) as f64 / 1013.0) - 0.5)
-            .collect();
-        let mut a = vec![0.0; d * d];
-        for i in 0..d {
-            for j in 0..d {
-                a[i * d + j] = (0..d).map(|k| b[i * d + k] * b[j * d + k]).sum::<f64>()
-                    + if i == j { 1.0 } else { 0.0 };
-            }
-        }
+        let a = positive_definite(d, 1.0);
         let l = cholesky(&a, d).unwrap();
         for i in 0..d {
             for j in 0..d {
