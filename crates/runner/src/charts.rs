@@ -357,10 +357,23 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
     lines
 }
 
+/// Pixels the legend of these entry names takes, top to bottom (see [`legend`]).
+pub fn legend_height<'a>(names: impl Iterator<Item = &'a str>) -> u32 {
+    let chars = legend_chars(LEGEND_WIDTH);
+    58 + names
+        .map(|n| wrap(n, chars).len() as u32 * (TEXT + 4) + 8)
+        .sum::<u32>()
+}
+
+/// Characters of a legend line in a column `width` pixels wide.
+fn legend_chars(width: u32) -> usize {
+    (((width.saturating_sub(46)) as f64 / (TEXT as f64 * 0.56)) as usize).max(8)
+}
+
 /// The legend, top-down in its own column (`area`), each name wrapped to the column's width.
 pub fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -> Result<()> {
     let (w, _) = area.dim_in_pixel();
-    let chars = ((w.saturating_sub(46)) as f64 / (TEXT as f64 * 0.56)) as usize;
+    let chars = legend_chars(w);
     let style = ("sans-serif", TEXT).into_font().color(&BLACK);
     let mut y = 58i32;
     for key in keys {
@@ -380,7 +393,7 @@ pub fn legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, keys: &[Key]) -
             )),
         }
         .map_err(draw_error)?;
-        for line in wrap(&key.name, chars.max(8)) {
+        for line in wrap(&key.name, chars) {
             area.draw(&Text::new(line, (40, y), style.clone()))
                 .map_err(draw_error)?;
             y += TEXT as i32 + 4;

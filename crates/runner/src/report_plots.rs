@@ -9,7 +9,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use crate::charts::{
-    color, draw_error, frame, legend, with_legend_column, Axis, Key, Mark, ANOMALY, CUT, NORMAL,
+    color, draw_error, frame, legend, legend_height, with_legend_column, Axis, Key, Mark, ANOMALY,
+    CUT, NORMAL,
 };
 use crate::render_both;
 
@@ -39,7 +40,14 @@ pub struct LineChart<'a> {
 
 /// A line chart of `series` into `stem.png` and `stem.svg`.
 pub fn line_chart(stem: &Path, layout: &LineChart, series: &[Series]) -> Result<()> {
-    render_both!(stem, (1150, 620), |root: &DrawingArea<_, Shift>| {
+    // Taller than usual when the legend needs it (a grid of a dozen points).
+    let names = series
+        .iter()
+        .map(|s| s.name.as_str())
+        .chain(layout.diagonal.then_some("chance"))
+        .chain(layout.cut.as_ref().map(|(_, n)| n.as_str()));
+    let height = legend_height(names).max(620);
+    render_both!(stem, (1150, height), |root: &DrawingArea<_, Shift>| {
         draw_lines(root, layout, series)
     })
 }
