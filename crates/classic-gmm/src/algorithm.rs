@@ -166,10 +166,36 @@ pub struct GaussianMixture {
     lower_bound_history: Vec<f64>,
 }
 
+/// Where an EM fit stands after one iteration (what [`GaussianMixture::fit_observed`] reports).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct EmIteration {
+    /// The initialisation (1-based) of `n_init`.
+    pub init: usize,
+    pub n_init: usize,
+    /// The EM iteration (1-based) of at most `max_iter`.
+    pub iteration: usize,
+    pub max_iter: usize,
+    /// The lower bound (mean log-likelihood per row) after this iteration's E-step.
+    pub lower_bound: f64,
+    /// Its change from the previous iteration (infinite after the first); EM stops below `tol`.
+    pub change: f64,
+    pub tol: f64,
+}
+
 impl GaussianMixture {
     /// Fits by EM, `params.n_init` times from different initialisations, keeping the fit with the
     /// highest final lower bound (mean log-likelihood per sample).
     pub fn fit(params: &GmmParams, x: ArrayView2<f64>) -> Result<GaussianMixture> {
+        Self::fit_observed(params, x, &mut |_| {})
+    }
+
+    /// [`fit`](Self::fit), calling `on_iteration` after every EM iteration of every
+    /// initialisation (for a progress display).
+    pub fn fit_observed(
+        params: &GmmParams,
+        x: ArrayView2<f64>,
+        on_iteration: &mut dyn FnMut(&EmIteration),
+    ) -> Result<GaussianMixture> {
         params.validate()?;
         let x = checked(x, None)?;
         let (n, d) = x.dim();
@@ -190,9 +216,25 @@ impl GaussianMixture {
         let data = x.as_slice().expect("standard layout");
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
         let mut best: Option<GaussianMixture> = None;
-        for _ in 0..params.n_init {
+        for init in 1..=params.n_init {
             let resp = initial_responsibilities(params, data, d, &mut rng);
-            let run = fit_once(params, data, d, resp)?;
+            let run = fit_once(
+                params,
+                data,
+                d,
+                resp,
+                &mut |iteration, lower_bound, change| {
+                    on_iteration(&EmIteration {
+                        init,
+                        n_init: params.n_init,
+                        iteration,
+                        max_iter: params.max_iter,
+                        lower_bound,
+                        change,
+                        tol: params.tol,
+                    })
+                },
+            )?;
             if best
                 .as_ref()
                 .is_none_or(|b| run.lower_bound > b.lower_bound)
@@ -477,11 +519,14 @@ fn initial_responsibilities<R: Rng>(
     }
 }
 
+/// EM from the responsibilities `resp` until the lower bound changes by less than `tol`;
+/// `on_iteration(iteration, lower bound, change)` after each iteration.
 fn fit_once(
     params: &GmmParams,
     x: &[f64],
     d: usize,
     mut resp: Vec<f64>,
+    on_iteration: &mut dyn FnMut(usize, f64, f64),
 ) -> Result<GaussianMixture> {
     let n = x.len() / d;
     let (mut weights, mut means, mut covariances) = m_step(params, x, d, &resp);
@@ -497,6 +542,7 @@ fn fit_once(
         components = build_components(&weights, &means, &covariances, d)?;
         history.push(lower_bound);
         n_iter = iter;
+        on_iteration(iter, lower_bound, (lower_bound - previous).abs());
         if (lower_bound - previous).abs() < params.tol {
             converged = true;
             break;
@@ -1068,6 +1114,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// The observer hears every iteration of every initialisation, in order, with the bounds the
+    /// fit records, and the fit is the one `fit` gives.
+    #[test]
+    fn observed_fit_reports_every_iteration_of_every_init() {
+        let params = GmmParams {
+            n_components: 3,
+            n_init: 2,
+            init: InitMethod::Random,
+            seed: 4,
+            ..GmmParams::default()
+        };
+        let x = wavy(300);
+        let mut seen = Vec::new();
+        let gmm =
+            GaussianMixture::fit_observed(&params, x.view(), &mut |it| seen.push(*it)).unwrap();
+        let plain = GaussianMixture::fit(&params, x.view()).unwrap();
+        assert_eq!(gmm.lower_bound(), plain.lower_bound());
+        assert!(seen
+            .iter()
+            .all(|it| it.n_init == 2 && it.max_iter == params.max_iter));
+        for init in 1..=2 {
+            let runs: Vec<&EmIteration> = seen.iter().filter(|it| it.init == init).collect();
+            assert!(!runs.is_empty(), "init {init} reported nothing");
+            let numbers: Vec<usize> = runs.iter().map(|it| it.iteration).collect();
+            assert_eq!(numbers, (1..=runs.len()).collect::<Vec<_>>());
+            assert!(runs[0].change.is_infinite());
+            for w in runs.windows(2) {
+                assert_eq!(w[1].change, (w[1].lower_bound - w[0].lower_bound).abs());
+            }
+        }
+        // The kept fit's history is one of the two runs' reports.
+        let kept: Vec<f64> = gmm.lower_bound_history().to_vec();
+        assert!((1..=2).any(|init| seen
+            .iter()
+            .filter(|it| it.init == init)
+            .map(|it| it.lower_bound)
+            .collect::<Vec<_>>()
+            == kept));
     }
 
     #[test]

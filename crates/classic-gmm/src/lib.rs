@@ -14,7 +14,7 @@ mod kmeans;
 pub mod linalg;
 mod selection;
 
-pub use algorithm::{log_sum_exp, Covariances, GaussianMixture};
+pub use algorithm::{log_sum_exp, Covariances, EmIteration, GaussianMixture};
 pub use errors::{GmmError, Result};
 pub use gaussian::{GaussianDensity, GaussianKind};
 pub use hyperparams::{CovarianceType, GmmParams, InitMethod};

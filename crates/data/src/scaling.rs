@@ -115,6 +115,14 @@ impl Scaler {
 
     /// Applies the fitted scaling to `x`, which must have the training column count.
     pub fn transform(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
+        let mut out = x.to_owned();
+        self.transform_in_place(&mut out)?;
+        Ok(out)
+    }
+
+    /// [`transform`](Self::transform) without a copy: `x` is overwritten with its scaled values
+    /// (on an error, `x` is partly scaled).
+    pub fn transform_in_place(&self, x: &mut Array2<f64>) -> Result<()> {
         if x.ncols() != self.offset.len() {
             return Err(DataError::InvalidArgument(format!(
                 "the scaler was fitted on {} columns but the data have {}",
@@ -122,8 +130,7 @@ impl Scaler {
                 x.ncols()
             )));
         }
-        let mut out = x.to_owned();
-        for (i, mut row) in out.axis_iter_mut(Axis(0)).enumerate() {
+        for (i, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
             for (j, ((v, o), s)) in row
                 .iter_mut()
                 .zip(&self.offset)
@@ -143,7 +150,7 @@ impl Scaler {
                 *v = scaled;
             }
         }
-        Ok(out)
+        Ok(())
     }
 }
 

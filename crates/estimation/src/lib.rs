@@ -23,6 +23,7 @@
 //! [`FittedMixture`] and [`MixtureFitter`] dispatch over the families so the model never names one.
 
 mod accumulator;
+mod batch_gaussian;
 mod config;
 mod error;
 mod family;
@@ -33,6 +34,7 @@ mod network;
 mod params;
 
 pub use accumulator::MixtureAccumulator;
+pub use batch_gaussian::BatchGaussianMixture;
 pub use config::{EstimationConfig, MixtureKind, DEFAULT_JITTER};
 pub use error::EstimationError;
 pub use family::{FittedMixture, LaplaceAccumulator, Mixture, MixtureFitter, PreparedEnergy};

@@ -42,6 +42,14 @@ pub struct TrainingConfig {
     /// train` and `dagmm sweep` give one); one is also saved after the last epoch. 0: only then.
     #[serde(default = "default_checkpoint_every")]
     pub checkpoint_every: usize,
+    /// Threads of a training step on the CPU devices (flex, ndarray): the batch's rows are cut
+    /// into this many parts, each part's compression network runs forward and backward on its own
+    /// thread, and the estimation network, mixture and energies run once on the whole batch (see
+    /// `dagmm_model`'s `parallel` module). The numbers depend on this value (f32 sums are
+    /// grouped by part), not on the machine. 1: one thread, the step of versions before it.
+    /// Only the plain autoencoder, not frozen, splits; wgpu devices ignore it. Default 2.
+    #[serde(default = "default_threads")]
+    pub threads: usize,
 }
 
 fn default_lr() -> f64 {
@@ -55,6 +63,9 @@ fn default_batch_size() -> usize {
 }
 fn default_epochs() -> usize {
     200
+}
+fn default_threads() -> usize {
+    2
 }
 fn default_checkpoint_every() -> usize {
     10
@@ -72,6 +83,7 @@ impl Default for TrainingConfig {
             drop_last: false,
             freeze_compression: false,
             checkpoint_every: default_checkpoint_every(),
+            threads: default_threads(),
         }
     }
 }
@@ -316,6 +328,12 @@ impl DagmmConfig {
         }
         if t.batch_size == 0 {
             return bad("training.batch_size", "must be > 0".into());
+        }
+        if !(1..=256).contains(&t.threads) {
+            return bad(
+                "training.threads",
+                format!("must be 1 to 256, got {}", t.threads),
+            );
         }
         if let Some(c) = t.grad_clip_norm {
             if !(c.is_finite() && c > 0.0) {

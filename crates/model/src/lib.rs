@@ -40,6 +40,7 @@ mod device;
 mod epoch;
 mod error;
 mod network;
+mod parallel;
 mod pretrain;
 mod tensors;
 mod train;

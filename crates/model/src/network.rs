@@ -99,25 +99,56 @@ impl DagmmNetwork {
         rng: Option<&mut dyn RngCore>,
     ) -> BatchLoss {
         let out = self.forward_frozen(x, rng, config.training.freeze_compression);
-        let jitter = config.estimation.jitter;
-        let z = out.compression.z;
-        let mixture = Mixture::from_gamma(config.estimation.mixture, out.gamma, z.clone());
-        let energy = mixture.prepare(jitter).energy(z);
-        let penalty = mixture.penalty(jitter);
-        let loss = dagmm_loss(
-            &config.loss,
+        let loss = Self::mixture_loss(config, out.compression.z, out.gamma, |energy, penalty| {
             LossInputs {
                 reconstruction_error: out.compression.reconstruction_error,
                 energy,
                 penalty,
                 regularization: out.compression.regularization,
                 anomaly,
-            },
-        );
+            }
+        });
         BatchLoss {
             loss,
             code_counts: out.compression.code_counts,
         }
+    }
+
+    /// The rest of a training step once the batch is compressed: the estimation network's `γ` of
+    /// `z` (dropout from `rng`), the batch's mixture, energies, penalty and the objective (what
+    /// [`batch_step`](Self::batch_step) does after the compression network; the two-thread step of
+    /// `crate::parallel` calls it on the rows of every part together).
+    pub(crate) fn estimate_and_loss(
+        &self,
+        config: &DagmmConfig,
+        z: Tensor<2>,
+        reconstruction_error: Tensor<1>,
+        anomaly: Option<Tensor<1>>,
+        rng: &mut dyn RngCore,
+    ) -> LossOutput {
+        let gamma = self.estimation.forward(z.clone(), Some(rng));
+        Self::mixture_loss(config, z, gamma, |energy, penalty| LossInputs {
+            reconstruction_error,
+            energy,
+            penalty,
+            regularization: None,
+            anomaly,
+        })
+    }
+
+    /// The batch's mixture from `γ` and `z`, its energies and penalty, and the objective of the
+    /// loss inputs `inputs` makes of them.
+    fn mixture_loss(
+        config: &DagmmConfig,
+        z: Tensor<2>,
+        gamma: Tensor<2>,
+        inputs: impl FnOnce(Tensor<1>, Tensor<1>) -> LossInputs,
+    ) -> LossOutput {
+        let jitter = config.estimation.jitter;
+        let mixture = Mixture::from_gamma(config.estimation.mixture, gamma, z.clone());
+        let energy = mixture.prepare(jitter).energy(z);
+        let penalty = mixture.penalty(jitter);
+        dagmm_loss(&config.loss, inputs(energy, penalty))
     }
 
     /// Number of input features.

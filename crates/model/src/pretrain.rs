@@ -9,7 +9,9 @@ use ndarray::{Array2, ArrayView2};
 
 use crate::epoch::{EpochLosses, TrainingStage};
 use crate::tensors::{read_f64, upload_rows};
-use crate::train::{rng, run_epochs, EpochPlan, StageStart, StepOutput, STREAM_PRETRAINING};
+use crate::train::{
+    rng, run_epochs, EpochPlan, Objective, StageStart, StepOutput, STREAM_PRETRAINING,
+};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// The pretrained network (only its autoencoder changes) and the epochs of every stage, in order.
@@ -64,7 +66,7 @@ pub(crate) fn pretrain(
                 &mut shuffle,
                 StageStart::fresh(),
                 None,
-                &mut |pair: &LayerPair, hb, _| reconstruction_step(pair.loss(hb)),
+                &mut |pair: &LayerPair, batch| reconstruction_step(pair.loss(batch.upload())),
                 on_epoch,
             )?;
             ae = ae.with_layer_pair(pair.valid());
@@ -80,7 +82,8 @@ pub(crate) fn pretrain(
             &mut shuffle,
             StageStart::fresh(),
             None,
-            &mut |ae: &Autoencoder, xb, _| {
+            &mut |ae: &Autoencoder, batch| {
+                let xb = batch.upload();
                 reconstruction_step(ae.compress(xb, None).reconstruction_error.mean())
             },
             on_epoch,
@@ -102,7 +105,7 @@ fn reconstruction_step(loss: Tensor<1>) -> StepOutput {
     let value = loss.clone().inner();
     let zero = value.clone().zeros_like();
     StepOutput {
-        total: loss,
+        objective: Objective::Graph(loss),
         terms: Tensor::cat(
             vec![value.clone(), value, zero.clone(), zero.clone(), zero],
             0,

@@ -3,6 +3,7 @@ use std::time::Instant;
 
 use crate::checkpoint::{Checkpointing, Resumed};
 use crate::epoch::{EpochLosses, TrainingStage};
+use crate::parallel::{can_split, split_step, PartThreads};
 use crate::tensors::{read_f64, upload_rows};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 use burn::module::{Module, ModuleVisitor, Param};
@@ -80,13 +81,20 @@ pub fn clip_global_norm<M: Module>(
     scale.grads
 }
 
-/// What one optimiser step computed: the objective to differentiate, its five reported terms
-/// (`[total, reconstruction, energy, penalty, regularization]`, off the graph) and the VQ-VAE's
-/// code counts of the batch.
+/// What one optimiser step computed: the objective (to differentiate, or already
+/// differentiated), its five reported terms (`[total, reconstruction, energy, penalty,
+/// regularization]`, off the graph) and the VQ-VAE's code counts of the batch.
 pub(crate) struct StepOutput {
-    pub total: Tensor<1>,
+    pub objective: Objective,
     pub terms: Tensor<1>,
     pub code_counts: Option<Tensor<1>>,
+}
+
+/// A step's objective: on the autodiff graph, or its gradients (the split step of
+/// [`crate::parallel`] differentiates part by part).
+pub(crate) enum Objective {
+    Graph(Tensor<1>),
+    Gradients(GradientsParams),
 }
 
 /// How a stage walks over the rows: epochs, rows per batch, the optimiser's settings.
@@ -156,7 +164,7 @@ pub(crate) fn run_epochs<M: Module>(
     shuffle_rng: &mut ChaCha8Rng,
     start: StageStart,
     mut checkpoints: Option<StageCheckpoints<'_, M>>,
-    step: &mut dyn FnMut(&M, Tensor<2>, &[usize]) -> StepOutput,
+    step: &mut dyn FnMut(&M, &Batch<'_>) -> StepOutput,
     on_epoch: &mut dyn FnMut(&EpochLosses),
 ) -> Result<(M, Vec<EpochLosses>)> {
     let n = x.nrows();
@@ -181,10 +189,14 @@ pub(crate) fn run_epochs<M: Module>(
         let mut code_counts: Option<Tensor<1>> = None;
         let mut rows = 0;
         for &(start, end) in &bounds {
-            // Rows reach the device one batch at a time, gathered on the host.
-            let rows_b = &order[start..end];
-            let xb = upload_rows(&x, rows_b.iter().copied(), device);
-            let out = step(&module, xb, rows_b);
+            let out = step(
+                &module,
+                &Batch {
+                    x: x.view(),
+                    rows: &order[start..end],
+                    device,
+                },
+            );
             if let Some(c) = out.code_counts {
                 code_counts = Some(match code_counts {
                     None => c,
@@ -197,7 +209,10 @@ pub(crate) fn run_epochs<M: Module>(
                 None => terms,
                 Some(s) => s + terms,
             });
-            let grads = GradientsParams::from_grads(out.total.backward(), &module);
+            let grads = match out.objective {
+                Objective::Graph(total) => GradientsParams::from_grads(total.backward(), &module),
+                Objective::Gradients(grads) => grads,
+            };
             let grads = match plan.grad_clip_norm {
                 Some(max_norm) => clip_global_norm(&module, grads, max_norm),
                 None => grads,
@@ -262,6 +277,23 @@ pub(crate) fn run_epochs<M: Module>(
         }
     }
     Ok((module, history))
+}
+
+/// One batch of a stage: which rows of the stage's matrix it takes, not yet on the device. Rows
+/// reach the device one batch at a time, gathered on the host ([`Batch::upload`]), or part by part
+/// on the threads of a split step.
+pub(crate) struct Batch<'a> {
+    pub x: ndarray::ArrayView2<'a, f64>,
+    pub rows: &'a [usize],
+    /// The stage's device (autodiff).
+    pub device: &'a Device,
+}
+
+impl Batch<'_> {
+    /// The batch's rows as one f32 `[rows, d]` tensor on the stage's device.
+    pub fn upload(&self) -> Tensor<2> {
+        upload_rows(&self.x, self.rows.iter().copied(), self.device)
+    }
 }
 
 /// A fresh Adam of the plan's settings.
@@ -361,6 +393,7 @@ pub(crate) fn train_network(
                 last: c.last,
                 save,
             });
+    let split = can_split(config, &network, t.threads);
     let mut network = network.train();
     if t.freeze_compression {
         // No graph for the compression network at all. Detaching its outputs alone (as
@@ -369,28 +402,41 @@ pub(crate) fn train_network(
         // cost grew with the step count (a 200-epoch KDDCUP run did not finish in an hour).
         network.compression = network.compression.no_grad();
     }
-    let (mut net, history) = run_epochs(
-        network,
-        &config.device.device().autodiff(),
-        x,
-        &plan,
-        &mut rng(t.seed, STREAM_SHUFFLE),
-        start,
-        stage_checkpoints,
-        &mut |net: &DagmmNetwork, xb, rows| {
-            let ab = labels.as_ref().map(|l| {
-                let v: Vec<f32> = rows.iter().map(|&i| l[i]).collect();
-                Tensor::<1>::from_data(TensorData::new(v, [rows.len()]), &xb.device())
-            });
-            let step = net.batch_step(config, xb, ab, Some(&mut *dropout_rng.borrow_mut()));
-            StepOutput {
-                terms: step.loss.terms(),
-                total: step.loss.total,
-                code_counts: step.code_counts,
-            }
-        },
-        on_epoch,
-    )?;
+    let (mut net, history) = std::thread::scope(|scope| {
+        // The split step's threads live as long as the stage.
+        let parts = split.then(|| PartThreads::start(scope, x, config.device.device(), t.threads));
+        run_epochs(
+            network,
+            &config.device.device().autodiff(),
+            x,
+            &plan,
+            &mut rng(t.seed, STREAM_SHUFFLE),
+            start,
+            stage_checkpoints,
+            &mut |net: &DagmmNetwork, batch| {
+                let ab = labels.as_ref().map(|l| {
+                    let v: Vec<f32> = batch.rows.iter().map(|&i| l[i]).collect();
+                    Tensor::<1>::from_data(TensorData::new(v, [batch.rows.len()]), batch.device)
+                });
+                let rng = &mut *dropout_rng.borrow_mut();
+                if let Some(parts) = &parts {
+                    let step = split_step(net, config, parts, batch.rows, ab, rng);
+                    return StepOutput {
+                        objective: Objective::Gradients(step.grads),
+                        terms: step.terms,
+                        code_counts: None,
+                    };
+                }
+                let step = net.batch_step(config, batch.upload(), ab, Some(rng));
+                StepOutput {
+                    terms: step.loss.terms(),
+                    objective: Objective::Graph(step.loss.total),
+                    code_counts: step.code_counts,
+                }
+            },
+            on_epoch,
+        )
+    })?;
     if t.freeze_compression {
         net.compression = net.compression.set_require_grad(true);
     }

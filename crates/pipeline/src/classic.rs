@@ -5,8 +5,8 @@
 use std::path::Path;
 
 use dagmm_classic_gmm::{
-    select_by_bic, CovarianceType, Covariances, GaussianDensity, GaussianKind, GaussianMixture,
-    GmmParams,
+    select_by_bic, CovarianceType, Covariances, EmIteration, GaussianDensity, GaussianKind,
+    GaussianMixture, GmmParams,
 };
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
@@ -173,10 +173,12 @@ pub struct ClassicDetector {
 impl ClassicDetector {
     /// EM with `section`'s settings and `seed`; with `select_k`, every count in the range and the
     /// lowest BIC kept.
+    /// `on_iteration` hears every EM iteration of a fit without `select_k`.
     pub fn fit_gmm(
         section: &GmmSection,
         seed: u64,
         x: ArrayView2<f64>,
+        on_iteration: &mut dyn FnMut(&EmIteration),
     ) -> Result<(Self, ClassicFit)> {
         let params = section.params(seed);
         let (gmm, selection) = match section.select_k {
@@ -190,7 +192,10 @@ impl ClassicDetector {
                 };
                 (s.best, Some(record))
             }
-            None => (GaussianMixture::fit(&params, x)?, None),
+            None => (
+                GaussianMixture::fit_observed(&params, x, on_iteration)?,
+                None,
+            ),
         };
         let used = GmmParams {
             n_components: gmm.n_components(),

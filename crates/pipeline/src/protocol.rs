@@ -81,19 +81,30 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
             path.display()
         )));
     }
-    let (train, test, test_indices) = split(config, &ds, &path)?;
+    let (mut train, mut test, test_indices) = split(config, &ds, &path)?;
+    // The loaded rows are copied into the two parts: drop them before scaling, and scale in place
+    // (KDDCUP: 466 MB loaded, 420 MB in the parts; scaled copies would add 420 MB more).
+    let n_rows = ds.n_rows();
+    let columns = ds.columns;
+    drop(ds.features);
     // The scaler's errors name the column; the file is named here.
     let in_file = |e: dagmm_data::DataError| {
         PipelineError::Invalid(format!("{}: data.scaling: {e}", path.display()))
     };
     let scaler =
         Scaler::fit_named(data.scaling, train.features.view(), &train.columns).map_err(in_file)?;
+    scaler
+        .transform_in_place(&mut train.features)
+        .map_err(in_file)?;
+    scaler
+        .transform_in_place(&mut test.features)
+        .map_err(in_file)?;
     Ok(PreparedData {
-        n_rows: ds.n_rows(),
-        columns: ds.columns.clone(),
-        train: scaler.transform(train.features.view()).map_err(in_file)?,
+        n_rows,
+        columns,
+        train: train.features,
         train_labels: train.labels,
-        test: scaler.transform(test.features.view()).map_err(in_file)?,
+        test: test.features,
         test_labels: test.labels,
         test_indices,
         scaler,

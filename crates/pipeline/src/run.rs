@@ -5,6 +5,7 @@
 
 use std::time::Instant;
 
+use dagmm_classic_gmm::EmIteration;
 use dagmm_model::{Checkpointing, EpochLosses};
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +14,7 @@ use crate::detector::{Detector, RowScores};
 use crate::protocol::{both_classes, judge, prepare, PreparedData};
 use crate::pu::pu_decide;
 use crate::records::{curves, Decision, ModelCard, ProtocolRecord, PuRecord, RunSummary};
-use crate::spec::DetectorSpec;
+use crate::spec::{DetectorSpec, FitProgress};
 use crate::{PipelineError, Result};
 
 /// What a run tells its caller while it runs.
@@ -22,6 +23,8 @@ pub enum RunEvent<'a> {
     Prepared(&'a PreparedData),
     /// An epoch of a neural detector finished (any stage).
     Epoch(&'a EpochLosses),
+    /// An EM iteration of a classic mixture's fit finished.
+    EmIteration(&'a EmIteration),
 }
 
 /// Seconds spent in each part of a run.
@@ -131,9 +134,15 @@ pub fn run_checkpointed(
     } else {
         None
     };
-    let fitted = spec.fit(prepared.train.view(), labels, checkpoints, &mut |e| {
-        on_event(RunEvent::Epoch(e))
-    })?;
+    let fitted = spec.fit(
+        prepared.train.view(),
+        labels,
+        checkpoints,
+        &mut |p| match p {
+            FitProgress::Epoch(e) => on_event(RunEvent::Epoch(e)),
+            FitProgress::EmIteration(i) => on_event(RunEvent::EmIteration(i)),
+        },
+    )?;
     let fit_seconds = started.elapsed().as_secs_f64();
 
     let started = Instant::now();

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use dagmm_classic_gmm::EmIteration;
 use dagmm_model::{Checkpointing, DeviceChoice, EpochLosses};
 use ndarray::ArrayView2;
 
@@ -11,6 +12,14 @@ use crate::config::{DetectorKind, GaussianSection, GmmSection, RunConfig};
 use crate::detector::Detector;
 use crate::neural::DagmmDetector;
 use crate::Result;
+
+/// What a fit reports while it runs.
+pub enum FitProgress<'a> {
+    /// An epoch of a neural detector finished (any stage).
+    Epoch(&'a EpochLosses),
+    /// An EM iteration of a classic mixture finished.
+    EmIteration(&'a EmIteration),
+}
 
 /// What fitting gave besides the detector.
 pub struct Fitted {
@@ -61,7 +70,7 @@ impl DetectorSpec {
         x: ArrayView2<f64>,
         labels: Option<&[u8]>,
         checkpoints: Option<&Checkpointing>,
-        on_epoch: &mut dyn FnMut(&EpochLosses),
+        on_progress: &mut dyn FnMut(FitProgress<'_>),
     ) -> Result<Fitted> {
         match self {
             DetectorSpec::Dagmm(config) => {
@@ -71,7 +80,7 @@ impl DetectorSpec {
                     x,
                     labels,
                     checkpoints,
-                    on_epoch,
+                    &mut |e| on_progress(FitProgress::Epoch(e)),
                 )?;
                 Ok(Fitted {
                     detector: Box::new(DagmmDetector::new(model)),
@@ -80,7 +89,9 @@ impl DetectorSpec {
                 })
             }
             DetectorSpec::Gmm { section, seed } => {
-                let (detector, fit) = ClassicDetector::fit_gmm(section, *seed, x)?;
+                let (detector, fit) = ClassicDetector::fit_gmm(section, *seed, x, &mut |i| {
+                    on_progress(FitProgress::EmIteration(i))
+                })?;
                 Ok(Fitted {
                     detector: Box::new(detector),
                     history: Vec::new(),

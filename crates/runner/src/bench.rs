@@ -1,5 +1,7 @@
 //! `dagmm bench gmm`: times EM on contaminated blobs, the figure the classic GMM crate's speed
 //! target is stated in (scikit-learn: 6.6 s for 500k × 8, K = 8, full, n_init = 1 on 2 cores).
+//! `dagmm bench train`: DAGMM training samples/s with the paper's KDDCUP network and batch, the
+//! figure `scripts/bench_torch_dagmm.py` gives for PyTorch.
 
 use std::time::Instant;
 
@@ -7,7 +9,7 @@ use anyhow::Result;
 use dagmm_classic_gmm::{GaussianMixture, GmmParams};
 use serde::{Deserialize, Serialize};
 
-use crate::cli::GmmBenchArgs;
+use crate::cli::{GmmBenchArgs, TrainBenchArgs};
 
 /// `dagmm bench gmm --json FILE`: what was timed and how long it took.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -119,6 +121,149 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
                 n_iter: gmm.n_iter(),
                 lower_bound: gmm.lower_bound(),
                 converged: gmm.converged(),
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// One timed epoch of `dagmm bench train`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainBenchEpoch {
+    pub seconds: f64,
+    pub samples_per_second: f64,
+    /// The epoch's mean objective `J`.
+    pub mean_loss: f64,
+}
+
+/// `dagmm bench train --json FILE`: what was trained, on what, and how fast.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TrainBenchRecord {
+    /// Always `dagmm_train`.
+    pub benchmark: String,
+    pub rows: usize,
+    pub dims: usize,
+    pub batch_size: usize,
+    pub device: String,
+    pub seed: u64,
+    pub epochs: Vec<TrainBenchEpoch>,
+    /// The best epoch after the first (the first warms caches), or the only one.
+    pub samples_per_second: f64,
+    /// The process's peak resident memory, bytes (Linux's `VmHWM`; absent elsewhere).
+    pub peak_rss_bytes: Option<u64>,
+}
+
+/// KDDCUP-shaped rows: four Gaussian blobs with 2% uniform outliers, min-max scaled to `[0, 1]`
+/// like the KDDCUP features after the paper's preprocessing.
+pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::Array2<f64>> {
+    let data = dagmm_data::synthetic::contaminated_blobs(rows, dims, 4, 1.5, 0.02, seed)?;
+    let scaler = dagmm_data::scaling::Scaler::fit(
+        dagmm_data::scaling::ScalingKind::MinMax,
+        data.features.view(),
+    )?;
+    Ok(scaler.transform(data.features.view())?)
+}
+
+/// The peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), bytes.
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kib * 1024)
+}
+
+pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
+    for (name, value) in [
+        ("--rows", args.rows),
+        ("--dims", args.dims),
+        ("--epochs", args.epochs),
+        ("--batch-size", args.batch_size),
+    ] {
+        if value == 0 {
+            anyhow::bail!("{name} must be at least 1");
+        }
+    }
+    let device: dagmm_model::DeviceChoice = args.device.clone().try_into()?;
+    let x = train_bench_rows(args.rows, args.dims, args.seed)?;
+    if let Some(path) = &args.write_data {
+        let mut text = (0..args.dims)
+            .map(|j| format!("x{j}"))
+            .collect::<Vec<_>>()
+            .join(",");
+        text.push('\n');
+        for row in x.rows() {
+            let cells: Vec<String> = row.iter().map(|v| format!("{}", *v as f32)).collect();
+            text.push_str(&cells.join(","));
+            text.push('\n');
+        }
+        crate::output::write_bytes(path, text.as_bytes())?;
+    }
+    let mut config = dagmm_model::DagmmConfig {
+        device,
+        ..Default::default()
+    };
+    config.training.epochs = args.epochs;
+    config.training.batch_size = args.batch_size;
+    config.training.seed = args.seed;
+    if let Some(t) = args.threads {
+        config.training.threads = t;
+    }
+    config.validate()?;
+    println!(
+        "DAGMM training, {} rows × {} features, batch {}, the paper's KDDCUP network ({}), {}",
+        args.rows,
+        args.dims,
+        args.batch_size,
+        std::iter::once(args.dims)
+            .chain(config.compression.encoder_layers.iter().copied())
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+            .join("-"),
+        device
+    );
+    let mut epochs = Vec::new();
+    let (_model, _history) = dagmm_model::Dagmm::fit(config, x.view(), &mut |e| {
+        let rate = e.rows as f64 / e.seconds;
+        println!(
+            "  epoch {}: {:.2} s, {rate:.0} samples/s, loss {:.4}",
+            e.epoch, e.seconds, e.total
+        );
+        epochs.push(TrainBenchEpoch {
+            seconds: e.seconds,
+            samples_per_second: rate,
+            mean_loss: e.total,
+        });
+    })?;
+    let timed = if epochs.len() > 1 {
+        &epochs[1..]
+    } else {
+        &epochs[..]
+    };
+    let best = timed
+        .iter()
+        .map(|e| e.samples_per_second)
+        .fold(0.0, f64::max);
+    let peak = peak_rss_bytes();
+    println!(
+        "{best:.0} samples/s (best epoch after the first){}",
+        peak.map_or(String::new(), |b| format!(
+            "; peak resident memory {:.0} MB",
+            b as f64 / 1e6
+        ))
+    );
+    if let Some(path) = &args.json {
+        crate::output::write_json(
+            path,
+            &TrainBenchRecord {
+                benchmark: "dagmm_train".into(),
+                rows: args.rows,
+                dims: args.dims,
+                batch_size: args.batch_size,
+                device: device.name(),
+                seed: args.seed,
+                epochs,
+                samples_per_second: best,
+                peak_rss_bytes: peak,
             },
         )?;
     }

@@ -169,6 +169,9 @@ pub enum DataCommand {
 pub enum BenchCommand {
     /// EM on contaminated blobs (default: 500k × 8, K=8, full covariance, n_init=1).
     Gmm(GmmBenchArgs),
+    /// DAGMM training throughput: the paper's KDDCUP network and batch on KDDCUP-shaped rows
+    /// (scripts/bench_torch_dagmm.py times the same model in PyTorch).
+    Train(TrainBenchArgs),
 }
 
 /// Where the rows come from and how they are prepared.
@@ -361,6 +364,37 @@ pub struct GmmBenchArgs {
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
     /// Also write the generated rows to this CSV (columns x0.., label), e.g. for scikit-learn.
+    #[arg(long, value_name = "FILE")]
+    pub write_data: Option<PathBuf>,
+    /// Write the figures as JSON here too.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct TrainBenchArgs {
+    /// Rows per epoch (default: 198,401, the training half of the paper's KDDCUP split).
+    #[arg(long, default_value_t = 198_401)]
+    pub rows: usize,
+    /// Features per row (KDDCUP99 after one-hot encoding: 118).
+    #[arg(long, default_value_t = 118)]
+    pub dims: usize,
+    /// Training epochs; the figure is the best epoch after the first (which warms caches).
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Rows per optimiser step (the paper's: 1024).
+    #[arg(long, default_value_t = 1024)]
+    pub batch_size: usize,
+    /// Device (flex, ndarray, wgpu, wgpu:cpu, …; see `dagmm devices`).
+    #[arg(long, default_value = "flex")]
+    pub device: String,
+    /// `training.threads`: the parts a step's batch is split into on the CPU devices, one thread
+    /// each (default: the config's default, 2).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Also write the rows to this CSV (columns x0..), e.g. for scripts/bench_torch_dagmm.py.
     #[arg(long, value_name = "FILE")]
     pub write_data: Option<PathBuf>,
     /// Write the figures as JSON here too.

@@ -24,6 +24,12 @@ use clap::Parser;
 
 use cli::{BenchCommand, Cli, Command, DataCommand};
 
+/// mimalloc instead of glibc's malloc: a training step allocates and frees its activations (half
+/// a megabyte each) from two threads, which glibc served from fresh pages (page faults under the
+/// kernel's per-process lock) so that the threads waited on each other.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     // Burn puts what it loads without a device (Adam's state on resume) on `Device::default()`,
     // a wgpu adapter in this build; every tensor of ours names its device. Set before any thread.
@@ -88,5 +94,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Bench {
             command: BenchCommand::Gmm(args),
         } => bench::run_gmm_bench(&args),
+        Command::Bench {
+            command: BenchCommand::Train(args),
+        } => bench::run_train_bench(&args),
     }
 }

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use dagmm_classic_gmm::EmIteration;
 use dagmm_model::{EpochLosses, TrainingStage};
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
@@ -29,7 +30,14 @@ pub struct EpochProgress {
     display: Display,
     total: u64,
     started: Instant,
+    /// As lines: when the next EM iteration is written (time since `started`).
+    next_em_line: Mutex<Duration>,
 }
+
+/// EM fits shorter than this show no iterations.
+const EM_QUIET: Duration = Duration::from_secs(2);
+/// As lines, an EM fit writes at most one iteration this often.
+const EM_LINE_EVERY: Duration = Duration::from_secs(5);
 
 impl EpochProgress {
     /// Nothing shown.
@@ -38,6 +46,7 @@ impl EpochProgress {
             display: Display::Hidden,
             total: 0,
             started: Instant::now(),
+            next_em_line: Mutex::new(EM_QUIET),
         }
     }
 
@@ -55,7 +64,21 @@ impl EpochProgress {
                 next_tenth: Mutex::new(1),
             }
         } else if epochs.is_none() {
-            Display::Hidden
+            // A classic detector: a spinner line, with EM's iterations once a fit runs long.
+            let bar = ProgressBar::new_spinner();
+            let template = if prefix.is_empty() {
+                "{spinner} [{elapsed_precise}] {msg}".to_string()
+            } else {
+                "  {prefix} {spinner} {msg}".to_string()
+            };
+            if let Ok(style) = ProgressStyle::with_template(&template) {
+                bar.set_style(style);
+            }
+            bar.set_prefix(prefix.to_string());
+            Display::Bar(match multi {
+                Some(m) => m.add(bar),
+                None => bar,
+            })
         } else {
             let bar = ProgressBar::new(total);
             let template = if prefix.is_empty() {
@@ -76,6 +99,7 @@ impl EpochProgress {
             display,
             total,
             started: Instant::now(),
+            next_em_line: Mutex::new(EM_QUIET),
         }
     }
 
@@ -136,6 +160,28 @@ impl EpochProgress {
         }
     }
 
+    /// An EM iteration of a classic mixture's fit. Once the run is [`EM_QUIET`] old: the
+    /// initialisation, iteration, lower bound and its change on the bar (or spinner), or as a
+    /// line at most every [`EM_LINE_EVERY`] (and for the converging iteration).
+    pub fn em_iteration(&self, it: &EmIteration) {
+        let elapsed = self.started.elapsed();
+        if elapsed < EM_QUIET {
+            return;
+        }
+        let message = em_message(it);
+        match &self.display {
+            Display::Bar(bar) => bar.set_message(message),
+            Display::Lines { prefix, .. } => {
+                let mut next = self.next_em_line.lock().expect("progress lock");
+                if elapsed >= *next || it.change < it.tol {
+                    eprintln!("{prefix}{message} [{}]", clock(elapsed));
+                    *next = elapsed + EM_LINE_EVERY;
+                }
+            }
+            Display::Hidden => {}
+        }
+    }
+
     /// Runs `f` with the bar out of the way.
     pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
         match &self.display {
@@ -155,6 +201,27 @@ impl EpochProgress {
     }
 }
 
+/// `EM init 1/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4; converged below 1e-3)`.
+pub fn em_message(it: &EmIteration) -> String {
+    let init = if it.n_init > 1 {
+        format!(" init {}/{},", it.init, it.n_init)
+    } else {
+        String::new()
+    };
+    let change = if it.change.is_finite() {
+        format!(
+            " (change {:.1e}; converged below {:.0e})",
+            it.change, it.tol
+        )
+    } else {
+        String::new()
+    };
+    format!(
+        "EM{init} iteration {}/{}: lower bound {:.5}{change}",
+        it.iteration, it.max_iter, it.lower_bound
+    )
+}
+
 /// `h:mm:ss`.
 pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
@@ -169,5 +236,28 @@ mod tests {
     fn clock_reads_hours_minutes_seconds() {
         assert_eq!(clock(Duration::from_secs(3 * 3600 + 7 * 60 + 5)), "3:07:05");
         assert_eq!(clock(Duration::from_millis(999)), "0:00:00");
+    }
+
+    #[test]
+    fn em_lines_name_the_iteration_bound_and_change() {
+        let mut it = EmIteration {
+            init: 2,
+            n_init: 3,
+            iteration: 12,
+            max_iter: 100,
+            lower_bound: -17.949771,
+            change: 3.2e-4,
+            tol: 1e-3,
+        };
+        assert_eq!(
+            em_message(&it),
+            "EM init 2/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4; converged below 1e-3)"
+        );
+        it.n_init = 1;
+        it.change = f64::INFINITY;
+        assert_eq!(
+            em_message(&it),
+            "EM iteration 12/100: lower bound -17.94977"
+        );
     }
 }

@@ -307,6 +307,7 @@ fn write_run(
             }
         }
         RunEvent::Epoch(e) => progress.epoch(e),
+        RunEvent::EmIteration(i) => progress.em_iteration(i),
     })?;
     if !output.history.is_empty() {
         write_losses_csv(&out.join("losses.csv"), &output.history)?;

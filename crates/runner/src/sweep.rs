@@ -334,8 +334,16 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
             failures.join("\n")
         );
     }
+    let ran = total - done.len() as u64;
+    let hours = started.elapsed().as_secs_f64() / 3600.0;
     eprintln!(
-        "all runs finished; `dagmm report {}` writes the tables",
+        "all runs finished ({ran} run here in {}{}); `dagmm report {}` writes the tables",
+        clock(started.elapsed()),
+        if ran > 0 && hours > 0.0 {
+            format!(", {:.0} runs/hour with --jobs {jobs}", ran as f64 / hours)
+        } else {
+            String::new()
+        },
         out.display()
     );
     Ok(())
