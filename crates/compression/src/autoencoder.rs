@@ -82,6 +82,11 @@ impl Autoencoder {
         run_layers(&self.decoder, z_c)
     }
 
+    /// The `ε` of the reconstruction features' norms.
+    pub(crate) fn norm_eps(&self) -> f64 {
+        self.norm_eps
+    }
+
     /// The layer widths, input first, code in the middle, output last.
     pub fn widths(&self) -> Vec<usize> {
         let mut w = vec![self.input_dim];

@@ -2,38 +2,38 @@
 //!
 //! Burn's flex backend runs each op on one thread, and the paper's small layers (a 1024 × 118
 //! batch through 118-60-30-10-1) are below the size where its matrix products go parallel, so a
-//! step kept one core busy. The step splits instead, by the chain rule:
+//! step kept one core busy; and most of a step was not the matrix products but the element-wise
+//! ops around them and their autodiff bookkeeping. The step splits instead, by the chain rule:
 //!
-//! 1. the batch's rows are cut into `P` contiguous parts; each part runs the compression network
-//!    forward on its own thread, on its own autodiff copy of the weights (same parameter ids),
-//!    and hands back its `z` and reconstruction errors as plain values;
-//! 2. this thread joins the parts' `z` into one leaf, runs the estimation network (one dropout
-//!    mask for the whole batch, drawn as the one-thread step draws it), the batch's mixture, the
-//!    energies, the penalty and the objective `J`, and differentiates: the estimation network's
-//!    gradients and `∂J/∂z`;
-//! 3. each part differentiates `Σ_i ∂J/∂z_i · z_i + (w/N) Σ_i ‖x_i − x'_i‖²` over its rows (the
-//!    terms of `J` that reach the compression network through that part), again on its own thread,
-//!    and the parts' gradients are summed.
+//! 1. the batch's rows are cut into `P` contiguous parts; each part's thread gathers its rows
+//!    and runs the autoencoder forward on the host ([`HostAutoencoder`]: a matrix product and
+//!    one fused bias-and-`tanh` pass per layer), and hands back its `z` and squared errors;
+//! 2. this thread joins the parts' `z`, runs the estimation network on the graph (one dropout
+//!    mask for the whole batch, drawn as the one-thread step draws it), the batch's mixture (for
+//!    the Gaussian family on the host in f64, [`BatchGaussianMixture`]), the energies, the
+//!    penalty and the objective `J`, and differentiates: the estimation network's gradients and
+//!    `∂J/∂z`;
+//! 3. each part's thread differentiates `Σ_i ∂J/∂z_i · z_i + (w/N) Σ_i ‖x_i − x'_i‖²` over its
+//!    rows (the terms of `J` that reach the autoencoder through that part) by the written-out
+//!    backward pass, and the parts' gradients are summed.
 //!
-//! The gradients are those of the one-graph step up to f32 summation order (`parallel_tests`
-//! checks them against it). The parts are fixed by `training.threads`, not by the machine, so a
-//! run gives the same numbers on any machine; 1 is the one-graph step.
+//! The gradients are those of the one-graph step up to f32 rounding (the tests check them
+//! against it). The parts are fixed by `training.threads`, not by the machine, so a run gives
+//! the same numbers on any machine; 1 is the one-graph step of earlier versions.
 
 use std::sync::mpsc;
 
-use burn::module::{Module, ModuleVisitor, Param};
-use burn::optim::GradientsParams;
-use burn::tensor::Tensor;
-use dagmm_compression::{Compression, CompressionNetwork};
-use rand::RngCore;
+use std::sync::Arc;
 
-use burn::tensor::{Device, TensorData};
+use burn::optim::GradientsParams;
+use burn::tensor::{Device, Tensor, TensorData};
+use dagmm_compression::{Autoencoder, Compression, HostAutoencoder, HostGradient, LayerGradients};
 use dagmm_estimation::{BatchGaussianMixture, MixtureKind};
 use dagmm_loss::{dagmm_loss, LossInputs};
-use ndarray::ArrayView2;
+use ndarray::{Array2, ArrayView2, Axis};
+use rand::RngCore;
 
 use crate::network::DagmmNetwork;
-use crate::tensors::upload_rows;
 use crate::{DagmmConfig, DeviceChoice};
 
 /// What a split step computed: the gradients of every parameter and the five reported terms.
@@ -70,46 +70,39 @@ pub(crate) fn part_bounds(n: usize, parts: usize) -> Vec<(usize, usize)> {
 
 /// What a part thread is asked to do for one step.
 struct PartJob {
-    /// The compression network's weights of this step (plain device).
-    compression: Compression,
+    /// The autoencoder's weights of this step.
+    autoencoder: Arc<HostAutoencoder>,
     /// The part's rows, indices into the stage's matrix.
     rows: Vec<usize>,
-    /// `w/N`, the weight of each row's reconstruction error in `J`.
-    scale: f64,
-    forward_tx: mpsc::Sender<(Tensor<2>, Tensor<1>)>,
-    grad_rx: mpsc::Receiver<Tensor<2>>,
-    done_tx: mpsc::Sender<Option<GradientsParams>>,
+    /// `w/N`, the weight of each row's squared error in `J`.
+    error_weight: f32,
+    forward_tx: mpsc::Sender<(Array2<f32>, Vec<f32>)>,
+    grad_rx: mpsc::Receiver<Array2<f32>>,
+    done_tx: mpsc::Sender<Vec<LayerGradients>>,
 }
 
-/// The threads of the split step, one per part, alive for a whole training stage: threads
-/// started per step cost more than they saved (each new thread's allocator heap starts from
+/// The threads of the split step, one per part, alive for a whole training stage (threads
+/// started per step cost more than they saved: each new thread's allocator heap starts from
 /// fresh pages, which the kernel zeroes on first touch).
 pub(crate) struct PartThreads {
     jobs: Vec<mpsc::Sender<PartJob>>,
 }
 
 impl PartThreads {
-    /// `parts` threads in `scope`, each gathering its rows from `x` onto `device` (plain).
+    /// `parts` threads in `scope`, each gathering its rows from `x`.
     pub(crate) fn start<'scope, 'env: 'scope>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         x: ArrayView2<'env, f64>,
-        device: Device,
         parts: usize,
     ) -> Self {
         let jobs = (0..parts)
             .map(|_| {
                 let (tx, rx) = mpsc::channel::<PartJob>();
-                let device = device.clone();
                 scope.spawn(move || {
                     for job in rx {
-                        let xb = upload_rows(&x, job.rows.iter().copied(), &device);
-                        let grads = compression_part(
-                            job.compression,
-                            xb,
-                            job.scale,
-                            job.forward_tx,
-                            job.grad_rx,
-                        );
+                        let Some(grads) = compression_part(&job, x) else {
+                            break;
+                        };
                         if job.done_tx.send(grads).is_err() {
                             break;
                         }
@@ -127,31 +120,25 @@ impl PartThreads {
     }
 }
 
-/// One part's forward pass on its own autodiff copy of the compression network: returns `z` and
-/// the reconstruction errors as plain values, then waits for `∂J/∂z` of its rows and returns the
-/// gradients of its weights (`None` when the step was abandoned).
-fn compression_part(
-    compression: Compression,
-    x: Tensor<2>,
-    scale: f64,
-    forward_tx: mpsc::Sender<(Tensor<2>, Tensor<1>)>,
-    grad_rx: mpsc::Receiver<Tensor<2>>,
-) -> Option<GradientsParams> {
-    let compression = compression.train();
-    let out = compression.compress(x.autodiff(), None);
-    forward_tx
-        .send((
-            out.z.clone().inner(),
-            out.reconstruction_error.clone().inner(),
-        ))
+/// One part's forward pass: gathers its rows of `x` (as f32), sends `z` and the squared errors,
+/// waits for `∂J/∂z` of its rows and returns the gradients of the autoencoder's weights (`None`
+/// when the step was abandoned).
+fn compression_part(job: &PartJob, x: ArrayView2<f64>) -> Option<Vec<LayerGradients>> {
+    let mut xb = Array2::<f32>::zeros((job.rows.len(), x.ncols()));
+    for (mut out, &i) in xb.axis_iter_mut(Axis(0)).zip(&job.rows) {
+        out.iter_mut()
+            .zip(x.row(i))
+            .for_each(|(o, v)| *o = *v as f32);
+    }
+    let pass = job.autoencoder.forward(xb.view());
+    job.forward_tx
+        .send((pass.z.clone(), pass.squared_error.clone()))
         .ok()?;
-    let dz = grad_rx.recv().ok()?;
-    let surrogate =
-        (out.z * dz.autodiff()).sum() + out.reconstruction_error.sum().mul_scalar(scale);
-    Some(GradientsParams::from_grads(
-        surrogate.backward(),
-        &compression,
-    ))
+    let dz = job.grad_rx.recv().ok()?;
+    Some(
+        job.autoencoder
+            .backward(xb.view(), &pass, dz.view(), job.error_weight),
+    )
 }
 
 /// The training step of `network` on the rows `rows` split among `threads`' parts (see the
@@ -179,11 +166,14 @@ fn split_step_with(
     rng: &mut dyn RngCore,
     on_host: bool,
 ) -> SplitStep {
+    let Compression::Autoencoder(ae) = &network.compression else {
+        panic!("can_split admits the plain autoencoder only");
+    };
     let n = rows.len();
     let bounds = part_bounds(n, threads.parts());
-    let plain = network.compression.valid();
+    let autoencoder = Arc::new(HostAutoencoder::of(ae));
     // The reconstruction term of J is w · mean ‖x − x'‖²: each part's rows carry w/N.
-    let scale = config.loss.reconstruction_weight / n as f64;
+    let error_weight = (config.loss.reconstruction_weight / n as f64) as f32;
     let mut forwards = Vec::with_capacity(bounds.len());
     let mut grad_txs = Vec::with_capacity(bounds.len());
     let mut dones = Vec::with_capacity(bounds.len());
@@ -192,9 +182,9 @@ fn split_step_with(
         let (grad_tx, grad_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
         jobs.send(PartJob {
-            compression: plain.clone(),
+            autoencoder: Arc::clone(&autoencoder),
             rows: rows[start..end].to_vec(),
-            scale,
+            error_weight,
             forward_tx,
             grad_rx,
             done_tx,
@@ -204,15 +194,20 @@ fn split_step_with(
         grad_txs.push(grad_tx);
         dones.push(done_rx);
     }
-    let (zs, errors): (Vec<Tensor<2>>, Vec<Tensor<1>>) = forwards
-        .iter()
-        .map(|rx| {
-            rx.recv()
-                .expect("a compression part sends its forward pass")
-        })
-        .unzip();
-    let z = Tensor::cat(zs, 0);
-    let errors = Tensor::cat(errors, 0);
+    let device = network_device(ae);
+    let mut z_rows = Vec::new();
+    let mut errors = Vec::with_capacity(n);
+    let mut z_dim = 0;
+    for rx in &forwards {
+        let (z, e) = rx
+            .recv()
+            .expect("a compression part sends its forward pass");
+        z_dim = z.ncols();
+        z_rows.extend(z.iter().copied());
+        errors.extend(e);
+    }
+    let z = Tensor::<2>::from_data(TensorData::new(z_rows, [n, z_dim]), &device);
+    let errors = Tensor::<1>::from_data(TensorData::new(errors, [n]), &device);
     let MixtureStep {
         mut params,
         dz,
@@ -222,29 +217,53 @@ fn split_step_with(
     } else {
         graph_mixture_step(network, config, z, errors, anomaly, rng)
     };
-    let z_dim = dz.dims()[1];
+    let dz = Array2::from_shape_vec((n, z_dim), f32s(dz)).expect("[n, z_dim]");
     for (tx, &(start, end)) in grad_txs.iter().zip(&bounds) {
-        tx.send(dz.clone().slice([start..end, 0..z_dim]))
+        tx.send(dz.slice(ndarray::s![start..end, ..]).to_owned())
             .expect("a compression part waits for its gradient");
     }
-    let part_grads: Vec<GradientsParams> = dones
-        .iter()
-        .map(|rx| {
-            rx.recv()
-                .ok()
-                .flatten()
-                .expect("a compression part finishes its step")
-        })
-        .collect();
-    let mut sum = SumInto {
-        target: &mut params,
-        parts: part_grads,
-    };
-    network.compression.visit(&mut sum);
+    let mut sum: Option<Vec<LayerGradients>> = None;
+    for rx in &dones {
+        let part = rx.recv().expect("a compression part finishes its step");
+        sum = Some(match sum {
+            None => part,
+            Some(mut acc) => {
+                for (a, p) in acc.iter_mut().zip(part) {
+                    a.weight += &p.weight;
+                    if let (Some(ab), Some(pb)) = (&mut a.bias, p.bias) {
+                        *ab += &pb;
+                    }
+                }
+                acc
+            }
+        });
+    }
+    ae.host_gradients(sum.expect("at least one part"), &mut |id, g| match g {
+        HostGradient::Matrix(m) => {
+            let shape = [m.nrows(), m.ncols()];
+            let values = m.into_raw_vec_and_offset().0;
+            params.register::<2>(
+                id,
+                Tensor::from_data(TensorData::new(values, shape), &device),
+            );
+        }
+        HostGradient::Vector(v) => {
+            let len = v.len();
+            params.register::<1>(
+                id,
+                Tensor::from_data(TensorData::new(v.to_vec(), [len]), &device),
+            );
+        }
+    });
     SplitStep {
         grads: params,
         terms,
     }
+}
+
+/// The plain (non-autodiff) device of `ae`'s weights.
+fn network_device(ae: &Autoencoder) -> Device {
+    ae.encoder[0].weight.val().device().inner()
 }
 
 /// What the whole-batch part of a split step gives: the estimation network's gradients, `∂J/∂z`
@@ -358,35 +377,12 @@ fn to_f32(v: &[f64]) -> Vec<f32> {
     v.iter().map(|&x| x as f32).collect()
 }
 
-/// Adds the parts' gradients of every compression parameter into `target`.
-struct SumInto<'a> {
-    target: &'a mut GradientsParams,
-    parts: Vec<GradientsParams>,
-}
-
-impl ModuleVisitor for SumInto<'_> {
-    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-        let mut acc: Option<Tensor<D>> = None;
-        for part in &mut self.parts {
-            if let Some(g) = part.remove::<D>(param.id) {
-                acc = Some(match acc {
-                    None => g,
-                    Some(a) => a + g,
-                });
-            }
-        }
-        if let Some(g) = acc {
-            self.target.register(param.id, g);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::train::{rng, Batch, STREAM_DROPOUT};
     use crate::Dagmm;
-    use burn::module::{ModuleVisitor, Param};
+    use burn::module::{Module, ModuleVisitor, Param};
     use ndarray::Array2;
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
@@ -468,7 +464,7 @@ mod tests {
         for (parts, on_host) in [(1, false), (2, false), (3, false), (1, true), (2, true)] {
             let tolerance = 1e-3;
             let step = std::thread::scope(|scope| {
-                let threads = PartThreads::start(scope, x.view(), model.device(), parts);
+                let threads = PartThreads::start(scope, x.view(), parts);
                 split_step_with(
                     &net,
                     &config(parts),

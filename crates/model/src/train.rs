@@ -404,7 +404,7 @@ pub(crate) fn train_network(
     }
     let (mut net, history) = std::thread::scope(|scope| {
         // The split step's threads live as long as the stage.
-        let parts = split.then(|| PartThreads::start(scope, x, config.device.device(), t.threads));
+        let parts = split.then(|| PartThreads::start(scope, x, t.threads));
         run_epochs(
             network,
             &config.device.device().autodiff(),

@@ -1,0 +1,379 @@
+//! The plain autoencoder's training pass on the host: forward and backward written out, f32, for
+//! the threads of a split training step (`dagmm_model`'s `parallel` module).
+//!
+//! Why: on flex each layer of the tensor version is a matrix product and six element-wise ops
+//! (the bias, `tanh` as `2σ(2x) − 1` with libm's scalar `expf`, and their backward ops), each a
+//! pass over the batch with autodiff bookkeeping; the products were a sixth of a training step.
+//! Here a layer is one matrix product (`matrixmultiply`, through ndarray) and one pass that adds
+//! the bias and applies a `tanh` the compiler vectorises; the backward pass is the textbook one.
+//!
+//! The same function as [`Autoencoder::compress`](crate::Autoencoder) (tests check the outputs
+//! and the gradients against Burn's autodiff): `h_l = tanh(h_{l−1} W_l + b_l)` except after the
+//! encoder's and the decoder's last layers; `z = [z_c, ‖x − x'‖_ε/‖x‖_ε, x·x'/(‖x‖_ε ‖x'‖_ε)]`;
+//! the squared error `Σ_j (x_j − x'_j)²`.
+
+use burn::nn::Linear;
+use burn::tensor::Tensor;
+use ndarray::linalg::general_mat_mul;
+use ndarray::{Array1, Array2, ArrayView2, Axis};
+
+use crate::Autoencoder;
+
+/// One linear layer's weights (`[in, out]`, Burn's layout) and bias.
+#[derive(Debug, Clone)]
+struct HostLayer {
+    weight: Array2<f32>,
+    bias: Option<Array1<f32>>,
+}
+
+/// An autoencoder's weights on the host, for [`forward`](Self::forward) and
+/// [`backward`](Self::backward).
+#[derive(Debug, Clone)]
+pub struct HostAutoencoder {
+    /// Encoder layers, then decoder layers.
+    layers: Vec<HostLayer>,
+    encoder_layers: usize,
+    norm_eps: f32,
+}
+
+/// What the forward pass keeps for the backward pass, and its outputs.
+#[derive(Debug, Clone)]
+pub struct HostPass {
+    /// Every layer's output, `h_1 … h_L` (`h_E = z_c`, `h_L = x'`).
+    outputs: Vec<Array2<f32>>,
+    /// `z = [z_c, relative distance, cosine]`, `[n, latent + 2]`.
+    pub z: Array2<f32>,
+    /// `Σ_j (x_j − x'_j)²` per row.
+    pub squared_error: Vec<f32>,
+}
+
+/// The gradients of one layer's weight and bias, in [`HostAutoencoder`]'s layer order.
+#[derive(Debug, Clone)]
+pub struct LayerGradients {
+    pub weight: Array2<f32>,
+    pub bias: Option<Array1<f32>>,
+}
+
+fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_into_vec::<f32>()
+        .expect("converted to f32")
+}
+
+impl HostLayer {
+    fn of(layer: &Linear) -> Self {
+        let [fan_in, fan_out] = layer.weight.shape().dims::<2>();
+        let weight = Array2::from_shape_vec((fan_in, fan_out), values(layer.weight.val()))
+            .expect("[in, out]");
+        let bias = layer
+            .bias
+            .as_ref()
+            .map(|b| Array1::from_vec(values(b.val())));
+        Self { weight, bias }
+    }
+}
+
+impl HostAutoencoder {
+    /// A copy of `ae`'s weights.
+    pub fn of(ae: &Autoencoder) -> Self {
+        Self {
+            layers: ae
+                .encoder
+                .iter()
+                .chain(&ae.decoder)
+                .map(HostLayer::of)
+                .collect(),
+            encoder_layers: ae.encoder.len(),
+            norm_eps: ae.norm_eps() as f32,
+        }
+    }
+
+    /// Whether layer `l` (0-based, encoder then decoder) is followed by `tanh`.
+    fn has_tanh(&self, l: usize) -> bool {
+        l + 1 != self.encoder_layers && l + 1 != self.layers.len()
+    }
+
+    /// The forward pass of the rows `x` (`[n, d]`).
+    pub fn forward(&self, x: ArrayView2<f32>) -> HostPass {
+        let n = x.nrows();
+        let mut outputs: Vec<Array2<f32>> = Vec::with_capacity(self.layers.len());
+        for (l, layer) in self.layers.iter().enumerate() {
+            let mut a = Array2::<f32>::zeros((n, layer.weight.ncols()));
+            match outputs.last() {
+                Some(h) => general_mat_mul(1.0, h, &layer.weight, 0.0, &mut a),
+                None => general_mat_mul(1.0, &x, &layer.weight, 0.0, &mut a),
+            }
+            let tanh = self.has_tanh(l);
+            for mut row in a.axis_iter_mut(Axis(0)) {
+                let row = row.as_slice_mut().expect("standard layout");
+                match (&layer.bias, tanh) {
+                    (Some(b), true) => row
+                        .iter_mut()
+                        .zip(b)
+                        .for_each(|(v, b)| *v = tanh_f32(*v + b)),
+                    (Some(b), false) => row.iter_mut().zip(b).for_each(|(v, b)| *v += b),
+                    (None, true) => row.iter_mut().for_each(|v| *v = tanh_f32(*v)),
+                    (None, false) => {}
+                }
+            }
+            outputs.push(a);
+        }
+        let z_c = &outputs[self.encoder_layers - 1];
+        let x_hat = outputs.last().expect("at least two layers");
+        let latent = z_c.ncols();
+        let eps2 = self.norm_eps * self.norm_eps;
+        let mut z = Array2::<f32>::zeros((n, latent + 2));
+        let mut squared_error = Vec::with_capacity(n);
+        for i in 0..n {
+            let (xi, yi) = (x.row(i), x_hat.row(i));
+            let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+            for (a, b) in xi.iter().zip(yi) {
+                sq += (a - b) * (a - b);
+                xx += a * a;
+                yy += b * b;
+                xy += a * b;
+            }
+            let (x_norm, y_norm) = ((xx + eps2).sqrt(), (yy + eps2).sqrt());
+            let mut zi = z.row_mut(i);
+            for j in 0..latent {
+                zi[j] = z_c[[i, j]];
+            }
+            zi[latent] = (sq + eps2).sqrt() / x_norm;
+            zi[latent + 1] = xy / (x_norm * y_norm);
+            squared_error.push(sq);
+        }
+        HostPass {
+            outputs,
+            z,
+            squared_error,
+        }
+    }
+
+    /// The gradients of every layer's weight and bias of `Σ_i dz_i · z_i + error_weight ·
+    /// Σ_i ‖x_i − x'_i‖²` over the rows `x` of `pass`.
+    pub fn backward(
+        &self,
+        x: ArrayView2<f32>,
+        pass: &HostPass,
+        dz: ArrayView2<f32>,
+        error_weight: f32,
+    ) -> Vec<LayerGradients> {
+        let n = x.nrows();
+        let z_c = &pass.outputs[self.encoder_layers - 1];
+        let x_hat = pass.outputs.last().expect("at least two layers");
+        let latent = z_c.ncols();
+        let eps2 = self.norm_eps * self.norm_eps;
+        // ∂/∂x' of the relative distance, the cosine and the weighted squared error.
+        let mut grad = Array2::<f32>::zeros(x_hat.raw_dim());
+        for i in 0..n {
+            let (xi, yi) = (x.row(i), x_hat.row(i));
+            let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+            for (a, b) in xi.iter().zip(yi) {
+                sq += (a - b) * (a - b);
+                xx += a * a;
+                yy += b * b;
+                xy += a * b;
+            }
+            let (x_norm, y_norm) = ((xx + eps2).sqrt(), (yy + eps2).sqrt());
+            let distance = (sq + eps2).sqrt();
+            let cosine = xy / (x_norm * y_norm);
+            let (d_rel, d_cos) = (dz[[i, latent]], dz[[i, latent + 1]]);
+            // rel = √(sq+ε²)/‖x‖: ∂/∂x' = −(x − x')/(‖x‖ √(sq+ε²)); sq: −2(x − x').
+            let c_diff = -d_rel / (x_norm * distance) - 2.0 * error_weight;
+            // cos = x·x'/(‖x‖‖x'‖): ∂/∂x' = x/(‖x‖‖x'‖) − cos x'/‖x'‖².
+            let c_x = d_cos / (x_norm * y_norm);
+            let c_y = -d_cos * cosine / (y_norm * y_norm);
+            for ((g, a), b) in grad.row_mut(i).iter_mut().zip(xi).zip(yi) {
+                *g = c_diff * (a - b) + c_x * a + c_y * b;
+            }
+        }
+        let mut grads: Vec<Option<LayerGradients>> = vec![None; self.layers.len()];
+        for l in (0..self.layers.len()).rev() {
+            let layer = &self.layers[l];
+            let output = &pass.outputs[l];
+            if self.has_tanh(l) {
+                grad.zip_mut_with(output, |g, h| *g *= 1.0 - h * h);
+            }
+            let input = if l == 0 {
+                x.view()
+            } else {
+                pass.outputs[l - 1].view()
+            };
+            let mut d_weight = Array2::<f32>::zeros(layer.weight.raw_dim());
+            general_mat_mul(1.0, &input.t(), &grad, 0.0, &mut d_weight);
+            let d_bias = layer.bias.as_ref().map(|_| grad.sum_axis(Axis(0)));
+            grads[l] = Some(LayerGradients {
+                weight: d_weight,
+                bias: d_bias,
+            });
+            if l == 0 {
+                break;
+            }
+            let mut below = Array2::<f32>::zeros(input.raw_dim());
+            general_mat_mul(1.0, &grad, &layer.weight.t(), 0.0, &mut below);
+            if l == self.encoder_layers {
+                // The decoder's input is z_c, which z also holds.
+                below.zip_mut_with(&dz.slice(ndarray::s![.., ..latent]), |g, d| *g += d);
+            }
+            grad = below;
+        }
+        grads.into_iter().map(|g| g.expect("every layer")).collect()
+    }
+}
+
+impl Autoencoder {
+    /// Visits every layer's weight and bias parameters with the gradients of
+    /// [`HostAutoencoder::backward`] for them (same order): `register(param id, gradient)`.
+    pub fn host_gradients(
+        &self,
+        grads: Vec<LayerGradients>,
+        register: &mut dyn FnMut(burn::module::ParamId, HostGradient),
+    ) {
+        for (layer, g) in self.encoder.iter().chain(&self.decoder).zip(grads) {
+            register(layer.weight.id, HostGradient::Matrix(g.weight));
+            if let (Some(b), Some(gb)) = (&layer.bias, g.bias) {
+                register(b.id, HostGradient::Vector(gb));
+            }
+        }
+    }
+}
+
+/// A parameter's gradient from [`HostAutoencoder::backward`].
+#[derive(Debug, Clone)]
+pub enum HostGradient {
+    Matrix(Array2<f32>),
+    Vector(Array1<f32>),
+}
+
+/// `tanh(x) = 1 − 2/(1 + e^{2x})` with an `exp` of plain arithmetic (so loops over it vectorise),
+/// within 2e-7 of `tanh` (Burn's `2σ(2x) − 1` in f32 is as close).
+#[inline]
+pub fn tanh_f32(x: f32) -> f32 {
+    1.0 - 2.0 / (1.0 + exp_f32(2.0 * x))
+}
+
+/// `e^x` for `x` clamped to `[−87, 88]`: `2^n · p(r)` with `n = round(x / ln 2)`, `r = x − n ln 2`
+/// (`|r| ≤ ln 2 / 2`) and `p` the degree-6 Taylor polynomial (relative error about 1e-7); the
+/// rounding and `2^n` by the bits of `x / ln 2 + 1.5·2²³`.
+#[inline]
+fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const MAGIC: f32 = 12_582_912.0; // 1.5 · 2^23
+    let x = x.max(-87.0).min(88.0);
+    let shifted = x * LOG2E + MAGIC;
+    let nf = shifted - MAGIC;
+    let r = x - nf * LN2_HI - nf * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    let n = shifted.to_bits() as i32 - MAGIC.to_bits() as i32;
+    p * f32::from_bits(((n + 127) << 23) as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{CompressionConfig, CompressionNetwork};
+    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::tensor::{Device, TensorData};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn tanh_is_within_2e_7_of_tanh() {
+        let mut worst = 0.0f64;
+        for i in -200_000..=200_000 {
+            let x = i as f32 * 5e-5; // [-10, 10]
+            let err = (f64::from(tanh_f32(x)) - f64::from(x).tanh()).abs();
+            worst = worst.max(err);
+        }
+        assert!(worst < 2e-7, "largest error {worst}");
+        assert_eq!(tanh_f32(100.0), 1.0);
+        assert_eq!(tanh_f32(-100.0), -1.0);
+        assert_eq!(tanh_f32(0.0), 0.0);
+    }
+
+    /// Forward outputs and the gradients of `Σ dz·z + w Σ‖x − x'‖²` equal Burn's autodiff of
+    /// [`Autoencoder::compress`], on the paper's layer shapes (smaller input) and random rows.
+    #[test]
+    fn forward_and_gradients_match_autodiff() {
+        let (n, d) = (37, 20);
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let device = Device::flex();
+        let ae = match CompressionConfig::autoencoder(vec![12, 6, 1])
+            .init(d, &mut rng, &device)
+            .unwrap()
+        {
+            crate::Compression::Autoencoder(ae) => ae,
+            _ => unreachable!(),
+        };
+        let x: Vec<f32> = (0..n * d).map(|_| rng.random_range(0.0..1.0f32)).collect();
+        let dz: Vec<f32> = (0..n * 3).map(|_| rng.random_range(-1.0..1.0f32)).collect();
+        let w = 0.01f32;
+        let xa = Array2::from_shape_vec((n, d), x.clone()).unwrap();
+        let host = HostAutoencoder::of(&ae);
+        let pass = host.forward(xa.view());
+        let dza = Array2::from_shape_vec((n, 3), dz.clone()).unwrap();
+        let grads = host.backward(xa.view(), &pass, dza.view(), w);
+
+        let trained = ae.clone().train();
+        let ad = device.clone().autodiff();
+        let xt = Tensor::<2>::from_data(TensorData::new(x, [n, d]), &ad);
+        let out = trained.compress(xt, None);
+        let close = |a: &[f32], b: &[f32], what: &str| {
+            let scale = b.iter().fold(0.0f32, |m, v| m.max(v.abs())).max(1e-6);
+            for (i, (p, q)) in a.iter().zip(b).enumerate() {
+                assert!(
+                    (p - q).abs() <= 1e-4 * scale,
+                    "{what}[{i}]: host {p} autodiff {q}"
+                );
+            }
+        };
+        close(
+            pass.z.as_slice().unwrap(),
+            &values(out.z.clone().inner()),
+            "z",
+        );
+        close(
+            &pass.squared_error,
+            &values(out.reconstruction_error.clone().inner()),
+            "error",
+        );
+        let dzt = Tensor::<2>::from_data(TensorData::new(dz, [n, 3]), &ad);
+        let objective = (out.z * dzt).sum() + out.reconstruction_error.sum().mul_scalar(w);
+        let autodiff = objective.backward();
+        let mut host_grads = std::collections::HashMap::new();
+        trained.host_gradients(grads, &mut |id, g| {
+            host_grads.insert(id, g);
+        });
+        struct Check<'a> {
+            autodiff: &'a burn::tensor::Gradients,
+            host: &'a std::collections::HashMap<burn::module::ParamId, HostGradient>,
+            checked: usize,
+            close: &'a dyn Fn(&[f32], &[f32], &str),
+        }
+        impl ModuleVisitor for Check<'_> {
+            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+                let want = values(param.val().grad(self.autodiff).expect("a gradient"));
+                let got = match &self.host[&param.id] {
+                    HostGradient::Matrix(m) => m.iter().copied().collect::<Vec<_>>(),
+                    HostGradient::Vector(v) => v.to_vec(),
+                };
+                (self.close)(&got, &want, &format!("parameter {}", self.checked));
+                self.checked += 1;
+            }
+        }
+        let mut check = Check {
+            autodiff: &autodiff,
+            host: &host_grads,
+            checked: 0,
+            close: &close,
+        };
+        trained.visit(&mut check);
+        assert_eq!(check.checked, 12, "6 layers, weight and bias each");
+    }
+}
