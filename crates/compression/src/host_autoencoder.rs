@@ -19,11 +19,11 @@ use ndarray::{Array1, Array2, ArrayView2, Axis};
 
 use crate::Autoencoder;
 
-/// One linear layer's weights (`[in, out]`, Burn's layout) and bias.
+/// A copy of one Burn linear layer's weights (`[in, out]`, Burn's layout) and bias on the host.
 #[derive(Debug, Clone)]
-struct HostLayer {
-    weight: Array2<f32>,
-    bias: Option<Array1<f32>>,
+pub struct HostLinear {
+    pub weight: Array2<f32>,
+    pub bias: Option<Array1<f32>>,
 }
 
 /// An autoencoder's weights on the host, for [`forward`](Self::forward) and
@@ -31,7 +31,7 @@ struct HostLayer {
 #[derive(Debug, Clone)]
 pub struct HostAutoencoder {
     /// Encoder layers, then decoder layers.
-    layers: Vec<HostLayer>,
+    layers: Vec<HostLinear>,
     encoder_layers: usize,
     norm_eps: f32,
 }
@@ -61,8 +61,9 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
         .expect("converted to f32")
 }
 
-impl HostLayer {
-    fn of(layer: &Linear) -> Self {
+impl HostLinear {
+    /// A copy of `layer`'s weights.
+    pub fn of(layer: &Linear) -> Self {
         let [fan_in, fan_out] = layer.weight.shape().dims::<2>();
         let weight = Array2::from_shape_vec((fan_in, fan_out), values(layer.weight.val()))
             .expect("[in, out]");
@@ -71,6 +72,66 @@ impl HostLayer {
             .as_ref()
             .map(|b| Array1::from_vec(values(b.val())));
         Self { weight, bias }
+    }
+
+    /// `h W + b` of the rows `h`, then `f` applied to each output in place.
+    pub fn forward(&self, h: ArrayView2<f32>, f: impl Fn(f32) -> f32) -> Array2<f32> {
+        let mut a = Array2::<f32>::zeros((h.nrows(), self.weight.ncols()));
+        general_mat_mul(1.0, &h, &self.weight, 0.0, &mut a);
+        // Plain slices, so that the loop vectorises.
+        let width = a.ncols();
+        let values = a.as_slice_mut().expect("standard layout");
+        match self
+            .bias
+            .as_ref()
+            .map(|b| b.as_slice().expect("contiguous"))
+        {
+            Some(b) => values.chunks_exact_mut(width).for_each(|row| {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v = f(*v + b));
+            }),
+            None => values.iter_mut().for_each(|v| *v = f(*v)),
+        }
+        a
+    }
+
+    /// The backward pass of the layer for `∂/∂a` = `grad` (`[n, out]`) at the input `input`:
+    /// the weight's and bias's gradients, and `∂/∂input` unless `need_input` is false.
+    pub fn backward(
+        &self,
+        input: ArrayView2<f32>,
+        grad: ArrayView2<f32>,
+        need_input: bool,
+    ) -> (LayerGradients, Option<Array2<f32>>) {
+        let mut d_weight = Array2::<f32>::zeros(self.weight.raw_dim());
+        general_mat_mul(1.0, &input.t(), &grad, 0.0, &mut d_weight);
+        let d_bias = self.bias.as_ref().map(|_| grad.sum_axis(Axis(0)));
+        let below = need_input.then(|| {
+            let mut below = Array2::<f32>::zeros(input.raw_dim());
+            general_mat_mul(1.0, &grad, &self.weight.t(), 0.0, &mut below);
+            below
+        });
+        (
+            LayerGradients {
+                weight: d_weight,
+                bias: d_bias,
+            },
+            below,
+        )
+    }
+}
+
+/// Hands each layer's weight and bias gradients (`grads`, in `layers`' order) to `register` with
+/// the parameter's id.
+pub fn register_linear_gradients<'a>(
+    layers: impl Iterator<Item = &'a Linear>,
+    grads: Vec<LayerGradients>,
+    register: &mut dyn FnMut(burn::module::ParamId, HostGradient),
+) {
+    for (layer, g) in layers.zip(grads) {
+        register(layer.weight.id, HostGradient::Matrix(g.weight));
+        if let (Some(b), Some(gb)) = (&layer.bias, g.bias) {
+            register(b.id, HostGradient::Vector(gb));
+        }
     }
 }
 
@@ -82,7 +143,7 @@ impl HostAutoencoder {
                 .encoder
                 .iter()
                 .chain(&ae.decoder)
-                .map(HostLayer::of)
+                .map(HostLinear::of)
                 .collect(),
             encoder_layers: ae.encoder.len(),
             norm_eps: ae.norm_eps() as f32,
@@ -99,24 +160,15 @@ impl HostAutoencoder {
         let n = x.nrows();
         let mut outputs: Vec<Array2<f32>> = Vec::with_capacity(self.layers.len());
         for (l, layer) in self.layers.iter().enumerate() {
-            let mut a = Array2::<f32>::zeros((n, layer.weight.ncols()));
-            match outputs.last() {
-                Some(h) => general_mat_mul(1.0, h, &layer.weight, 0.0, &mut a),
-                None => general_mat_mul(1.0, &x, &layer.weight, 0.0, &mut a),
-            }
-            let tanh = self.has_tanh(l);
-            for mut row in a.axis_iter_mut(Axis(0)) {
-                let row = row.as_slice_mut().expect("standard layout");
-                match (&layer.bias, tanh) {
-                    (Some(b), true) => row
-                        .iter_mut()
-                        .zip(b)
-                        .for_each(|(v, b)| *v = tanh_f32(*v + b)),
-                    (Some(b), false) => row.iter_mut().zip(b).for_each(|(v, b)| *v += b),
-                    (None, true) => row.iter_mut().for_each(|v| *v = tanh_f32(*v)),
-                    (None, false) => {}
-                }
-            }
+            let input = match outputs.last() {
+                Some(h) => h.view(),
+                None => x.view(),
+            };
+            let a = if self.has_tanh(l) {
+                layer.forward(input, tanh_f32)
+            } else {
+                layer.forward(input, |v| v)
+            };
             outputs.push(a);
         }
         let z_c = &outputs[self.encoder_layers - 1];
@@ -200,18 +252,11 @@ impl HostAutoencoder {
             } else {
                 pass.outputs[l - 1].view()
             };
-            let mut d_weight = Array2::<f32>::zeros(layer.weight.raw_dim());
-            general_mat_mul(1.0, &input.t(), &grad, 0.0, &mut d_weight);
-            let d_bias = layer.bias.as_ref().map(|_| grad.sum_axis(Axis(0)));
-            grads[l] = Some(LayerGradients {
-                weight: d_weight,
-                bias: d_bias,
-            });
-            if l == 0 {
+            let (g, below) = layer.backward(input, grad.view(), l > 0);
+            grads[l] = Some(g);
+            let Some(mut below) = below else {
                 break;
-            }
-            let mut below = Array2::<f32>::zeros(input.raw_dim());
-            general_mat_mul(1.0, &grad, &layer.weight.t(), 0.0, &mut below);
+            };
             if l == self.encoder_layers {
                 // The decoder's input is z_c, which z also holds.
                 below.zip_mut_with(&dz.slice(ndarray::s![.., ..latent]), |g, d| *g += d);
@@ -230,12 +275,7 @@ impl Autoencoder {
         grads: Vec<LayerGradients>,
         register: &mut dyn FnMut(burn::module::ParamId, HostGradient),
     ) {
-        for (layer, g) in self.encoder.iter().chain(&self.decoder).zip(grads) {
-            register(layer.weight.id, HostGradient::Matrix(g.weight));
-            if let (Some(b), Some(gb)) = (&layer.bias, g.bias) {
-                register(b.id, HostGradient::Vector(gb));
-            }
-        }
+        register_linear_gradients(self.encoder.iter().chain(&self.decoder), grads, register);
     }
 }
 

@@ -37,7 +37,10 @@ pub use autoencoder::{tanh, Autoencoder};
 pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};
-pub use host_autoencoder::{tanh_f32, HostAutoencoder, HostGradient, HostPass, LayerGradients};
+pub use host_autoencoder::{
+    register_linear_gradients, tanh_f32, HostAutoencoder, HostGradient, HostLinear, HostPass,
+    LayerGradients,
+};
 pub use init::linear_pytorch_default;
 pub use layerwise::LayerPair;
 pub use vae::{Vae, VaeEncoding};

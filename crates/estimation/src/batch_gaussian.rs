@@ -44,6 +44,9 @@ pub struct BatchGaussianMixture {
     /// `r_ik`, the posterior of component `k` for row `i`.
     posteriors: Vec<f64>,
     energies: Vec<f64>,
+    /// `D_ik = z_i − μ_k` and `P_k D_ik`, `n × k × d`.
+    deviations: Vec<f64>,
+    precise_deviations: Vec<f64>,
 }
 
 impl BatchGaussianMixture {
@@ -97,21 +100,29 @@ impl BatchGaussianMixture {
         }
         let mut posteriors = vec![0.0; n * k];
         let mut energies = vec![0.0; n];
+        let mut deviations = vec![0.0; n * k * d];
+        let mut precise_deviations = vec![0.0; n * k * d];
         let mut l = vec![0.0; k];
         for i in 0..n {
             for c in 0..k {
+                let at = (i * k + c) * d;
+                let dev = &mut deviations[at..at + d];
                 for j in 0..d {
                     dev[j] = z[i * d + j] - means[c * d + j];
                 }
-                let p = &precisions[c * d * d..(c + 1) * d * d];
-                l[c] = log_norm[c] - 0.5 * quadratic(p, &dev, d);
+                let pd = &mut precise_deviations[at..at + d];
+                mat_vec(&precisions[c * d * d..(c + 1) * d * d], dev, d, pd);
+                let maha: f64 = dev.iter().zip(pd.iter()).map(|(a, b)| a * b).sum();
+                l[c] = log_norm[c] - 0.5 * maha;
             }
             let max = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let total: f64 = l.iter().map(|v| (v - max).exp()).sum();
-            energies[i] = -(max + total.ln());
-            for c in 0..k {
-                posteriors[i * k + c] = (l[c] - max).exp() / total;
+            let row = &mut posteriors[i * k..(i + 1) * k];
+            for (r, v) in row.iter_mut().zip(&l) {
+                *r = (v - max).exp();
             }
+            let total: f64 = row.iter().sum();
+            row.iter_mut().for_each(|r| *r /= total);
+            energies[i] = -(max + total.ln());
         }
         Self {
             n,
@@ -126,6 +137,8 @@ impl BatchGaussianMixture {
             precisions,
             posteriors,
             energies,
+            deviations,
+            precise_deviations,
         }
     }
 
@@ -153,27 +166,30 @@ impl BatchGaussianMixture {
         let g: Vec<f64> = (0..n * k)
             .map(|ik| -energy_weights[ik / k] * self.posteriors[ik])
             .collect();
-        let mut d_sums = vec![0.0; k];
+        // G_k, from Σ_i g_ik ½ (P D)(P D)ᵀ, −½ Σ_i g_ik P_k and the penalty.
         let mut grad_cov = vec![0.0; k * dd];
-        let mut dev = vec![0.0; d];
-        let mut pd = vec![0.0; d];
-        for c in 0..k {
-            let p = &self.precisions[c * dd..(c + 1) * dd];
-            let gc = &mut grad_cov[c * dd..(c + 1) * dd];
-            let mut g_total = 0.0;
-            for i in 0..n {
-                let gi = g[i * k + c];
-                g_total += gi;
-                self.deviation(i, c, &mut dev);
-                mat_vec(p, &dev, d, &mut pd);
+        let mut g_totals = vec![0.0; k];
+        for i in 0..n {
+            for c in 0..k {
+                let gi = 0.5 * g[i * k + c];
+                g_totals[c] += g[i * k + c];
+                let at = (i * k + c) * d;
+                let pd = &self.precise_deviations[at..at + d];
+                let gc = &mut grad_cov[c * dd..(c + 1) * dd];
                 for a in 0..d {
+                    let s = gi * pd[a];
                     for b in 0..d {
-                        gc[a * d + b] += 0.5 * gi * pd[a] * pd[b];
+                        gc[a * d + b] += s * pd[b];
                     }
                 }
             }
+        }
+        let mut d_sums = vec![0.0; k];
+        for c in 0..k {
+            let p = &self.precisions[c * dd..(c + 1) * dd];
+            let gc = &mut grad_cov[c * dd..(c + 1) * dd];
             for (v, pv) in gc.iter_mut().zip(p) {
-                *v -= 0.5 * g_total * pv;
+                *v -= 0.5 * g_totals[c] * pv;
             }
             for j in 0..d {
                 let s = self.covariances[c * dd + j * d + j] + self.jitter;
@@ -182,27 +198,31 @@ impl BatchGaussianMixture {
             // ∂J/∂φ_k / N, with φ_k = S_k / N (its log floored at 1e-30 like the tensor version).
             let weight = self.sums[c] / n as f64;
             if weight > TINY {
-                d_sums[c] += g_total / weight / n as f64;
+                d_sums[c] += g_totals[c] / weight / n as f64;
             }
         }
-        // H_ik = ∂J/∂D_ik; M_k = −Σ_i H_ik.
-        let mut h = vec![0.0; n * k * d];
+        // H_ik = ∂J/∂D_ik (into d_z, which later gets the μ part); M_k = −Σ_i H_ik; and
+        // D_ikᵀ G_k D_ik for ∂J/∂γ.
+        let mut d_z = vec![0.0; n * d];
+        let mut d_gamma = vec![0.0; n * k];
         let mut grad_means = vec![0.0; k * d];
         let mut gd = vec![0.0; d];
         for i in 0..n {
             for c in 0..k {
                 let s = self.sums[c].max(TINY);
-                let p = &self.precisions[c * dd..(c + 1) * dd];
-                let gc = &grad_cov[c * dd..(c + 1) * dd];
-                self.deviation(i, c, &mut dev);
-                mat_vec(p, &dev, d, &mut pd);
-                mat_vec(gc, &dev, d, &mut gd);
+                let at = (i * k + c) * d;
+                let dev = &self.deviations[at..at + d];
+                let pd = &self.precise_deviations[at..at + d];
+                mat_vec(&grad_cov[c * dd..(c + 1) * dd], dev, d, &mut gd);
                 let (gi, gamma) = (g[i * k + c], self.gamma[i * k + c]);
+                let mut quad = 0.0;
                 for j in 0..d {
-                    let v = -gi * pd[j] + 2.0 * gamma * gd[j] / s;
-                    h[(i * k + c) * d + j] = v;
-                    grad_means[c * d + j] -= v;
+                    quad += dev[j] * gd[j];
+                    let h = -gi * pd[j] + 2.0 * gamma * gd[j] / s;
+                    d_z[i * d + j] += h;
+                    grad_means[c * d + j] -= h;
                 }
+                d_gamma[i * k + c] = quad / s;
             }
         }
         for c in 0..k {
@@ -215,39 +235,21 @@ impl BatchGaussianMixture {
                 .sum();
             d_sums[c] -= (inner + mu_m) / s;
         }
-        let mut d_z = vec![0.0; n * d];
-        let mut d_gamma = vec![0.0; n * k];
         for i in 0..n {
             for c in 0..k {
                 let s = self.sums[c].max(TINY);
                 let gamma = self.gamma[i * k + c];
-                let gc = &grad_cov[c * dd..(c + 1) * dd];
-                self.deviation(i, c, &mut dev);
-                let mut dg = quadratic(gc, &dev, d) / s + d_sums[c];
+                let mut dg = d_sums[c];
                 for j in 0..d {
-                    let m = grad_means[c * d + j];
-                    d_z[i * d + j] += h[(i * k + c) * d + j] + gamma * m / s;
-                    dg += self.z[i * d + j] * m / s;
+                    let m = grad_means[c * d + j] / s;
+                    d_z[i * d + j] += gamma * m;
+                    dg += self.z[i * d + j] * m;
                 }
-                d_gamma[i * k + c] = dg;
+                d_gamma[i * k + c] += dg;
             }
         }
         (d_z, d_gamma)
     }
-
-    fn deviation(&self, i: usize, c: usize, out: &mut [f64]) {
-        let d = self.d;
-        for j in 0..d {
-            out[j] = self.z[i * d + j] - self.means[c * d + j];
-        }
-    }
-}
-
-/// `vᵀ M v` for a row-major `d × d` matrix.
-fn quadratic(m: &[f64], v: &[f64], d: usize) -> f64 {
-    (0..d)
-        .map(|a| v[a] * (0..d).map(|b| m[a * d + b] * v[b]).sum::<f64>())
-        .sum()
 }
 
 fn mat_vec(m: &[f64], v: &[f64], d: usize, out: &mut [f64]) {

@@ -75,12 +75,25 @@ impl EstimationNetwork {
 /// Inverted dropout with a host-drawn mask: kept units are scaled by `1/(1−p)`.
 fn apply_dropout(h: Tensor<2>, p: f64, rng: &mut dyn RngCore) -> Tensor<2> {
     let [n, w] = h.dims();
-    let scale = (1.0 / (1.0 - p)) as f32;
-    let mask: Vec<f32> = (0..n * w)
-        .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
-        .collect();
+    let mask = dropout_mask(n * w, p, rng);
     let mask = Tensor::<2>::from_data(TensorData::new(mask, [n, w]), &h.device());
     h * mask
+}
+
+/// `len` dropout factors drawn from `rng` (0 with probability `p`, else `1/(1−p)`), row-major:
+/// the one mask of a layer, for the tensor network and the host one alike.
+pub(crate) fn dropout_mask(len: usize, p: f64, rng: &mut dyn RngCore) -> Vec<f32> {
+    let scale = (1.0 / (1.0 - p)) as f32;
+    (0..len)
+        .map(|_| if rng.random::<f64>() < p { 0.0 } else { scale })
+        .collect()
+}
+
+impl EstimationNetwork {
+    /// The dropout probability of the hidden layers.
+    pub(crate) fn dropout(&self) -> f64 {
+        self.dropout
+    }
 }
 
 #[cfg(test)]

@@ -25,10 +25,11 @@ use std::sync::mpsc;
 
 use std::sync::Arc;
 
+use burn::module::ParamId;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use dagmm_compression::{Autoencoder, Compression, HostAutoencoder, HostGradient, LayerGradients};
-use dagmm_estimation::{BatchGaussianMixture, MixtureKind};
+use dagmm_estimation::{BatchGaussianMixture, HostEstimationNetwork, MixtureKind};
 use dagmm_loss::{dagmm_loss, LossInputs};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::RngCore;
@@ -206,7 +207,7 @@ fn split_step_with(
         z_rows.extend(z.iter().copied());
         errors.extend(e);
     }
-    let z = Tensor::<2>::from_data(TensorData::new(z_rows, [n, z_dim]), &device);
+    let z = Array2::from_shape_vec((n, z_dim), z_rows).expect("[n, z_dim]");
     let errors = Tensor::<1>::from_data(TensorData::new(errors, [n]), &device);
     let MixtureStep {
         mut params,
@@ -215,9 +216,12 @@ fn split_step_with(
     } = if on_host {
         host_mixture_step(network, config, z, errors, anomaly, rng)
     } else {
+        let z = Tensor::<2>::from_data(
+            TensorData::new(z.into_raw_vec_and_offset().0, [n, z_dim]),
+            &device,
+        );
         graph_mixture_step(network, config, z, errors, anomaly, rng)
     };
-    let dz = Array2::from_shape_vec((n, z_dim), f32s(dz)).expect("[n, z_dim]");
     for (tx, &(start, end)) in grad_txs.iter().zip(&bounds) {
         tx.send(dz.slice(ndarray::s![start..end, ..]).to_owned())
             .expect("a compression part waits for its gradient");
@@ -238,22 +242,8 @@ fn split_step_with(
             }
         });
     }
-    ae.host_gradients(sum.expect("at least one part"), &mut |id, g| match g {
-        HostGradient::Matrix(m) => {
-            let shape = [m.nrows(), m.ncols()];
-            let values = m.into_raw_vec_and_offset().0;
-            params.register::<2>(
-                id,
-                Tensor::from_data(TensorData::new(values, shape), &device),
-            );
-        }
-        HostGradient::Vector(v) => {
-            let len = v.len();
-            params.register::<1>(
-                id,
-                Tensor::from_data(TensorData::new(v.to_vec(), [len]), &device),
-            );
-        }
+    ae.host_gradients(sum.expect("at least one part"), &mut |id, g| {
+        register(&mut params, id, g, &device)
     });
     SplitStep {
         grads: params,
@@ -266,11 +256,32 @@ fn network_device(ae: &Autoencoder) -> Device {
     ae.encoder[0].weight.val().device().inner()
 }
 
+/// Registers a host gradient as a tensor on `device`.
+fn register(params: &mut GradientsParams, id: ParamId, g: HostGradient, device: &Device) {
+    match g {
+        HostGradient::Matrix(m) => {
+            let shape = [m.nrows(), m.ncols()];
+            let values = m.into_raw_vec_and_offset().0;
+            params.register::<2>(
+                id,
+                Tensor::from_data(TensorData::new(values, shape), device),
+            );
+        }
+        HostGradient::Vector(v) => {
+            let len = v.len();
+            params.register::<1>(
+                id,
+                Tensor::from_data(TensorData::new(v.to_vec(), [len]), device),
+            );
+        }
+    }
+}
+
 /// What the whole-batch part of a split step gives: the estimation network's gradients, `∂J/∂z`
-/// (plain, `[N, z_dim]`) and the five reported terms.
+/// (`[N, z_dim]`) and the five reported terms.
 struct MixtureStep {
     params: GradientsParams,
-    dz: Tensor<2>,
+    dz: Array2<f32>,
     terms: Tensor<1>,
 }
 
@@ -284,6 +295,7 @@ fn graph_mixture_step(
     anomaly: Option<Tensor<1>>,
     rng: &mut dyn RngCore,
 ) -> MixtureStep {
+    let [n, z_dim] = z.dims();
     let z = z.autodiff().require_grad();
     let loss = network.estimate_and_loss(config, z.clone(), errors.autodiff(), anomaly, rng);
     let terms = loss.terms();
@@ -293,33 +305,33 @@ fn graph_mixture_step(
         .expect("z is a leaf of the objective");
     MixtureStep {
         params: GradientsParams::from_grads(grads, network),
-        dz,
+        dz: Array2::from_shape_vec((n, z_dim), f32s(dz)).expect("[n, z_dim]"),
         terms,
     }
 }
 
-/// [`graph_mixture_step`] for the Gaussian family with the mixture on the host
-/// ([`BatchGaussianMixture`]: f64, its gradient written out): the estimation network's `γ` on the
-/// graph; the energies and the penalty on the host; the objective of `dagmm_loss` over them as
-/// leaves, which gives `∂J/∂E_i` and `∂J/∂P` for whichever loss is configured; the host's
-/// `∂J/∂γ` back through the estimation network by one surrogate `Σ γ ⊙ ∂J/∂γ`; `∂J/∂z` the sum
-/// of the host's direct part and the network's.
+/// [`graph_mixture_step`] for the Gaussian family, on the host: the estimation network
+/// ([`HostEstimationNetwork`], the same dropout draws) and the batch's mixture
+/// ([`BatchGaussianMixture`], f64), their backward passes written out. Only the objective is
+/// Burn's: `dagmm_loss` over the energies and the penalty as leaves, which gives `∂J/∂E_i` and
+/// `∂J/∂P` for whichever loss is configured.
 fn host_mixture_step(
     network: &DagmmNetwork,
     config: &DagmmConfig,
-    z: Tensor<2>,
+    z: Array2<f32>,
     errors: Tensor<1>,
     anomaly: Option<Tensor<1>>,
     rng: &mut dyn RngCore,
 ) -> MixtureStep {
-    let [n, d] = z.dims();
-    let device = z.device().autodiff();
-    let z_leaf = z.clone().autodiff().require_grad();
-    let gamma = network.estimation.forward(z_leaf.clone(), Some(rng));
-    let k = gamma.dims()[1];
+    let (n, d) = z.dim();
+    let plain = errors.device();
+    let device = plain.clone().autodiff();
+    let estimation = HostEstimationNetwork::of(&network.estimation);
+    let pass = estimation.forward(z.view(), Some(rng));
+    let k = pass.gamma.ncols();
     let mixture = BatchGaussianMixture::fit(
-        &f32s(z),
-        &f32s(gamma.clone().inner()),
+        z.as_slice().expect("standard layout"),
+        pass.gamma.as_slice().expect("standard layout"),
         n,
         d,
         k,
@@ -350,20 +362,17 @@ fn host_mixture_step(
         .map(f64::from)
         .collect();
     let penalty_weight = f64::from(f32s(penalty.grad(&loss_grads).expect("P is a leaf of J"))[0]);
-    let (dz_host, dgamma) = mixture.gradients(&energy_weights, penalty_weight);
-    let plain = z_leaf.device().inner();
-    let dgamma = Tensor::<2>::from_data(TensorData::new(to_f32(&dgamma), [n, k]), &plain);
-    let surrogate = (gamma * dgamma.autodiff()).sum();
-    let mut grads = surrogate.backward();
-    let dz_network = z_leaf
-        .grad_remove(&mut grads)
-        .expect("z is a leaf of the estimation network");
-    let dz_host = Tensor::<2>::from_data(TensorData::new(to_f32(&dz_host), [n, d]), &plain);
-    MixtureStep {
-        params: GradientsParams::from_grads(grads, network),
-        dz: dz_network + dz_host,
-        terms,
-    }
+    let (dz_mixture, dgamma) = mixture.gradients(&energy_weights, penalty_weight);
+    let dgamma = Array2::from_shape_vec((n, k), to_f32(&dgamma)).expect("[n, k]");
+    let (grads, mut dz) = estimation.backward(z.view(), &pass, dgamma.view());
+    dz.iter_mut()
+        .zip(&dz_mixture)
+        .for_each(|(a, b)| *a += *b as f32);
+    let mut params = GradientsParams::new();
+    network
+        .estimation
+        .host_gradients(grads, &mut |id, g| register(&mut params, id, g, &plain));
+    MixtureStep { params, dz, terms }
 }
 
 fn f32s<const D: usize>(t: Tensor<D>) -> Vec<f32> {
