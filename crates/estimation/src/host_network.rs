@@ -160,6 +160,9 @@ mod tests {
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
 
+    /// Asserts two gradients agree, naming what they are.
+    type Close<'a> = dyn Fn(&[f64], &[f64], &str) + 'a;
+
     /// `γ` (same dropout masks from the same RNG state) and the gradients of `Σ dγ·γ` equal
     /// Burn's autodiff of [`EstimationNetwork::forward`].
     #[test]
@@ -212,7 +215,7 @@ mod tests {
             autodiff: &'a burn::tensor::Gradients,
             host: &'a std::collections::HashMap<burn::module::ParamId, HostGradient>,
             checked: usize,
-            close: &'a dyn Fn(&[f64], &[f64], &str),
+            close: &'a Close<'a>,
         }
         impl ModuleVisitor for Check<'_> {
             fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {

@@ -91,7 +91,9 @@ pub(crate) struct StepOutput {
 }
 
 /// A step's objective: on the autodiff graph, or its gradients (the split step of
-/// [`crate::parallel`] differentiates part by part).
+/// [`crate::parallel`] differentiates part by part). One per step and moved at once, so the size
+/// of a tensor handle against a map's is of no account.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Objective {
     Graph(Tensor<1>),
     Gradients(GradientsParams),

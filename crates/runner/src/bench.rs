@@ -145,6 +145,8 @@ pub struct TrainBenchRecord {
     pub dims: usize,
     pub batch_size: usize,
     pub device: String,
+    /// `training.threads` (the parts of a step on the CPU devices).
+    pub threads: usize,
     pub seed: u64,
     pub epochs: Vec<TrainBenchEpoch>,
     /// The best epoch after the first (the first warms caches), or the only one.
@@ -209,8 +211,10 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
         config.training.threads = t;
     }
     config.validate()?;
+    let threads = config.training.threads;
     println!(
-        "DAGMM training, {} rows × {} features, batch {}, the paper's KDDCUP network ({}), {}",
+        "DAGMM training, {} rows × {} features, batch {}, the paper's KDDCUP network ({}), {}, \
+         training.threads = {threads}",
         args.rows,
         args.dims,
         args.batch_size,
@@ -260,6 +264,7 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
                 dims: args.dims,
                 batch_size: args.batch_size,
                 device: device.name(),
+                threads,
                 seed: args.seed,
                 epochs,
                 samples_per_second: best,
@@ -289,5 +294,33 @@ mod tests {
         );
         assert_eq!(record.seconds.len(), 5);
         assert!(record.fastest_seconds <= record.median_seconds);
+    }
+
+    /// The committed training benchmarks read back as the record the command writes, and their
+    /// figure is the best epoch after the first.
+    #[test]
+    fn the_committed_training_benchmarks_read_as_records() {
+        for (file, threads) in [("train_flex.json", 2), ("train_flex_1_thread.json", 1)] {
+            let path = format!(
+                "{}/../../results/benchmarks/{file}",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let text = std::fs::read_to_string(&path).unwrap();
+            let record: TrainBenchRecord = serde_json::from_str(&text).unwrap();
+            assert_eq!(
+                (
+                    record.benchmark.as_str(),
+                    record.rows,
+                    record.dims,
+                    record.threads
+                ),
+                ("dagmm_train", 198_401, 118, threads)
+            );
+            let best = record.epochs[1..]
+                .iter()
+                .map(|e| e.samples_per_second)
+                .fold(0.0, f64::max);
+            assert_eq!(record.samples_per_second, best, "{file}");
+        }
     }
 }

@@ -77,9 +77,12 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Sweep(args) => {
-            sweep::run_sweep(&args.experiment, &args.out, args.jobs, args.shard)
-        }
+        Command::Sweep(args) => sweep::run_sweep(
+            &args.experiment,
+            &args.out,
+            args.jobs.unwrap_or_else(sweep::default_jobs),
+            args.shard,
+        ),
         Command::Report { dir } => report::print_report(&dir),
         Command::Data {
             command: DataCommand::Fetch { name, dir },

@@ -227,6 +227,11 @@ pub fn finished(dir: &Path) -> bool {
     dir.join(dagmm_pipeline::SUMMARY_FILE).is_file()
 }
 
+/// `--jobs` when not given: one run per core of this machine.
+pub fn default_jobs() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
 /// `dagmm sweep`.
 pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> Result<()> {
     if jobs == 0 {
