@@ -50,15 +50,17 @@ fn data(input: &InputArgs) -> DataSection {
 }
 
 fn finish(config: RunConfig, out: &Path) -> Result<()> {
+    let progress = EpochProgress::em_only();
     let output = run_into(
         &config,
         Path::new("(command line)"),
         out,
-        &EpochProgress::hidden(),
+        &progress,
         None,
         Extras { pictures: true },
         Resume::No,
     )?;
+    progress.finish(None);
     let s = &output.summary;
     if let Some(sel) = &s.selection {
         eprintln!(

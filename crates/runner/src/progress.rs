@@ -22,7 +22,6 @@ enum Display {
         prefix: String,
         next_tenth: Mutex<u64>,
     },
-    Hidden,
 }
 
 /// The progress of one run's training epochs.
@@ -32,6 +31,8 @@ pub struct EpochProgress {
     started: Instant,
     /// As lines: when the next EM iteration is written (time since `started`).
     next_em_line: Mutex<Duration>,
+    /// Whether [`println`](Self::println) shows its lines.
+    describe: bool,
 }
 
 /// EM fits shorter than this show no iterations.
@@ -40,14 +41,12 @@ const EM_QUIET: Duration = Duration::from_secs(2);
 const EM_LINE_EVERY: Duration = Duration::from_secs(5);
 
 impl EpochProgress {
-    /// Nothing shown.
-    pub fn hidden() -> Self {
-        EpochProgress {
-            display: Display::Hidden,
-            total: 0,
-            started: Instant::now(),
-            next_em_line: Mutex::new(EM_QUIET),
-        }
+    /// Only a long EM fit's iterations (`dagmm gmm`, whose own lines say the rest): on its
+    /// spinner on a terminal, else as lines.
+    pub fn em_only() -> Self {
+        let mut progress = Self::new(None, "", None);
+        progress.describe = false;
+        progress
     }
 
     /// Progress over `epochs` main-stage epochs (none for a detector without epochs): a bar of
@@ -100,15 +99,18 @@ impl EpochProgress {
             total,
             started: Instant::now(),
             next_em_line: Mutex::new(EM_QUIET),
+            describe: true,
         }
     }
 
     /// A line above the bar (or on stderr without one).
     pub fn println(&self, line: &str) {
+        if !self.describe {
+            return;
+        }
         match &self.display {
             Display::Bar(bar) => bar.println(line),
             Display::Lines { prefix, .. } => eprintln!("{prefix}{line}"),
-            Display::Hidden => {}
         }
     }
 
@@ -156,7 +158,6 @@ impl EpochProgress {
                     clock(elapsed)
                 );
             }
-            Display::Hidden => {}
         }
     }
 
@@ -178,7 +179,6 @@ impl EpochProgress {
                     *next = elapsed + EM_LINE_EVERY;
                 }
             }
-            Display::Hidden => {}
         }
     }
 
@@ -201,7 +201,7 @@ impl EpochProgress {
     }
 }
 
-/// `EM init 1/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4; converged below 1e-3)`.
+/// `EM init 1/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4, stops below 1e-3)`.
 pub fn em_message(it: &EmIteration) -> String {
     let init = if it.n_init > 1 {
         format!(" init {}/{},", it.init, it.n_init)
@@ -210,7 +210,7 @@ pub fn em_message(it: &EmIteration) -> String {
     };
     let change = if it.change.is_finite() {
         format!(
-            " (change {:.1e}; converged below {:.0e})",
+            " (change {:.1e}, stops below {:.0e})",
             it.change, it.tol
         )
     } else {
@@ -251,7 +251,7 @@ mod tests {
         };
         assert_eq!(
             em_message(&it),
-            "EM init 2/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4; converged below 1e-3)"
+            "EM init 2/3, iteration 12/100: lower bound -17.94977 (change 3.2e-4, stops below 1e-3)"
         );
         it.n_init = 1;
         it.change = f64::INFINITY;
