@@ -209,10 +209,7 @@ pub fn em_message(it: &EmIteration) -> String {
         String::new()
     };
     let change = if it.change.is_finite() {
-        format!(
-            " (change {:.1e}, stops below {:.0e})",
-            it.change, it.tol
-        )
+        format!(" (change {:.1e}, stops below {:.0e})", it.change, it.tol)
     } else {
         String::new()
     };

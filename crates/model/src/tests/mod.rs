@@ -649,6 +649,14 @@ seed = 3
     let mut bad = DagmmConfig::default();
     bad.training.batch_size = 0;
     assert!(bad.validate().is_err());
+    // Threads: 1 to 256, the field named.
+    assert_eq!(DagmmConfig::default().training.threads, 2);
+    for threads in [0, 257] {
+        let mut bad = DagmmConfig::default();
+        bad.training.threads = threads;
+        let err = bad.validate().unwrap_err().to_string();
+        assert!(err.contains("training.threads"), "{err}");
+    }
 }
 
 #[test]
