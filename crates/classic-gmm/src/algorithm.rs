@@ -101,7 +101,19 @@ impl Components {
             let mean = ndarray::ArrayView1::from(&self.means[c * d..(c + 1) * d]);
             let centred = &x - &mean;
             let inverse = ArrayView2::from_shape((d, d), inverse).expect("d × d");
-            let y = centred.dot(&inverse.t());
+            // y = (x − μ) Mᵀ with M lower triangular: column block J of y takes only the
+            // columns ..j1 of x − μ (half the products of the whole matrix product).
+            let mut y = Array2::<f64>::zeros((m, d));
+            for j0 in (0..d).step_by(PRODUCT_BLOCK) {
+                let j1 = (j0 + PRODUCT_BLOCK).min(d);
+                general_mat_mul(
+                    1.0,
+                    &centred.slice(ndarray::s![.., ..j1]),
+                    &inverse.slice(ndarray::s![j0..j1, ..j1]).t(),
+                    0.0,
+                    &mut y.slice_mut(ndarray::s![.., j0..j1]),
+                );
+            }
             for (i, y_row) in y.rows().into_iter().enumerate() {
                 let maha: f64 = y_row.iter().map(|v| v * v).sum();
                 out[i * k + c] = self.log_const[c] - 0.5 * maha;
@@ -580,7 +592,8 @@ fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
         .sum()
 }
 
-/// `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` of each component (`K` full `d × d` blocks, row-major), as
+/// `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` of each component (`K` `d × d` blocks, row-major; the lower
+/// triangle and diagonal are the sums, entries above it are not to be read), as
 /// `Σ_blocks W_bᵀ W_b` with `W_b = √r_k ∘ (X_b − μ_k)`; blocks of rows run in parallel. For
 /// [`WIDE`] data: a rank-one update per row streams the whole `d × d` sum through memory for
 /// every row, which for thousands of features was nearly the whole cost of EM; the matrix
@@ -611,13 +624,27 @@ fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> V
                     &mut acc[c * d * d..(c + 1) * d * d],
                 )
                 .expect("d × d");
-                general_mat_mul(1.0, &w.t(), &w, 0.0, &mut product);
+                // The lower triangle only (what the covariances read), by blocks of rows:
+                // half the products of the whole WᵀW.
+                for i0 in (0..d).step_by(PRODUCT_BLOCK) {
+                    let i1 = (i0 + PRODUCT_BLOCK).min(d);
+                    general_mat_mul(
+                        1.0,
+                        &w.slice(ndarray::s![.., i0..i1]).t(),
+                        &w.slice(ndarray::s![.., ..i1]),
+                        0.0,
+                        &mut product.slice_mut(ndarray::s![i0..i1, ..i1]),
+                    );
+                }
             }
             acc
         })
         .reduce_with(add_into)
         .expect("at least one row")
 }
+
+/// Columns per block where a wide product skips a triangle of zeros (or of entries nobody reads).
+const PRODUCT_BLOCK: usize = 128;
 
 /// Sums `a += b` elementwise; the reduction of per-chunk statistics.
 fn add_into(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
@@ -837,7 +864,14 @@ mod tests {
     /// The matrix-product paths for wide data agree with the per-row loops they replace.
     #[test]
     fn wide_scatter_and_e_step_match_the_per_row_loops() {
-        let (n, d, k) = (700, 45, 2);
+        // One block of columns, then several with a ragged last one (and a blocked factor).
+        for d in [45, 2 * PRODUCT_BLOCK + 44] {
+            wide_paths_match_the_loops(d);
+        }
+    }
+
+    fn wide_paths_match_the_loops(d: usize) {
+        let (n, k) = (700, 2);
         assert!(d >= WIDE);
         let x = wide_rows(n, d);
         let resp: Vec<f64> = (0..n)
@@ -865,8 +899,17 @@ mod tests {
             }
         }
         let wide = wide_scatter(&x, d, &resp, k, &means);
-        for (w, e) in wide.iter().zip(&expected) {
-            assert!((w - e).abs() <= 1e-9 * (1.0 + e.abs()), "{w} vs {e}");
+        // The lower triangle is what the wide scatter promises.
+        for c in 0..k {
+            for a in 0..d {
+                for b in 0..=a {
+                    let (w, e) = (wide[c * d * d + a * d + b], expected[c * d * d + a * d + b]);
+                    assert!(
+                        (w - e).abs() <= 1e-9 * (1.0 + e.abs()),
+                        "d {d} [{a}, {b}]: {w} vs {e}"
+                    );
+                }
+            }
         }
         let components = build_components(&weights, &means, &covariances, d).unwrap();
         let mut by_blocks = vec![0.0; n * k];

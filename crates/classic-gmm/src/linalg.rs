@@ -3,7 +3,7 @@
 //! rows so that thousands of features read memory in order.
 
 use ndarray::linalg::general_mat_mul;
-use ndarray::Array2;
+use ndarray::{Array2, ArrayView2};
 
 /// From this many features on, EM takes the paths written for wide data: matrix products for
 /// the scatter and the E-step, lane-summed dot products in the Cholesky factor.
@@ -114,9 +114,26 @@ const BLOCK: usize = 64;
 
 /// `rows × cols` of the row-major `d`-wide matrix `m` from `(r, c)`, copied.
 fn block(m: &[f64], d: usize, r: std::ops::Range<usize>, c: std::ops::Range<usize>) -> Array2<f64> {
-    Array2::from_shape_fn((r.len(), c.len()), |(i, j)| {
-        m[(r.start + i) * d + c.start + j]
-    })
+    view(m, d, r, c).to_owned()
+}
+
+/// `rows × cols` of the row-major `d`-wide matrix `m` from `(r, c)`, in place (strided): no copy,
+/// no fresh pages.
+fn view(
+    m: &[f64],
+    d: usize,
+    r: std::ops::Range<usize>,
+    c: std::ops::Range<usize>,
+) -> ArrayView2<'_, f64> {
+    use ndarray::ShapeBuilder;
+    let start = r.start * d + c.start;
+    let end = if r.is_empty() || c.is_empty() {
+        start
+    } else {
+        (r.end - 1) * d + c.end
+    };
+    ArrayView2::from_shape((r.len(), c.len()).strides((d, 1)), &m[start..end])
+        .expect("inside the matrix")
 }
 
 /// The Cholesky factor by blocks (left-looking): for each block column `K`, the columns of `L`
@@ -130,7 +147,7 @@ fn blocked_cholesky(a: &[f64], d: usize) -> Option<Vec<f64>> {
         // The block column, rows k0.., with the earlier columns' contribution removed.
         let mut column = block(a, d, k0..d, k0..k1);
         if k0 > 0 {
-            let left = block(&l, d, k0..d, 0..k0);
+            let left = view(&l, d, k0..d, 0..k0);
             let top = left.slice(ndarray::s![..b, ..]);
             general_mat_mul(-1.0, &left, &top.t(), 1.0, &mut column);
         }
@@ -174,8 +191,8 @@ fn blocked_triangular_inverse(l: &[f64], d: usize) -> Vec<f64> {
         let mut t = Array2::<f64>::zeros((b, i0));
         general_mat_mul(
             1.0,
-            &block(l, d, i0..i1, 0..i0),
-            &block(&m, d, 0..i0, 0..i0),
+            &view(l, d, i0..i1, 0..i0),
+            &view(&m, d, 0..i0, 0..i0),
             0.0,
             &mut t,
         );

@@ -296,6 +296,28 @@ mod tests {
         assert!(record.fastest_seconds <= record.median_seconds);
     }
 
+    /// The committed wide EM benchmark reads back as the record, at the lower bound scikit-learn
+    /// reaches on the same rows (`results/README.md`).
+    #[test]
+    fn the_committed_wide_benchmark_reads_as_a_record() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../results/benchmarks/gmm_em_wide.json"
+        );
+        let record: GmmBenchRecord =
+            serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        assert_eq!(
+            (record.rows, record.dims, record.components),
+            (2_000, 1_500, 2)
+        );
+        assert!(
+            (record.lower_bound - 1167.65236).abs() < 1e-5,
+            "{}",
+            record.lower_bound
+        );
+        assert!(record.converged);
+    }
+
     /// The committed training benchmarks read back as the record the command writes, and their
     /// figure is the best epoch after the first.
     #[test]
