@@ -22,8 +22,12 @@ fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     (lo - pad)..(hi + pad)
 }
 
+/// At most about this many rows are drawn in a scatter panel (every k-th beyond it).
+const SCATTER_POINTS: usize = 50_000;
+
 /// Two panels on the first two features: ground truth (when labels are known) and the flagged rows.
-/// A data set with one feature is drawn against the row index.
+/// A data set with one feature is drawn against the row index. Past [`SCATTER_POINTS`] rows, every
+/// k-th row is drawn.
 pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) -> Result<()> {
     register_font();
     let x = &data.features;
@@ -76,9 +80,14 @@ pub fn scatter_truth_vs_prediction(path: &Path, data: &Dataset, flagged: &[u8]) 
                 .draw()
                 .map_err(draw_error)?;
             let (normal, anomaly) = (NORMAL, ANOMALY);
-            // Normal rows first, so anomalies are drawn on top.
+            // Normal rows first, so anomalies are drawn on top. Past SCATTER_POINTS rows, every
+            // k-th row stands for the rest, in both classes alike so the picture keeps their
+            // proportions (half a million circles overlap into one cloud anyway, and drawing them
+            // was a tenth of a `dagmm gmm` run).
+            let stride = xs.len().div_ceil(SCATTER_POINTS).max(1);
             for wanted in [0u8, 1u8] {
                 let points = (0..xs.len())
+                    .step_by(stride)
                     .filter(|&i| marks.map_or(0, |m| m[i]) == wanted)
                     .map(|i| {
                         Circle::new(
