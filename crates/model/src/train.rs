@@ -150,9 +150,9 @@ const TERM_NAMES: [&str; 5] = [
 
 /// Trains `module` (on the autodiff device, in training mode) on the rows of `x` for
 /// `plan.epochs` epochs with its own Adam state: each epoch draws a new permutation from
-/// `shuffle_rng`; each batch's rows are gathered on the host and uploaded alone, so the device
-/// never holds more than a batch of the data (wgpu adapters cap storage buffers: 128 MiB on
-/// lavapipe); `step` computes the objective of a batch given its rows' indices. A resumed stage
+/// `shuffle_rng`; `step` computes the objective of each [`Batch`] (its rows' indices, which it
+/// gathers on the host and uploads alone or part by part, so the device never holds more than a
+/// batch of the data: wgpu adapters cap storage buffers, 128 MiB on lavapipe). A resumed stage
 /// (`start`) replays the permutations of the epochs it skips, so the rest of the stage sees the
 /// same batches as a run never interrupted. Returns the trained module and the per-epoch mean
 /// terms of the epochs it ran. An epoch whose mean loss is not finite is an error naming its
