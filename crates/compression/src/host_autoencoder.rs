@@ -45,6 +45,8 @@ pub struct HostPass {
     pub z: Array2<f32>,
     /// `Σ_j (x_j − x'_j)²` per row.
     pub squared_error: Vec<f32>,
+    /// `(‖x‖_ε, ‖x'‖_ε, ‖x − x'‖_ε)` per row, which the backward pass needs again.
+    norms: Vec<(f32, f32, f32)>,
 }
 
 /// The gradients of one layer's weight and bias, in [`HostAutoencoder`]'s layer order.
@@ -177,6 +179,7 @@ impl HostAutoencoder {
         let eps2 = self.norm_eps * self.norm_eps;
         let mut z = Array2::<f32>::zeros((n, latent + 2));
         let mut squared_error = Vec::with_capacity(n);
+        let mut norms = Vec::with_capacity(n);
         for i in 0..n {
             let (xi, yi) = (x.row(i), x_hat.row(i));
             let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
@@ -191,14 +194,17 @@ impl HostAutoencoder {
             for j in 0..latent {
                 zi[j] = z_c[[i, j]];
             }
-            zi[latent] = (sq + eps2).sqrt() / x_norm;
+            let distance = (sq + eps2).sqrt();
+            zi[latent] = distance / x_norm;
             zi[latent + 1] = xy / (x_norm * y_norm);
             squared_error.push(sq);
+            norms.push((x_norm, y_norm, distance));
         }
         HostPass {
             outputs,
             z,
             squared_error,
+            norms,
         }
     }
 
@@ -215,21 +221,12 @@ impl HostAutoencoder {
         let z_c = &pass.outputs[self.encoder_layers - 1];
         let x_hat = pass.outputs.last().expect("at least two layers");
         let latent = z_c.ncols();
-        let eps2 = self.norm_eps * self.norm_eps;
         // ∂/∂x' of the relative distance, the cosine and the weighted squared error.
         let mut grad = Array2::<f32>::zeros(x_hat.raw_dim());
         for i in 0..n {
             let (xi, yi) = (x.row(i), x_hat.row(i));
-            let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for (a, b) in xi.iter().zip(yi) {
-                sq += (a - b) * (a - b);
-                xx += a * a;
-                yy += b * b;
-                xy += a * b;
-            }
-            let (x_norm, y_norm) = ((xx + eps2).sqrt(), (yy + eps2).sqrt());
-            let distance = (sq + eps2).sqrt();
-            let cosine = xy / (x_norm * y_norm);
+            let (x_norm, y_norm, distance) = pass.norms[i];
+            let cosine = pass.z[[i, latent + 1]];
             let (d_rel, d_cos) = (dz[[i, latent]], dz[[i, latent + 1]]);
             // rel = √(sq+ε²)/‖x‖: ∂/∂x' = −(x − x')/(‖x‖ √(sq+ε²)); sq: −2(x − x').
             let c_diff = -d_rel / (x_norm * distance) - 2.0 * error_weight;

@@ -64,35 +64,25 @@ impl EpochProgress {
             }
         } else if epochs.is_none() {
             // A classic detector: a spinner line, with EM's iterations once a fit runs long.
-            let bar = ProgressBar::new_spinner();
-            let template = if prefix.is_empty() {
-                "{spinner} [{elapsed_precise}] {msg}".to_string()
-            } else {
-                "  {prefix} {spinner} {msg}".to_string()
-            };
-            if let Ok(style) = ProgressStyle::with_template(&template) {
-                bar.set_style(style);
-            }
-            bar.set_prefix(prefix.to_string());
-            Display::Bar(match multi {
-                Some(m) => m.add(bar),
-                None => bar,
-            })
+            Display::Bar(styled(
+                ProgressBar::new_spinner(),
+                [
+                    "{spinner} [{elapsed_precise}] {msg}",
+                    "  {prefix} {spinner} {msg}",
+                ],
+                prefix,
+                multi,
+            ))
         } else {
-            let bar = ProgressBar::new(total);
-            let template = if prefix.is_empty() {
-                "{bar:28} [{elapsed_precise}, eta {eta}] {msg}".to_string()
-            } else {
-                "  {prefix} {bar:20} {msg}".to_string()
-            };
-            if let Ok(style) = ProgressStyle::with_template(&template) {
-                bar.set_style(style);
-            }
-            bar.set_prefix(prefix.to_string());
-            Display::Bar(match multi {
-                Some(m) => m.add(bar),
-                None => bar,
-            })
+            Display::Bar(styled(
+                ProgressBar::new(total),
+                [
+                    "{bar:28} [{elapsed_precise}, eta {eta}] {msg}",
+                    "  {prefix} {bar:20} {msg}",
+                ],
+                prefix,
+                multi,
+            ))
         };
         EpochProgress {
             display,
@@ -198,6 +188,29 @@ impl EpochProgress {
                 m.remove(bar);
             }
         }
+    }
+}
+
+/// `bar` with the first template (a run of its own) or the second (`prefix` names a sweep's run),
+/// added to `multi` when there is one.
+fn styled(
+    bar: ProgressBar,
+    templates: [&str; 2],
+    prefix: &str,
+    multi: Option<&MultiProgress>,
+) -> ProgressBar {
+    let template = if prefix.is_empty() {
+        templates[0]
+    } else {
+        templates[1]
+    };
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        bar.set_style(style);
+    }
+    bar.set_prefix(prefix.to_string());
+    match multi {
+        Some(m) => m.add(bar),
+        None => bar,
     }
 }
 
