@@ -18,11 +18,12 @@ use std::io::{BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::Path;
 
 use flate2::read::MultiGzDecoder;
-use ndarray::Array2;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use crate::encoded::{EncodedField, EncodedLayout};
 use crate::error::{DataError, Result};
+use crate::rows::{EncodedRowsBuilder, LoadedRows};
 use crate::Dataset;
 
 /// The symbolic columns that are one-hot encoded; other symbolic columns must hold numbers (0/1).
@@ -143,6 +144,12 @@ impl Group {
 /// `normal.` (the anomaly class of the DAGMM protocol), 0 for every other label; a label's trailing
 /// `.` is optional. Blank lines are skipped.
 pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
+    read_kddcup(data, names)?.into_dataset()
+}
+
+/// [`load_kddcup`]'s rows as the file holds them: numbers and category codes, expanded one row
+/// at a time (38 numbers and 3 codes per row of the 10% file instead of 118 numbers).
+pub fn read_kddcup(data: &Path, names: &Path) -> Result<LoadedRows> {
     let attributes = read_names(names)?;
     let expected_fields = attributes.len() + 1;
 
@@ -173,8 +180,9 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
 
     // One pass: numeric values and category codes row by row; the one-hot width is known only
     // at the end, when the categories can be sorted.
-    let mut numeric: Vec<f64> = Vec::new();
-    let mut codes: Vec<u32> = Vec::new();
+    let mut rows = EncodedRowsBuilder::new(n_numeric, n_groups);
+    let mut numeric: Vec<f64> = Vec::with_capacity(n_numeric);
+    let mut codes: Vec<u32> = Vec::with_capacity(n_groups);
     let mut labels: Vec<u8> = Vec::new();
     let mut buffer: Vec<u8> = Vec::with_capacity(1024);
     let mut line_no: u64 = 0;
@@ -223,6 +231,8 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
             });
         }
         let mut fields = line.split(',');
+        numeric.clear();
+        codes.clear();
         for (attribute, slot) in attributes.iter().zip(&slots) {
             let field = fields.next().unwrap_or("").trim();
             match *slot {
@@ -266,6 +276,8 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
         }
         let label = label.strip_suffix('.').unwrap_or(label);
         labels.push(u8::from(label == ANOMALY_LABEL));
+        rows.push(&numeric, &codes)
+            .map_err(|e| DataError::io(data, e))?;
     }
     drop(reader);
 
@@ -292,36 +304,30 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
 
     // Output layout: each attribute's first output column.
     let mut columns = Vec::new();
-    let mut offsets = Vec::with_capacity(attributes.len());
+    let mut fields = Vec::with_capacity(attributes.len());
     for (attribute, slot) in attributes.iter().zip(&slots) {
-        offsets.push(columns.len());
+        let first_column = columns.len();
         match *slot {
-            Slot::Numeric(_) => columns.push(attribute.name.clone()),
-            Slot::OneHot(g) => {
-                for value in &sorted_values[g] {
+            Slot::Numeric(slot) => {
+                fields.push(EncodedField::Number {
+                    slot,
+                    column: first_column,
+                });
+                columns.push(attribute.name.clone());
+            }
+            Slot::OneHot(group) => {
+                fields.push(EncodedField::Category {
+                    group,
+                    first_column,
+                });
+                for value in &sorted_values[group] {
                     columns.push(format!("{}={value}", attribute.name));
                 }
             }
         }
     }
-    let n_columns = columns.len();
-
-    let mut values = vec![0.0f64; n_rows * n_columns];
-    for (r, out) in values.chunks_exact_mut(n_columns).enumerate() {
-        let row_numeric = &numeric[r * n_numeric..(r + 1) * n_numeric];
-        let row_codes = &codes[r * n_groups..(r + 1) * n_groups];
-        for (slot, &offset) in slots.iter().zip(&offsets) {
-            match *slot {
-                Slot::Numeric(i) => out[offset] = row_numeric[i],
-                Slot::OneHot(g) => out[offset + ranks[g][row_codes[g] as usize]] = 1.0,
-            }
-        }
-    }
-    drop(numeric);
-    drop(codes);
-    let features = Array2::from_shape_vec((n_rows, n_columns), values)
-        .map_err(|e| DataError::InvalidArgument(format!("KDDCUP matrix shape: {e}")))?;
-    Dataset::new(features, Some(labels), columns)
+    let rows = rows.finish(EncodedLayout::new(fields, ranks, columns.len(), n_numeric)?)?;
+    LoadedRows::encoded(rows, Some(labels), columns)
 }
 
 /// The paper's KDDCUP-Rev: every row labelled 1 in `ds` (the `normal.` traffic) becomes the
@@ -335,6 +341,14 @@ pub fn kddcup_rev(ds: &Dataset, seed: u64) -> Result<Dataset> {
     let labels = ds.labels.as_ref().ok_or_else(|| {
         DataError::InvalidArgument("KDDCUP-Rev needs a labelled data set".to_string())
     })?;
+    let (rows, labels) = kddcup_rev_rows(labels, seed)?;
+    let mut rev = ds.select_rows(&rows);
+    rev.labels = Some(labels);
+    Ok(rev)
+}
+
+/// [`kddcup_rev`] by row numbers: the rows it keeps (ascending) and their new labels.
+pub fn kddcup_rev_rows(labels: &[u8], seed: u64) -> Result<(Vec<usize>, Vec<u8>)> {
     let normal: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 1).collect();
     let attacks: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0).collect();
     if normal.is_empty() {
@@ -358,9 +372,8 @@ pub fn kddcup_rev(ds: &Dataset, seed: u64) -> Result<Dataset> {
         .collect();
     chosen.extend_from_slice(&normal);
     chosen.sort_unstable();
-    let mut rev = ds.select_rows(&chosen);
-    rev.labels = Some(chosen.iter().map(|&i| 1 - labels[i]).collect());
-    Ok(rev)
+    let rev_labels = chosen.iter().map(|&i| 1 - labels[i]).collect();
+    Ok((chosen, rev_labels))
 }
 
 #[cfg(test)]

@@ -7,17 +7,24 @@
 //! synthetic sets of the tutorials (blobs, moons) and a checksum-checked download; and
 //! [`atomic::write_atomically`], the one whole-or-nothing file write of the workspace.
 //!
-//! This crate knows nothing of models: it hands plain `f64` matrices to the crates that fit them.
+//! [`load_rows`] keeps a file's rows as compact as its format allows ([`LoadedRows`]); the protocol
+//! splits them by row numbers and writes the scaled parts in `f64` or `f32` ([`Features`]) without
+//! the whole expanded matrix ever existing.
+//!
+//! This crate knows nothing of models: it hands plain matrices to the crates that fit them.
 
 pub mod atomic;
 pub mod csv_file;
 mod dataset;
+pub mod encoded;
 pub mod error;
 pub mod fetch;
 pub mod kddcup;
 pub mod load;
 pub mod mat;
+pub mod matrix;
 pub mod npz;
+pub mod rows;
 pub mod scaling;
 pub mod split;
 pub mod synthetic;
@@ -26,4 +33,6 @@ pub(crate) mod test_support;
 
 pub use dataset::Dataset;
 pub use error::{short_number, DataError, Result};
-pub use load::{load, LoadOptions};
+pub use load::{load, load_rows, LoadOptions};
+pub use matrix::{FeatureValue, Features, FeaturesView, Precision};
+pub use rows::LoadedRows;

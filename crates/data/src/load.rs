@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use crate::error::{DataError, Result};
-use crate::{csv_file, kddcup, mat, npz, Dataset};
+use crate::{csv_file, kddcup, mat, npz, Dataset, LoadedRows};
 
 /// Options that only some formats use.
 #[derive(Debug, Clone, Copy, Default)]
@@ -27,34 +27,40 @@ pub const SUPPORTED: &str = "`.csv` (header row), `.mat` (MATLAB level 5, X and 
 /// themselves (the `y` array, the KDDCUP99 label field, the generator), so a label column given
 /// for them is a [`DataError::LabelColumnNotApplicable`] error rather than silently ignored.
 pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
+    load_rows(path, options)?.into_dataset()
+}
+
+/// [`load`]'s rows as compact as the format allows: KDDCUP's stay encoded (numbers and category
+/// codes, [`crate::kddcup::read_kddcup`]); the other formats are read whole.
+pub fn load_rows(path: &Path, options: LoadOptions) -> Result<LoadedRows> {
     if let Some(name) = path.to_str().and_then(|p| p.strip_prefix(BUILTIN_PREFIX)) {
         reject_label_column(
             path,
             options,
             "a built-in data set comes with its own labels",
         )?;
-        return crate::synthetic::builtin(name);
+        return crate::synthetic::builtin(name).map(LoadedRows::dense);
     }
     let name = path
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
     if name.ends_with(".csv") {
-        csv_file::load_csv(path, options.label_column)
+        csv_file::load_csv(path, options.label_column).map(LoadedRows::dense)
     } else if name.ends_with(".mat") {
         reject_label_column(
             path,
             options,
             "a .mat file takes its labels from its `y` array",
         )?;
-        mat::load_mat(path)
+        mat::load_mat(path).map(LoadedRows::dense)
     } else if name.ends_with(".npz") {
         reject_label_column(
             path,
             options,
             "an .npz file takes its labels from its `y` array",
         )?;
-        npz::load_npz(path)
+        npz::load_npz(path).map(LoadedRows::dense)
     } else if name.starts_with("kddcup") || name.ends_with(".gz") {
         reject_label_column(
             path,
@@ -63,7 +69,7 @@ pub fn load(path: &Path, options: LoadOptions) -> Result<Dataset> {
         )?;
         let beside = path.with_file_name("kddcup.names");
         let names = options.names.unwrap_or(&beside);
-        kddcup::load_kddcup(path, names)
+        kddcup::read_kddcup(path, names)
     } else {
         Err(DataError::format(
             path,

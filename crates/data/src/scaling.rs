@@ -48,69 +48,25 @@ impl Scaler {
         train: ArrayView2<f64>,
         columns: &[String],
     ) -> Result<Self> {
-        if train.nrows() == 0 {
-            return Err(DataError::InvalidArgument(
-                "cannot fit a scaler on zero training rows".into(),
-            ));
-        }
-        let d = train.ncols();
-        if columns.len() != d {
+        if columns.len() != train.ncols() {
             return Err(DataError::InvalidArgument(format!(
-                "{} column names for {d} columns",
-                columns.len()
+                "{} column names for {} columns",
+                columns.len(),
+                train.ncols()
             )));
         }
-        let n = train.nrows() as f64;
-        let mut offset = Vec::with_capacity(d);
-        let mut scale = Vec::with_capacity(d);
-        for (column, name) in train.axis_iter(Axis(1)).zip(columns) {
-            if let Some((row, value)) = column.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-                return Err(DataError::InvalidArgument(format!(
-                    "column `{name}`, row {}: {value} is not finite; scaling needs numbers",
-                    row + 1
-                )));
+        let mut fit = ScalerFit::new(kind, columns.to_vec());
+        loop {
+            for row in train.rows() {
+                match row.as_slice() {
+                    Some(values) => fit.add(values)?,
+                    None => fit.add(&row.to_vec())?,
+                }
             }
-            let min = column.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = column.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            let overflow = |quantity| DataError::ColumnOverflow {
-                column: name.clone(),
-                min: short_number(min),
-                max: short_number(max),
-                quantity,
-            };
-            match kind {
-                ScalingKind::None => {
-                    offset.push(0.0);
-                    scale.push(1.0);
-                }
-                ScalingKind::MinMax => {
-                    let spread = max - min;
-                    if !spread.is_finite() {
-                        return Err(overflow("range"));
-                    }
-                    offset.push(min);
-                    scale.push(guard(spread));
-                }
-                ScalingKind::ZScore => {
-                    let sum = column.sum();
-                    if !sum.is_finite() {
-                        return Err(overflow("sum"));
-                    }
-                    let mean = sum / n;
-                    let var = column.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n;
-                    if !var.is_finite() {
-                        return Err(overflow("variance"));
-                    }
-                    offset.push(mean);
-                    scale.push(guard(var.sqrt()));
-                }
+            if !fit.end_pass()? {
+                return fit.finish();
             }
         }
-        Ok(Scaler {
-            kind,
-            offset,
-            scale,
-        })
     }
 
     /// Applies the fitted scaling to `x`, which must have the training column count.
@@ -123,34 +79,188 @@ impl Scaler {
     /// [`transform`](Self::transform) without a copy: `x` is overwritten with its scaled values
     /// (on an error, `x` is partly scaled).
     pub fn transform_in_place(&self, x: &mut Array2<f64>) -> Result<()> {
-        if x.ncols() != self.offset.len() {
-            return Err(DataError::InvalidArgument(format!(
-                "the scaler was fitted on {} columns but the data have {}",
-                self.offset.len(),
-                x.ncols()
-            )));
-        }
+        self.check_width(x.ncols())?;
         for (i, mut row) in x.axis_iter_mut(Axis(0)).enumerate() {
-            for (j, ((v, o), s)) in row
-                .iter_mut()
-                .zip(&self.offset)
-                .zip(&self.scale)
-                .enumerate()
-            {
-                let scaled = (*v - o) / s;
-                // A value far outside the training rows' spread can overflow (or be NaN already).
-                if !scaled.is_finite() {
-                    return Err(DataError::InvalidArgument(format!(
-                        "row {}, column {j} (0-based): {} scales to {scaled}; the value is \
-                         not finite or too far outside the training rows' range for f64",
-                        i + 1,
-                        short_number(*v)
-                    )));
+            match row.as_slice_mut() {
+                Some(values) => self.transform_row(values, i + 1)?,
+                None => {
+                    let mut values = row.to_vec();
+                    self.transform_row(&mut values, i + 1)?;
+                    row.assign(&ndarray::ArrayView1::from(&values));
                 }
-                *v = scaled;
             }
         }
         Ok(())
+    }
+
+    /// Errors unless the scaler was fitted on `width` columns.
+    pub fn check_width(&self, width: usize) -> Result<()> {
+        if width != self.offset.len() {
+            return Err(DataError::InvalidArgument(format!(
+                "the scaler was fitted on {} columns but the data have {width}",
+                self.offset.len(),
+            )));
+        }
+        Ok(())
+    }
+
+    /// Scales one row in place; errors name it as `row_number` (1-based). The row must have the
+    /// training column count ([`check_width`](Self::check_width)).
+    pub fn transform_row(&self, row: &mut [f64], row_number: usize) -> Result<()> {
+        for (j, ((v, o), s)) in row
+            .iter_mut()
+            .zip(&self.offset)
+            .zip(&self.scale)
+            .enumerate()
+        {
+            let scaled = (*v - o) / s;
+            // A value far outside the training rows' spread can overflow (or be NaN already).
+            if !scaled.is_finite() {
+                return Err(DataError::InvalidArgument(format!(
+                    "row {row_number}, column {j} (0-based): {} scales to {scaled}; the value is \
+                     not finite or too far outside the training rows' range for f64",
+                    short_number(*v)
+                )));
+            }
+            *v = scaled;
+        }
+        Ok(())
+    }
+}
+
+/// A [`Scaler`] fitted on rows that arrive one at a time, so that the training rows need not be
+/// one matrix: [`add`](Self::add) every row, then [`end_pass`](Self::end_pass); when it says
+/// so (z-score: the variance after the mean), pass the same rows again, then
+/// [`finish`](Self::finish). Column sums run in row order, so the fit is the same whatever
+/// holds the rows.
+#[derive(Debug, Clone)]
+pub struct ScalerFit {
+    kind: ScalingKind,
+    columns: Vec<String>,
+    /// 0: minimum, maximum and sum; 1 (z-score): the squared deviations from the mean.
+    pass: u8,
+    rows: usize,
+    min: Vec<f64>,
+    max: Vec<f64>,
+    sum: Vec<f64>,
+    mean: Vec<f64>,
+    squares: Vec<f64>,
+}
+
+impl ScalerFit {
+    /// A fit of `kind` on rows of `columns.len()` values (the names are for messages).
+    pub fn new(kind: ScalingKind, columns: Vec<String>) -> Self {
+        let d = columns.len();
+        ScalerFit {
+            kind,
+            columns,
+            pass: 0,
+            rows: 0,
+            min: vec![f64::INFINITY; d],
+            max: vec![f64::NEG_INFINITY; d],
+            sum: vec![0.0; d],
+            mean: Vec::new(),
+            squares: vec![0.0; d],
+        }
+    }
+
+    /// One training row. Errors for a wrong width or a value that is not finite.
+    pub fn add(&mut self, row: &[f64]) -> Result<()> {
+        let d = self.columns.len();
+        if row.len() != d {
+            return Err(DataError::InvalidArgument(format!(
+                "{} column names for {} columns",
+                d,
+                row.len()
+            )));
+        }
+        if self.pass == 0 {
+            self.rows += 1;
+            if let Some(j) = row.iter().position(|v| !v.is_finite()) {
+                return Err(DataError::InvalidArgument(format!(
+                    "column `{}`, row {}: {} is not finite; scaling needs numbers",
+                    self.columns[j], self.rows, row[j]
+                )));
+            }
+            for (j, &v) in row.iter().enumerate() {
+                self.min[j] = self.min[j].min(v);
+                self.max[j] = self.max[j].max(v);
+                self.sum[j] += v;
+            }
+        } else {
+            for (j, &v) in row.iter().enumerate() {
+                let deviation = v - self.mean[j];
+                self.squares[j] += deviation * deviation;
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a pass over the training rows; `true` when the fit needs the same rows once more.
+    pub fn end_pass(&mut self) -> Result<bool> {
+        if self.rows == 0 {
+            return Err(DataError::InvalidArgument(
+                "cannot fit a scaler on zero training rows".into(),
+            ));
+        }
+        if self.pass > 0 || self.kind != ScalingKind::ZScore {
+            return Ok(false);
+        }
+        for j in 0..self.columns.len() {
+            if !self.sum[j].is_finite() {
+                return Err(self.overflow(j, "sum"));
+            }
+        }
+        let n = self.rows as f64;
+        self.mean = self.sum.iter().map(|s| s / n).collect();
+        self.pass = 1;
+        Ok(true)
+    }
+
+    /// The fitted scaler, once [`end_pass`](Self::end_pass) has said `false`.
+    pub fn finish(self) -> Result<Scaler> {
+        let d = self.columns.len();
+        let n = self.rows as f64;
+        let mut offset = Vec::with_capacity(d);
+        let mut scale = Vec::with_capacity(d);
+        for j in 0..d {
+            match self.kind {
+                ScalingKind::None => {
+                    offset.push(0.0);
+                    scale.push(1.0);
+                }
+                ScalingKind::MinMax => {
+                    let spread = self.max[j] - self.min[j];
+                    if !spread.is_finite() {
+                        return Err(self.overflow(j, "range"));
+                    }
+                    offset.push(self.min[j]);
+                    scale.push(guard(spread));
+                }
+                ScalingKind::ZScore => {
+                    let var = self.squares[j] / n;
+                    if !var.is_finite() {
+                        return Err(self.overflow(j, "variance"));
+                    }
+                    offset.push(self.mean[j]);
+                    scale.push(guard(var.sqrt()));
+                }
+            }
+        }
+        Ok(Scaler {
+            kind: self.kind,
+            offset,
+            scale,
+        })
+    }
+
+    fn overflow(&self, j: usize, quantity: &'static str) -> DataError {
+        DataError::ColumnOverflow {
+            column: self.columns[j].clone(),
+            min: short_number(self.min[j]),
+            max: short_number(self.max[j]),
+            quantity,
+        }
     }
 }
 
@@ -185,6 +295,39 @@ mod tests {
         assert_eq!(s.offset, vec![2.0]);
         assert_eq!(s.scale, vec![1.0]);
         assert_eq!(s.transform(train.view()).unwrap(), array![[-1.0], [1.0]]);
+    }
+
+    #[test]
+    fn a_z_score_fit_asks_for_a_second_pass_and_min_max_for_one() {
+        let rows = [[1.0, 10.0], [3.0, 10.0], [5.0, 16.0]];
+        let names = vec!["a".to_string(), "b".to_string()];
+        let mut fit = ScalerFit::new(ScalingKind::ZScore, names.clone());
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            rows.iter().try_for_each(|r| fit.add(r)).unwrap();
+            if !fit.end_pass().unwrap() {
+                break;
+            }
+        }
+        assert_eq!(passes, 2);
+        let s = fit.finish().unwrap();
+        assert_eq!(s.offset, vec![3.0, 12.0]);
+        // Population deviations: sqrt(8/3) and sqrt(24/3).
+        assert_eq!(s.scale, vec![(8.0f64 / 3.0).sqrt(), 8.0f64.sqrt()]);
+        let mut fit = ScalerFit::new(ScalingKind::MinMax, names);
+        rows.iter().try_for_each(|r| fit.add(r)).unwrap();
+        assert!(!fit.end_pass().unwrap());
+        let s = fit.finish().unwrap();
+        assert_eq!((s.offset, s.scale), (vec![1.0, 10.0], vec![4.0, 6.0]));
+        let mut row = [5.0, 13.0];
+        Scaler::fit(ScalingKind::MinMax, ndarray::arr2(&rows).view())
+            .unwrap()
+            .transform_row(&mut row, 1)
+            .unwrap();
+        assert_eq!(row, [1.0, 0.5]);
+        let mut short = ScalerFit::new(ScalingKind::MinMax, vec!["a".into()]);
+        assert!(short.add(&[1.0, 2.0]).is_err());
     }
 
     #[test]

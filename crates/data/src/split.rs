@@ -15,7 +15,120 @@ use rand_chacha::ChaCha8Rng;
 use crate::error::{DataError, Result};
 use crate::Dataset;
 
-/// The two halves of a data set, with the original row numbers of each.
+/// The row numbers of a split, each part in file order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SplitRows {
+    /// The rows the detector is fitted on.
+    pub train: Vec<usize>,
+    /// The rows it is judged on.
+    pub test: Vec<usize>,
+}
+
+impl SplitRows {
+    /// Sorts both parts into file order (reproducible, and easy to join back to the source rows),
+    /// refusing an empty part.
+    fn new(
+        mut train: Vec<usize>,
+        mut test: Vec<usize>,
+        what: impl FnOnce() -> String,
+    ) -> Result<Self> {
+        train.sort_unstable();
+        test.sort_unstable();
+        if train.is_empty() || test.is_empty() {
+            return Err(DataError::InvalidArgument(format!(
+                "{} leaves {} training and {} test rows",
+                what(),
+                train.len(),
+                test.len()
+            )));
+        }
+        Ok(SplitRows { train, test })
+    }
+
+    /// The DAGMM paper's split of `n` rows: a seeded permutation cut at
+    /// `round(n · train_fraction)`. The training part is the training half without its anomalies
+    /// (all of it without labels, or with `keep_train_anomalies`); the test part is the whole other
+    /// half.
+    pub fn halves(
+        n: usize,
+        labels: Option<&[u8]>,
+        train_fraction: f64,
+        seed: u64,
+        keep_train_anomalies: bool,
+    ) -> Result<Self> {
+        check_fraction(train_fraction)?;
+        let (train_half, test_half) = halves(n, train_fraction, seed);
+        let train = match labels {
+            Some(labels) if !keep_train_anomalies => {
+                train_half.into_iter().filter(|&i| labels[i] == 0).collect()
+            }
+            _ => train_half,
+        };
+        Self::new(train, test_half, || format!("the split of {n} rows"))
+    }
+
+    /// The paper's halves with the training rows contaminated: anomalies drawn at random (seeded)
+    /// from the training half join its normal rows so that they make `contamination` of the
+    /// training rows: `round(c · n / (1 − c))` anomalies beside `n` normal rows.
+    pub fn contaminated(
+        labels: &[u8],
+        train_fraction: f64,
+        seed: u64,
+        contamination: f64,
+    ) -> Result<Self> {
+        check_fraction(train_fraction)?;
+        if !(contamination > 0.0 && contamination < 1.0) {
+            return Err(DataError::InvalidArgument(format!(
+                "contamination must lie strictly between 0 and 1, got {contamination}"
+            )));
+        }
+        let (train_half, test_half) = halves(labels.len(), train_fraction, seed);
+        let (normal, anomalies): (Vec<usize>, Vec<usize>) =
+            train_half.into_iter().partition(|&i| labels[i] == 0);
+        let wanted = (contamination * normal.len() as f64 / (1.0 - contamination)).round() as usize;
+        if wanted > anomalies.len() {
+            return Err(DataError::InvalidArgument(format!(
+                "contamination {contamination} of {} normal training rows needs {wanted} anomalies; \
+                 the training half holds {}",
+                normal.len(),
+                anomalies.len()
+            )));
+        }
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        rng.set_stream(1);
+        let mut train = normal;
+        train.extend(
+            rand::seq::index::sample(&mut rng, anomalies.len(), wanted)
+                .into_iter()
+                .map(|k| anomalies[k]),
+        );
+        Self::new(train, test_half, || {
+            format!("the contaminated split of {} rows", labels.len())
+        })
+    }
+
+    /// danieltan07/dagmm's, GOAD's and NeuTraL-AD's split: the normal rows (label 0) are split at
+    /// random (seeded) at `train_fraction`; the training part is the first, the test part the
+    /// other together with EVERY anomaly.
+    pub fn all_anomalies_in_test(labels: &[u8], train_fraction: f64, seed: u64) -> Result<Self> {
+        check_fraction(train_fraction)?;
+        let normal: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0).collect();
+        if normal.is_empty() {
+            return Err(DataError::InvalidArgument(
+                "no rows are labelled 0 (normal): there is nothing to train on".into(),
+            ));
+        }
+        let (train, test) = halves(normal.len(), train_fraction, seed);
+        let train = train.into_iter().map(|k| normal[k]).collect();
+        let mut test: Vec<usize> = test.into_iter().map(|k| normal[k]).collect();
+        test.extend((0..labels.len()).filter(|&i| labels[i] == 1));
+        Self::new(train, test, || {
+            format!("splitting {} normal rows", normal.len())
+        })
+    }
+}
+
+/// The two parts of a data set, with the original row numbers of each.
 #[derive(Debug, Clone)]
 pub struct AnomalySplit {
     /// Training rows: the training half without its anomalies (all of it if there are no labels).
@@ -24,6 +137,18 @@ pub struct AnomalySplit {
     pub test: Dataset,
     pub train_indices: Vec<usize>,
     pub test_indices: Vec<usize>,
+}
+
+impl AnomalySplit {
+    /// The rows of `data` that `rows` names.
+    pub fn of(data: &Dataset, rows: SplitRows) -> Self {
+        AnomalySplit {
+            train: data.select_rows(&rows.train),
+            test: data.select_rows(&rows.test),
+            train_indices: rows.train,
+            test_indices: rows.test,
+        }
+    }
 }
 
 fn check_fraction(train_fraction: f64) -> Result<()> {
@@ -44,32 +169,6 @@ fn labels_of<'a>(data: &'a Dataset, split: &str) -> Result<&'a [u8]> {
     })
 }
 
-/// Builds the split from row numbers (each part in file order), refusing an empty part.
-fn assemble(
-    data: &Dataset,
-    mut train_indices: Vec<usize>,
-    mut test_indices: Vec<usize>,
-    what: impl FnOnce() -> String,
-) -> Result<AnomalySplit> {
-    // Keep file order inside each part: reproducible and easy to join back to the source rows.
-    train_indices.sort_unstable();
-    test_indices.sort_unstable();
-    if train_indices.is_empty() || test_indices.is_empty() {
-        return Err(DataError::InvalidArgument(format!(
-            "{} leaves {} training and {} test rows",
-            what(),
-            train_indices.len(),
-            test_indices.len()
-        )));
-    }
-    Ok(AnomalySplit {
-        train: data.select_rows(&train_indices),
-        test: data.select_rows(&test_indices),
-        train_indices,
-        test_indices,
-    })
-}
-
 /// The seeded permutation of `0..n` cut at `round(n · train_fraction)`.
 fn halves(n: usize, train_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) {
     let mut order: Vec<usize> = (0..n).collect();
@@ -79,71 +178,28 @@ fn halves(n: usize, train_fraction: f64, seed: u64) -> (Vec<usize>, Vec<usize>) 
     (order, test)
 }
 
-/// danieltan07/dagmm's, GOAD's and NeuTraL-AD's split: the normal rows (label 0) are split at
-/// random (seeded) at `train_fraction`; the model trains on the first part and is scored on the
-/// other part together with EVERY anomaly.
+/// [`SplitRows::all_anomalies_in_test`] of `data`.
 pub fn all_anomalies_in_test(
     data: &Dataset,
     train_fraction: f64,
     seed: u64,
 ) -> Result<AnomalySplit> {
-    check_fraction(train_fraction)?;
     let labels = labels_of(data, "all-anomalies-in-test")?;
-    let normal: Vec<usize> = (0..labels.len()).filter(|&i| labels[i] == 0).collect();
-    if normal.is_empty() {
-        return Err(DataError::InvalidArgument(
-            "no rows are labelled 0 (normal): there is nothing to train on".into(),
-        ));
-    }
-    let (train, test) = halves(normal.len(), train_fraction, seed);
-    let train_indices = train.into_iter().map(|k| normal[k]).collect();
-    let mut test_indices: Vec<usize> = test.into_iter().map(|k| normal[k]).collect();
-    test_indices.extend((0..labels.len()).filter(|&i| labels[i] == 1));
-    assemble(data, train_indices, test_indices, || {
-        format!("splitting {} normal rows", normal.len())
-    })
+    let rows = SplitRows::all_anomalies_in_test(labels, train_fraction, seed)?;
+    Ok(AnomalySplit::of(data, rows))
 }
 
-/// The paper's split ([`anomaly_split`], same test half for a seed) with the training rows
-/// contaminated: anomalies drawn at random (seeded) from the training half join its normal rows
-/// so that they make `contamination` of the training rows: `round(c · n / (1 − c))` anomalies
-/// beside `n` normal rows. The training part keeps its labels.
+/// [`SplitRows::contaminated`] of `data` (the paper's Table 3): the same test half as
+/// [`anomaly_split`] for a seed; the training part keeps its labels.
 pub fn contaminated_split(
     data: &Dataset,
     train_fraction: f64,
     seed: u64,
     contamination: f64,
 ) -> Result<AnomalySplit> {
-    check_fraction(train_fraction)?;
-    if !(contamination > 0.0 && contamination < 1.0) {
-        return Err(DataError::InvalidArgument(format!(
-            "contamination must lie strictly between 0 and 1, got {contamination}"
-        )));
-    }
     let labels = labels_of(data, "contaminated")?;
-    let (train_half, test_half) = halves(data.n_rows(), train_fraction, seed);
-    let (normal, anomalies): (Vec<usize>, Vec<usize>) =
-        train_half.into_iter().partition(|&i| labels[i] == 0);
-    let wanted = (contamination * normal.len() as f64 / (1.0 - contamination)).round() as usize;
-    if wanted > anomalies.len() {
-        return Err(DataError::InvalidArgument(format!(
-            "contamination {contamination} of {} normal training rows needs {wanted} anomalies; \
-             the training half holds {}",
-            normal.len(),
-            anomalies.len()
-        )));
-    }
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    rng.set_stream(1);
-    let mut train_indices = normal;
-    train_indices.extend(
-        rand::seq::index::sample(&mut rng, anomalies.len(), wanted)
-            .into_iter()
-            .map(|k| anomalies[k]),
-    );
-    assemble(data, train_indices, test_half, || {
-        format!("the contaminated split of {} rows", data.n_rows())
-    })
+    let rows = SplitRows::contaminated(labels, train_fraction, seed, contamination)?;
+    Ok(AnomalySplit::of(data, rows))
 }
 
 /// Splits `data` at random (seeded): `train_fraction` of the rows form the training half.
@@ -160,20 +216,14 @@ pub fn split_halves(
     seed: u64,
     keep_train_anomalies: bool,
 ) -> Result<AnomalySplit> {
-    check_fraction(train_fraction)?;
-    let n = data.n_rows();
-    let (train_half, test_half) = halves(n, train_fraction, seed);
-    let train_indices: Vec<usize> = match &data.labels {
-        Some(labels) if !keep_train_anomalies => train_half
-            .iter()
-            .copied()
-            .filter(|&i| labels[i] == 0)
-            .collect(),
-        _ => train_half,
-    };
-    assemble(data, train_indices, test_half, || {
-        format!("the split of {n} rows")
-    })
+    let rows = SplitRows::halves(
+        data.n_rows(),
+        data.labels.as_deref(),
+        train_fraction,
+        seed,
+        keep_train_anomalies,
+    )?;
+    Ok(AnomalySplit::of(data, rows))
 }
 
 #[cfg(test)]

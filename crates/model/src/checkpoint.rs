@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use burn::module::Module;
 use burn::optim::ModuleOptimizer;
 use dagmm_data::atomic::{is_temporary, write_atomically};
+use dagmm_data::FeaturesView;
 use serde::{Deserialize, Serialize};
 
 use crate::epoch::EpochLosses;
@@ -78,7 +79,7 @@ pub(crate) struct Resumed {
 }
 
 /// FNV-1a over the rows' bit patterns: the same rows give the same digest on every machine.
-pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>) -> String {
+pub(crate) fn data_digest(x: FeaturesView<'_>) -> String {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     let mut eat = |bytes: &[u8]| {
         for &b in bytes {
@@ -88,9 +89,7 @@ pub(crate) fn data_digest(x: &ndarray::ArrayView2<f64>) -> String {
     };
     eat(&(x.nrows() as u64).to_le_bytes());
     eat(&(x.ncols() as u64).to_le_bytes());
-    for v in x.iter() {
-        eat(&v.to_bits().to_le_bytes());
-    }
+    x.for_each_f64(|v| eat(&v.to_bits().to_le_bytes()));
     format!("{h:016x}")
 }
 
@@ -153,7 +152,7 @@ impl Checkpointing {
     pub(crate) fn resumed(
         &self,
         config: &DagmmConfig,
-        x: &ndarray::ArrayView2<f64>,
+        x: FeaturesView<'_>,
         digest: &str,
     ) -> Result<Option<Resumed>> {
         if !self.resume {
@@ -169,7 +168,7 @@ impl Checkpointing {
                 message,
             })
         };
-        if (file.rows, file.columns) != x.dim() || file.data_digest != digest {
+        if (file.rows, file.columns) != (x.nrows(), x.ncols()) || file.data_digest != digest {
             return refuse(format!(
                 "the checkpoint was trained on other rows ({} × {}, digest {}; these are {} × {}, \
                  digest {digest}): resume with the same data, split, scaling and seed",
@@ -225,7 +224,7 @@ impl Checkpointing {
     pub(crate) fn save<M: Module>(
         &self,
         config: &DagmmConfig,
-        x: &ndarray::ArrayView2<f64>,
+        x: FeaturesView<'_>,
         digest: &str,
         network: &M,
         optimizer: Option<&ModuleOptimizer>,

@@ -3,8 +3,9 @@ use std::path::Path;
 
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
+use dagmm_data::FeaturesView;
 use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
-use ndarray::{Array2, ArrayView2};
+use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
 use crate::checkpoint::{check_format, data_digest, parse_json, Checkpointing};
@@ -110,9 +111,13 @@ struct ModelFile {
     standardization: Option<ScoreStandardization>,
 }
 
-fn check_data(x: &ArrayView2<f64>, input_dim: Option<usize>) -> Result<()> {
+fn check_data(x: FeaturesView<'_>, input_dim: Option<usize>) -> Result<()> {
     if x.nrows() == 0 || x.ncols() == 0 {
-        return Err(ModelError::Data(format!("empty matrix {:?}", x.dim())));
+        return Err(ModelError::Data(format!(
+            "empty matrix ({}, {})",
+            x.nrows(),
+            x.ncols()
+        )));
     }
     if let Some(d) = input_dim {
         if x.ncols() != d {
@@ -122,10 +127,7 @@ fn check_data(x: &ArrayView2<f64>, input_dim: Option<usize>) -> Result<()> {
             )));
         }
     }
-    if x.iter().all(|v| v.is_finite()) {
-        return Ok(());
-    }
-    if let Some(((i, j), v)) = x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+    if let Some((i, j, v)) = x.first_non_finite() {
         return Err(ModelError::Data(format!(
             "non-finite value {v} at row {i}, column {j}"
         )));
@@ -157,9 +159,9 @@ impl Dagmm {
     /// Pretrain (with `[pretraining]`), train on `x` (rows = samples), then fit the scoring
     /// mixture on all of `x`. `on_epoch` is called after every epoch of every stage (progress
     /// bars, `losses.csv`); the same rows are returned, stage by stage.
-    pub fn fit(
+    pub fn fit<'x>(
         config: DagmmConfig,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<(Self, Vec<EpochLosses>)> {
         Self::fit_labelled(config, x, None, on_epoch)
@@ -167,9 +169,9 @@ impl Dagmm {
 
     /// [`fit`](Self::fit) with per-row labels (1 = anomaly), which the anomaly-aware objective
     /// requires (and the others ignore).
-    pub fn fit_labelled(
+    pub fn fit_labelled<'x>(
         config: DagmmConfig,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         labels: Option<&[u8]>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<(Self, Vec<EpochLosses>)> {
@@ -182,19 +184,20 @@ impl Dagmm {
     /// epochs it holds are not run again, and their losses come back from it. On the same device
     /// the result is bit-identical to the fit never interrupted. A checkpoint of other rows, or
     /// of a config that shapes the network or orders its batches differently, is refused.
-    pub fn fit_checkpointed(
+    pub fn fit_checkpointed<'x>(
         config: DagmmConfig,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         labels: Option<&[u8]>,
         checkpoints: Option<&Checkpointing>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<(Self, Vec<EpochLosses>)> {
-        check_data(&x, None)?;
+        let x = x.into();
+        check_data(x, None)?;
         let mut model = Self::new(config, x.ncols())?;
         // The checkpoint folder with the digest of the rows its checkpoints are of.
-        let target = checkpoints.map(|c| (c, data_digest(&x)));
+        let target = checkpoints.map(|c| (c, data_digest(x)));
         let resumed = match &target {
-            Some((c, digest)) => c.resumed(&model.config, &x, digest)?,
+            Some((c, digest)) => c.resumed(&model.config, x, digest)?,
             None => None,
         };
         let (mut history, last) = match (&resumed, &target) {
@@ -206,14 +209,14 @@ impl Dagmm {
                 if let Some((c, _)) = target {
                     c.clear()?;
                 }
-                let history = model.pretrain(x.view(), on_epoch)?;
+                let history = model.pretrain(x, on_epoch)?;
                 let mut last = None;
                 if let (Some((c, digest)), Some(_)) = (target, &model.config.pretraining) {
                     // A kill during the main stage does not repeat the pretraining. The dropout
                     // stream is untouched until the main stage: its position is 0.
                     c.save(
                         &model.config,
-                        &x,
+                        x,
                         digest,
                         &model.network,
                         None,
@@ -250,12 +253,13 @@ impl Dagmm {
     /// Pretrain the autoencoder on `x` as `[pretraining]` says (nothing without it): each layer
     /// pair alone, bottom up, then the whole autoencoder on the reconstruction error. Clears the
     /// mixture.
-    pub fn pretrain(
+    pub fn pretrain<'x>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Vec<EpochLosses>> {
-        check_data(&x, Some(self.input_dim))?;
+        let x = x.into();
+        check_data(x, Some(self.input_dim))?;
         let (network, history) = pretrain(&self.config, self.network.clone(), x, on_epoch)?;
         self.network = network;
         self.mixture = None;
@@ -265,8 +269,9 @@ impl Dagmm {
 
     /// The "untrained control": the network at its initial weights (the same ones [`fit`](Self::fit)
     /// starts from for this config), with the mixture fitted on `x` by the same protocol.
-    pub fn untrained(config: DagmmConfig, x: ArrayView2<f64>) -> Result<Self> {
-        check_data(&x, None)?;
+    pub fn untrained<'x>(config: DagmmConfig, x: impl Into<FeaturesView<'x>>) -> Result<Self> {
+        let x = x.into();
+        check_data(x, None)?;
         let mut model = Self::new(config, x.ncols())?;
         model.fit_mixture(x)?;
         Ok(model)
@@ -274,22 +279,23 @@ impl Dagmm {
 
     /// Train the networks on `x` for `config.training.epochs` epochs (Adam, seeded shuffles,
     /// dropout on). Clears the mixture: call [`fit_mixture`](Self::fit_mixture) afterwards.
-    pub fn train(
+    pub fn train<'x>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Vec<EpochLosses>> {
         self.train_labelled(x, None, on_epoch)
     }
 
     /// [`train`](Self::train) with per-row labels (1 = anomaly) for the anomaly-aware objective.
-    pub fn train_labelled(
+    pub fn train_labelled<'x>(
         &mut self,
-        x: ArrayView2<f64>,
+        x: impl Into<FeaturesView<'x>>,
         labels: Option<&[u8]>,
         on_epoch: &mut dyn FnMut(&EpochLosses),
     ) -> Result<Vec<EpochLosses>> {
-        check_data(&x, Some(self.input_dim))?;
+        let x = x.into();
+        check_data(x, Some(self.input_dim))?;
         let (network, history) = train_network(
             &self.config,
             self.network.clone(),
@@ -310,8 +316,9 @@ impl Dagmm {
     /// estimation network's `γ` (one pass for a Gaussian mixture, two for a Laplace mixture), or
     /// by EM on the rows' `z` (`scoring.mixture = "em"`); then the training rows' score
     /// statistics ([`ScoreStandardization`]) in one more pass.
-    pub fn fit_mixture(&mut self, x: ArrayView2<f64>) -> Result<&FittedMixture> {
-        check_data(&x, Some(self.input_dim))?;
+    pub fn fit_mixture<'x>(&mut self, x: impl Into<FeaturesView<'x>>) -> Result<&FittedMixture> {
+        let x = x.into();
+        check_data(x, Some(self.input_dim))?;
         let mixture = match self.config.scoring.mixture {
             ScoringMixture::EstimationNetwork => self.membership_mixture(x)?,
             ScoringMixture::Em => self.em_mixture(x)?,
@@ -323,7 +330,7 @@ impl Dagmm {
     }
 
     /// The whole-set mixture from the estimation network's memberships.
-    fn membership_mixture(&self, x: ArrayView2<f64>) -> Result<FittedMixture> {
+    fn membership_mixture(&self, x: FeaturesView<'_>) -> Result<FittedMixture> {
         let device = self.device();
         let mut fitter = MixtureFitter::new(
             self.config.estimation.mixture,
@@ -334,7 +341,7 @@ impl Dagmm {
             for (start, end) in self.batches(x.nrows()) {
                 let out = self
                     .network
-                    .forward(upload_rows(&x, start..end, &device), None);
+                    .forward(upload_rows(x, start..end, &device), None);
                 fitter.add(pass, out.gamma, out.compression.z)?;
             }
         }
@@ -342,14 +349,14 @@ impl Dagmm {
     }
 
     /// A full-covariance Gaussian mixture fitted by EM (`dagmm-classic-gmm`) on the rows' `z`.
-    fn em_mixture(&self, x: ArrayView2<f64>) -> Result<FittedMixture> {
+    fn em_mixture(&self, x: FeaturesView<'_>) -> Result<FittedMixture> {
         let device = self.device();
         let zd = self.config.z_dim();
         let mut z = Vec::with_capacity(x.nrows() * zd);
         for (start, end) in self.batches(x.nrows()) {
             let out = self
                 .network
-                .forward(upload_rows(&x, start..end, &device), None);
+                .forward(upload_rows(x, start..end, &device), None);
             z.extend(read_f64(out.compression.z));
         }
         let z = Array2::from_shape_vec((x.nrows(), zd), z).expect("n × z_dim values");
@@ -390,14 +397,15 @@ impl Dagmm {
     }
 
     /// Energies of the rows of `x` under the fitted mixture.
-    pub fn energies(&self, x: ArrayView2<f64>) -> Result<Vec<f64>> {
+    pub fn energies<'x>(&self, x: impl Into<FeaturesView<'x>>) -> Result<Vec<f64>> {
         Ok(self.score(x)?.energy)
     }
 
     /// Scores, energies, reconstruction errors and `z` of the rows of `x`, streamed in batches
     /// of `config.scoring.batch_size` (one upload and one read per batch).
-    pub fn score(&self, x: ArrayView2<f64>) -> Result<Scores> {
-        check_data(&x, Some(self.input_dim))?;
+    pub fn score<'x>(&self, x: impl Into<FeaturesView<'x>>) -> Result<Scores> {
+        let x = x.into();
+        check_data(x, Some(self.input_dim))?;
         let (energy, reconstruction_error, z) = self.raw_scores(x, true)?;
         let score = match self.config.scoring.kind {
             ScoreKind::Energy => energy.clone(),
@@ -423,7 +431,7 @@ impl Dagmm {
     /// Energies, reconstruction errors and (when `with_z`) `z` under the fitted mixture.
     fn raw_scores(
         &self,
-        x: ArrayView2<f64>,
+        x: FeaturesView<'_>,
         with_z: bool,
     ) -> Result<(Vec<f64>, Vec<f64>, Array2<f64>)> {
         let mixture = self.mixture.as_ref().ok_or(ModelError::NotFitted)?;
@@ -438,7 +446,7 @@ impl Dagmm {
             let m = end - start;
             let out = self
                 .network
-                .forward(upload_rows(&x, start..end, &device), None);
+                .forward(upload_rows(x, start..end, &device), None);
             let zb = out.compression.z;
             let mut parts = vec![
                 prepared.energy(zb.clone()),

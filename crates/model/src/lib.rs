@@ -6,7 +6,9 @@
 //! scoring path (the mixture of the WHOLE training set, from the trained network's memberships in
 //! evaluation mode or by EM on its `z`, then energies of any matrix streamed in batches), the
 //! untrained control, and save/load of a model directory. The DAGMM paper's baselines (GMM-EN,
-//! PAE, E2E-AE, PAE-GMM-EM, PAE-GMM, DAGMM-p) are settings of this one model. Inputs and outputs are `ndarray::Array2<f64>` / `Vec<f64>`; tensors are f32 inside.
+//! PAE, E2E-AE, PAE-GMM-EM, PAE-GMM, DAGMM-p) are settings of this one model. Inputs are any [`dagmm_data::FeaturesView`]
+//! (`f64` or `f32` matrices, or encoded rows expanded a batch at a time; an `ArrayView2<f64>`
+//! converts with `.into()`); outputs are `Vec<f64>` / `Array2<f64>`; tensors are f32 inside.
 //! It is not the command line, the data loading or preprocessing, nor the metrics.
 //!
 //! Randomness: one `training.seed` gives independent ChaCha8 streams on the host: the weight

@@ -29,9 +29,10 @@ use burn::module::ParamId;
 use burn::optim::GradientsParams;
 use burn::tensor::{Device, Tensor, TensorData};
 use dagmm_compression::{Autoencoder, Compression, HostAutoencoder, HostGradient, LayerGradients};
+use dagmm_data::FeaturesView;
 use dagmm_estimation::{BatchGaussianMixture, HostEstimationNetwork, MixtureKind};
 use dagmm_loss::{dagmm_loss, LossInputs};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, Axis};
 use rand::RngCore;
 
 use crate::network::DagmmNetwork;
@@ -93,7 +94,7 @@ impl PartThreads {
     /// `parts` threads in `scope`, each gathering its rows from `x`.
     pub(crate) fn start<'scope, 'env: 'scope>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
-        x: ArrayView2<'env, f64>,
+        x: FeaturesView<'env>,
         parts: usize,
     ) -> Self {
         let jobs = (0..parts)
@@ -124,12 +125,10 @@ impl PartThreads {
 /// One part's forward pass: gathers its rows of `x` (as f32), sends `z` and the squared errors,
 /// waits for `∂J/∂z` of its rows and returns the gradients of the autoencoder's weights (`None`
 /// when the step was abandoned).
-fn compression_part(job: &PartJob, x: ArrayView2<f64>) -> Option<Vec<LayerGradients>> {
+fn compression_part(job: &PartJob, x: FeaturesView<'_>) -> Option<Vec<LayerGradients>> {
     let mut xb = Array2::<f32>::zeros((job.rows.len(), x.ncols()));
     for (mut out, &i) in xb.axis_iter_mut(Axis(0)).zip(&job.rows) {
-        out.iter_mut()
-            .zip(x.row(i))
-            .for_each(|(o, v)| *o = *v as f32);
+        x.row_to_f32(i, out.as_slice_mut().expect("a standard-layout row"));
     }
     let pass = job.autoencoder.forward(xb.view());
     job.forward_tx
@@ -455,7 +454,7 @@ mod tests {
         let net = model.network().clone().train();
         let device = model.device().autodiff();
         let batch = Batch {
-            x: x.view(),
+            x: x.view().into(),
             rows: &order,
             device: &device,
         };
@@ -473,7 +472,7 @@ mod tests {
         for (parts, on_host) in [(1, false), (2, false), (3, false), (1, true), (2, true)] {
             let tolerance = 1e-3;
             let step = std::thread::scope(|scope| {
-                let threads = PartThreads::start(scope, x.view(), parts);
+                let threads = PartThreads::start(scope, x.view().into(), parts);
                 split_step_with(
                     &net,
                     &config(parts),

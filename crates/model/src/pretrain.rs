@@ -5,7 +5,8 @@
 use burn::module::Module;
 use burn::tensor::{Device, Tensor};
 use dagmm_compression::{Autoencoder, Compression, CompressionNetwork, LayerPair};
-use ndarray::{Array2, ArrayView2};
+use dagmm_data::{Features, FeaturesView};
+use ndarray::Array2;
 
 use crate::epoch::{EpochLosses, TrainingStage};
 use crate::tensors::{read_f64, upload_rows};
@@ -19,7 +20,7 @@ use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 pub(crate) fn pretrain(
     config: &DagmmConfig,
     network: DagmmNetwork,
-    x: ArrayView2<f64>,
+    x: FeaturesView<'_>,
     on_epoch: &mut dyn FnMut(&EpochLosses),
 ) -> Result<(DagmmNetwork, Vec<EpochLosses>)> {
     let Some(p) = &config.pretraining else {
@@ -56,7 +57,7 @@ pub(crate) fn pretrain(
             let h = if layer == 0 {
                 x.to_owned()
             } else {
-                hidden(&ae, x, layer, config.scoring.batch_size, &plain)
+                Features::F64(hidden(&ae, x, layer, config.scoring.batch_size, &plain))
             };
             let (pair, epochs) = run_epochs(
                 ae.layer_pair(layer).train(),
@@ -117,7 +118,7 @@ fn reconstruction_step(loss: Tensor<1>) -> StepOutput {
 /// `h_layer` of every row (the encoder's first `layer` layers), computed in batches.
 fn hidden(
     ae: &Autoencoder,
-    x: ArrayView2<f64>,
+    x: FeaturesView<'_>,
     layer: usize,
     batch: usize,
     device: &Device,
@@ -127,7 +128,7 @@ fn hidden(
     let mut width = 0;
     for start in (0..n).step_by(batch.max(1)) {
         let end = (start + batch).min(n);
-        let h = ae.encode_layers(upload_rows(&x, start..end, device), layer);
+        let h = ae.encode_layers(upload_rows(x, start..end, device), layer);
         width = h.dims()[1];
         values.extend(read_f64(h));
     }

@@ -1,18 +1,20 @@
-//! Moving rows between the host (`ndarray`, f64) and the device (f32 tensors), one transfer each.
+//! Moving rows between the host (`ndarray`, f64 or f32) and the device (f32 tensors), one
+//! transfer each.
 
 use burn::tensor::{Device, Tensor, TensorData};
+use dagmm_data::FeaturesView;
 
-/// Upload the rows `rows` of an f64 matrix, in that order, as an f32 `[len, d]` tensor: a range
-/// for a contiguous batch (scoring), a slice of a permutation for a shuffled one (training).
+/// Upload the rows `rows` of a matrix, in that order, as an f32 `[len, d]` tensor: a range for a
+/// contiguous batch (scoring), a slice of a permutation for a shuffled one (training).
 pub(crate) fn upload_rows(
-    x: &ndarray::ArrayView2<f64>,
+    x: FeaturesView<'_>,
     rows: impl ExactSizeIterator<Item = usize>,
     device: &Device,
 ) -> Tensor<2> {
     let (n, d) = (rows.len(), x.ncols());
-    let mut v: Vec<f32> = Vec::with_capacity(n * d);
-    for i in rows {
-        v.extend(x.row(i).iter().map(|v| *v as f32));
+    let mut v: Vec<f32> = vec![0.0; n * d];
+    for (out, i) in v.chunks_exact_mut(d.max(1)).zip(rows) {
+        x.row_to_f32(i, out);
     }
     Tensor::from_data(TensorData::new(v, [n, d]), device)
 }

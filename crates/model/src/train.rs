@@ -9,6 +9,7 @@ use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::tensor::{Device, Tensor, TensorData};
+use dagmm_data::FeaturesView;
 use dagmm_loss::LossReport;
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -161,7 +162,7 @@ const TERM_NAMES: [&str; 5] = [
 pub(crate) fn run_epochs<M: Module>(
     mut module: M,
     device: &Device,
-    x: ndarray::ArrayView2<f64>,
+    x: FeaturesView<'_>,
     plan: &EpochPlan,
     shuffle_rng: &mut ChaCha8Rng,
     start: StageStart,
@@ -194,7 +195,7 @@ pub(crate) fn run_epochs<M: Module>(
             let out = step(
                 &module,
                 &Batch {
-                    x: x.view(),
+                    x: x.reborrow(),
                     rows: &order[start..end],
                     device,
                 },
@@ -285,7 +286,7 @@ pub(crate) fn run_epochs<M: Module>(
 /// reach the device one batch at a time, gathered on the host ([`Batch::upload`]), or part by part
 /// on the threads of a split step.
 pub(crate) struct Batch<'a> {
-    pub x: ndarray::ArrayView2<'a, f64>,
+    pub x: FeaturesView<'a>,
     pub rows: &'a [usize],
     /// The stage's device (autodiff).
     pub device: &'a Device,
@@ -294,7 +295,7 @@ pub(crate) struct Batch<'a> {
 impl Batch<'_> {
     /// The batch's rows as one f32 `[rows, d]` tensor on the stage's device.
     pub fn upload(&self) -> Tensor<2> {
-        upload_rows(&self.x, self.rows.iter().copied(), self.device)
+        upload_rows(self.x, self.rows.iter().copied(), self.device)
     }
 }
 
@@ -326,7 +327,7 @@ pub(crate) struct TrainCheckpoints<'a> {
 pub(crate) fn train_network(
     config: &DagmmConfig,
     network: DagmmNetwork,
-    x: ndarray::ArrayView2<f64>,
+    x: FeaturesView<'_>,
     labels: Option<&[u8]>,
     resumed: Option<&Resumed>,
     checkpoints: Option<TrainCheckpoints<'_>>,
@@ -376,7 +377,7 @@ pub(crate) fn train_network(
         move |net: &DagmmNetwork, optim: &ModuleOptimizer, epoch: usize, stage: &[EpochLosses]| {
             c.target.save(
                 config,
-                &x,
+                x,
                 c.digest,
                 net,
                 Some(optim),

@@ -76,7 +76,7 @@ impl SavedDetector {
     pub fn score(&self, data: &Dataset, path: &Path) -> Result<ScoredRows> {
         let (features, ignored_columns) = align_columns(data, &self.card.columns, path)?;
         let x = self.card.scaler.transform(features.view())?;
-        let scores = self.detector.score(x.view())?;
+        let scores = self.detector.score(x.view().into())?;
         let (decision_score, cut, pu_score, flagged) = match &self.card.decision {
             Decision::Cut { threshold, .. } => (
                 scores.score.clone(),

@@ -8,6 +8,7 @@ use dagmm_classic_gmm::{
     select_by_bic, CovarianceType, Covariances, EmIteration, GaussianDensity, GaussianKind,
     GaussianMixture, GmmParams,
 };
+use dagmm_data::FeaturesView;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
@@ -244,8 +245,8 @@ impl Detector for ClassicDetector {
     fn input_dim(&self) -> usize {
         self.gmm.n_features()
     }
-    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
-        let ll = self.gmm.score_samples(x)?.to_vec();
+    fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
+        let ll = self.gmm.score_samples(x.to_f64().view())?.to_vec();
         Ok(RowScores {
             score: ll.iter().map(|l| -l).collect(),
             columns: vec![("log_likelihood", ll)],

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use ndarray::{Array2, ArrayView2};
+use dagmm_data::FeaturesView;
+use ndarray::Array2;
 
 use crate::config::DetectorKind;
 use crate::Result;
@@ -64,8 +65,8 @@ pub trait Detector {
     fn score_name(&self) -> &'static str;
     /// Number of input features.
     fn input_dim(&self) -> usize;
-    /// Scores of the rows of `x` (scaled as the training rows were).
-    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores>;
+    /// Scores of the rows of `x` (scaled as the training rows were), in either precision.
+    fn score(&self, x: FeaturesView<'_>) -> Result<RowScores>;
     /// Writes the detector into `dir` (created); other files there are left alone.
     fn save(&self, dir: &Path) -> Result<()>;
 }

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use dagmm_data::FeaturesView;
 use dagmm_model::{Dagmm, DeviceChoice, ScoreKind};
-use ndarray::ArrayView2;
 
 use crate::config::DetectorKind;
 use crate::detector::{Detector, RowScores};
@@ -53,7 +53,7 @@ impl Detector for DagmmDetector {
         self.model.input_dim()
     }
 
-    fn score(&self, x: ArrayView2<f64>) -> Result<RowScores> {
+    fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
         let s = self.model.score(x)?;
         Ok(RowScores {
             score: s.score,

@@ -4,8 +4,8 @@
 use std::path::Path;
 
 use dagmm_classic_gmm::EmIteration;
+use dagmm_data::{FeaturesView, Precision};
 use dagmm_model::{Checkpointing, DeviceChoice, EpochLosses};
-use ndarray::ArrayView2;
 
 use crate::classic::{ClassicDetector, ClassicFit};
 use crate::config::{DetectorKind, GaussianSection, GmmSection, RunConfig};
@@ -53,6 +53,15 @@ impl DetectorSpec {
         }
     }
 
+    /// The precision its rows are stored in: `f32` for the networks, whose tensors are `f32`
+    /// (the rows are scaled in `f64` and rounded once, as an upload would), `f64` for EM.
+    pub fn precision(&self) -> Precision {
+        match self {
+            DetectorSpec::Dagmm(_) => Precision::F32,
+            DetectorSpec::Gmm { .. } | DetectorSpec::Gaussian(_) => Precision::F64,
+        }
+    }
+
     pub fn kind(&self) -> DetectorKind {
         match self {
             DetectorSpec::Dagmm(_) => DetectorKind::Dagmm,
@@ -67,7 +76,7 @@ impl DetectorSpec {
     /// checkpoints there and resumes from one as [`dagmm_model::Dagmm::fit_checkpointed`] says.
     pub fn fit(
         &self,
-        x: ArrayView2<f64>,
+        x: FeaturesView<'_>,
         labels: Option<&[u8]>,
         checkpoints: Option<&Checkpointing>,
         on_progress: &mut dyn FnMut(FitProgress<'_>),
@@ -89,9 +98,10 @@ impl DetectorSpec {
                 })
             }
             DetectorSpec::Gmm { section, seed } => {
-                let (detector, fit) = ClassicDetector::fit_gmm(section, *seed, x, &mut |i| {
-                    on_progress(FitProgress::EmIteration(i))
-                })?;
+                let (detector, fit) =
+                    ClassicDetector::fit_gmm(section, *seed, x.to_f64().view(), &mut |i| {
+                        on_progress(FitProgress::EmIteration(i))
+                    })?;
                 Ok(Fitted {
                     detector: Box::new(detector),
                     history: Vec::new(),
@@ -99,7 +109,7 @@ impl DetectorSpec {
                 })
             }
             DetectorSpec::Gaussian(section) => {
-                let (detector, fit) = ClassicDetector::fit_gaussian(section, x)?;
+                let (detector, fit) = ClassicDetector::fit_gaussian(section, x.to_f64().view())?;
                 Ok(Fitted {
                     detector: Box::new(detector),
                     history: Vec::new(),
@@ -112,7 +122,7 @@ impl DetectorSpec {
     /// The untrained control where it means something: a neural detector at the initial
     /// weights its fit starts from, its mixture fitted on `x` by the same protocol. `None` for
     /// the classic detectors (EM has no untrained state to compare with).
-    pub fn untrained(&self, x: ArrayView2<f64>) -> Result<Option<Box<dyn Detector>>> {
+    pub fn untrained(&self, x: FeaturesView<'_>) -> Result<Option<Box<dyn Detector>>> {
         match self {
             DetectorSpec::Dagmm(config) => {
                 let model = dagmm_model::Dagmm::untrained(config.clone(), x)?;

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use dagmm_classic_gmm::{GaussianDensity, GaussianKind, GaussianMixture};
 use dagmm_data::scaling::{Scaler, ScalingKind};
+use dagmm_data::Features;
 use dagmm_model::Dagmm;
 use dagmm_pipeline::protocol::prepare;
 use dagmm_pipeline::{
@@ -90,10 +91,13 @@ fn run_quietly(config: &RunConfig) -> RunOutput {
     run(config, &mut |_| {}).unwrap()
 }
 
-/// The scaled training and test rows of a config, as the protocol gives them.
+/// The scaled training and test rows of a config, as the protocol gives them (widened to f64).
 fn rows(config: &RunConfig) -> (Array2<f64>, Array2<f64>) {
     let p = prepare(config).unwrap();
-    (p.train, p.test)
+    (
+        p.train.view().to_f64().into_owned(),
+        p.test.view().to_f64().into_owned(),
+    )
 }
 
 #[test]
@@ -198,7 +202,11 @@ fn every_detector_kind_scores_the_same_after_save_and_load() {
         out.card.save(&model_dir).unwrap();
         let (_, test) = rows(&config);
         let back = load_detector(config.kind(), &model_dir, None).unwrap();
-        assert_eq!(back.score(test.view()).unwrap(), out.test.scores, "{name}");
+        assert_eq!(
+            back.score(test.view().into()).unwrap(),
+            out.test.scores,
+            "{name}"
+        );
         // Scoring the data file again flags every judged row as the run did.
         let saved = SavedDetector::load(&model_dir, None).unwrap();
         let ds = dagmm_data::load(
@@ -271,7 +279,7 @@ fn the_splits_take_the_rows_a_hand_count_gives() {
     let every = prepare(&config).unwrap();
     assert!(every.judged_on_training_rows());
     // The scaler is fitted on the training rows: min-max maps them into [0, 1].
-    let s = Scaler::fit(ScalingKind::MinMax, every.train.view()).unwrap();
+    let s = Scaler::fit(ScalingKind::MinMax, every.train.view().to_f64().view()).unwrap();
     assert!(s.offset.iter().all(|o| o.abs() < 1e-12));
     // GOAD's rule on the all-anomalies split: as many flagged as there are anomalies.
     config.evaluation.split = Split::AllAnomaliesInTest;
@@ -302,4 +310,62 @@ fn labels_missing_or_of_one_class_are_clear_errors() {
         Ok(_) => panic!("the paper split needs labels"),
     };
     assert!(err.contains("no labels"), "{err}");
+}
+
+/// A KDDCUP-layout file of `n` rows: 3 numbers, the 3 one-hot columns, a label.
+fn write_kddcup(dir: &Path, n: usize) -> (std::path::PathBuf, std::path::PathBuf) {
+    let names = dir.join("kddcup.names");
+    std::fs::write(
+        &names,
+        "back,normal.\nduration: continuous.\nprotocol_type: symbolic.\nservice: symbolic.\n\
+         flag: symbolic.\nsrc_bytes: continuous.\nrate: continuous.\n",
+    )
+    .unwrap();
+    let protocols = ["tcp", "udp", "icmp"];
+    let services = ["http", "private", "ecr_i", "ftp", "smtp"];
+    let mut text = String::new();
+    for i in 0..n {
+        text.push_str(&format!(
+            "{},{},{},{},{},{:.2},{}\n",
+            i % 11,
+            protocols[i % 3],
+            services[(i * 7) % 5],
+            if i % 4 == 0 { "REJ" } else { "SF" },
+            (i * 7919) % 100_003,
+            (i % 17) as f64 / 16.0,
+            if i % 5 == 0 { "normal." } else { "back." }
+        ));
+    }
+    let data = dir.join("kddcup.data");
+    std::fs::write(&data, text).unwrap();
+    (data, names)
+}
+
+#[test]
+fn kddcup_rows_stay_encoded_for_networks_and_expand_to_the_f64_rows_rounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, names) = write_kddcup(dir.path(), 3000);
+    let data = DataSection::file(path.clone(), None, Some(names));
+    for scaling in [ScalingKind::MinMax, ScalingKind::ZScore] {
+        let mut data = data.clone();
+        data.scaling = scaling;
+        let mut gmm = gmm_config(&path);
+        gmm.data = data.clone();
+        // The same seed: the same split.
+        let neural = dagmm_config(&path, |c| {
+            c.data = data.clone();
+            c.seed = gmm.seed;
+        });
+        let wide = prepare(&gmm).unwrap();
+        let narrow = prepare(&neural).unwrap();
+        assert_eq!(wide.scaler, narrow.scaler);
+        assert_eq!(wide.test_indices, narrow.test_indices);
+        assert_eq!(wide.columns.len(), 3 + 3 + 5 + 2);
+        for (f64_part, encoded) in [(&wide.train, &narrow.train), (&wide.test, &narrow.test)] {
+            let (Features::F64(x), Features::Encoded(e)) = (f64_part, encoded) else {
+                panic!("EM reads f64 rows, the networks encoded f32 rows")
+            };
+            assert_eq!(e.expand(), x.mapv(|v| v as f32), "{scaling:?}");
+        }
+    }
 }

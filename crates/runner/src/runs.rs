@@ -296,14 +296,15 @@ fn write_run(
             dir: checkpoint_dir.clone(),
             resume: resumed_after.is_some(),
         });
-    // The judged rows as scaled, for the scatter plot.
+    // The judged rows' first two columns as scaled: all the scatter plot draws.
     let mut judged: Option<Dataset> = None;
     let output = run_checkpointed(config, checkpoints.as_ref(), &mut |event| match event {
         RunEvent::Prepared(p) => {
             progress.println(&describe(config, p));
             if extras.pictures {
-                judged =
-                    Dataset::new(p.test.clone(), p.test_labels.clone(), p.columns.clone()).ok();
+                let x = p.test.view().leading_columns_f64(2);
+                let columns = p.columns[..x.ncols()].to_vec();
+                judged = Dataset::new(x, p.test_labels.clone(), columns).ok();
             }
         }
         RunEvent::Epoch(e) => progress.epoch(e),

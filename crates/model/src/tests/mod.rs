@@ -349,6 +349,72 @@ fn loss_gradient_matches_finite_differences() {
     );
 }
 
+/// `n` rows kept encoded as the KDDCUP loader keeps them (4 numbers, a 3- and a 5-way
+/// category), min-max scaled on every row.
+fn encoded_rows(n: usize, seed: u64) -> dagmm_data::encoded::EncodedFeatures {
+    use dagmm_data::encoded::{EncodedField, EncodedLayout};
+    use dagmm_data::rows::EncodedRowsBuilder;
+    use dagmm_data::scaling::{ScalerFit, ScalingKind};
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut builder = EncodedRowsBuilder::new(4, 2);
+    for _ in 0..n {
+        let numbers: Vec<f64> = (0..4).map(|_| rng.random_range(-3.0..5.0)).collect();
+        let codes = [rng.random_range(0..3u32), rng.random_range(0..5u32)];
+        builder.push(&numbers, &codes).unwrap();
+    }
+    let fields = vec![
+        EncodedField::Number { slot: 0, column: 0 },
+        EncodedField::Category {
+            group: 0,
+            first_column: 1,
+        },
+        EncodedField::Number { slot: 1, column: 4 },
+        EncodedField::Number { slot: 2, column: 5 },
+        EncodedField::Category {
+            group: 1,
+            first_column: 6,
+        },
+        EncodedField::Number {
+            slot: 3,
+            column: 11,
+        },
+    ];
+    let layout = EncodedLayout::new(fields, vec![vec![2, 0, 1], vec![0, 1, 2, 3, 4]], 12, 4);
+    let columns = (0..12).map(|j| format!("c{j}")).collect();
+    let rows =
+        dagmm_data::LoadedRows::encoded(builder.finish(layout.unwrap()).unwrap(), None, columns)
+            .unwrap();
+    let all: Vec<usize> = (0..n).collect();
+    let mut fit = ScalerFit::new(ScalingKind::MinMax, rows.columns.clone());
+    rows.for_each_row(&all, |row| fit.add(row)).unwrap();
+    assert!(!fit.end_pass().unwrap());
+    let scaler = fit.finish().unwrap();
+    match rows.into_parts([&all, &all], &scaler, dagmm_data::Precision::F32) {
+        Ok([dagmm_data::Features::Encoded(e), _]) => e,
+        other => panic!("encoded f32 parts expected, got {other:?}"),
+    }
+}
+
+#[test]
+fn encoded_dense_f32_and_f64_rows_train_and_score_alike() {
+    let encoded = encoded_rows(700, 12);
+    let dense = encoded.expand();
+    let wide = dense.mapv(f64::from);
+    let run = |x: dagmm_data::FeaturesView<'_>| {
+        let config = small_config(vec![8, 1], 3, 64, 1e-3, 5);
+        let (model, losses) = Dagmm::fit(config, x, &mut |_| {}).unwrap();
+        let l: Vec<[f64; 4]> = losses
+            .iter()
+            .map(|e| [e.total, e.reconstruction, e.energy, e.penalty])
+            .collect();
+        (l, model.score(x).unwrap())
+    };
+    let from_encoded = run(dagmm_data::FeaturesView::Encoded(&encoded));
+    assert_eq!(from_encoded, run(dense.view().into()), "f32 rows");
+    assert_eq!(from_encoded, run(wide.view().into()), "f64 rows");
+    assert!(from_encoded.1.energy.iter().all(|e| e.is_finite()));
+}
+
 #[test]
 fn same_seed_same_losses_and_energies_other_seed_differs() {
     let x = kddcup_like(300, 4);
@@ -670,7 +736,7 @@ fn bad_input_is_refused() {
     ));
     let model = Dagmm::untrained(config, kddcup_like(10, 8).view()).unwrap();
     assert!(matches!(
-        model.energies(Array2::zeros((3, 7)).view()),
+        model.energies(Array2::<f64>::zeros((3, 7)).view()),
         Err(ModelError::Data(_))
     ));
 }

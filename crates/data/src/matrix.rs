@@ -1,0 +1,261 @@
+//! Feature matrices stored in `f64` or `f32`. The classic mixtures fit in `f64`; the networks
+//! compute in `f32`, so a network's rows are scaled in `f64` and stored rounded to `f32` once
+//! (the values its tensors would hold anyway), in half the memory.
+
+use ndarray::{Array2, ArrayView2, CowArray, Ix2};
+
+use crate::encoded::EncodedFeatures;
+
+/// The number type a feature matrix is stored in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    F64,
+    F32,
+}
+
+/// A number a feature matrix can be stored in: `f64` or `f32`.
+pub trait FeatureValue: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static {
+    /// Rounds (for `f32`) an `f64` value.
+    fn from_f64(v: f64) -> Self;
+    fn to_f64(self) -> f64;
+    fn to_f32(self) -> f32;
+}
+
+impl FeatureValue for f64 {
+    fn from_f64(v: f64) -> Self {
+        v
+    }
+    fn to_f64(self) -> f64 {
+        self
+    }
+    fn to_f32(self) -> f32 {
+        self as f32
+    }
+}
+
+impl FeatureValue for f32 {
+    fn from_f64(v: f64) -> Self {
+        v as f32
+    }
+    fn to_f64(self) -> f64 {
+        self as f64
+    }
+    fn to_f32(self) -> f32 {
+        self
+    }
+}
+
+/// A feature matrix (rows are samples) in either precision, or scaled rows kept encoded
+/// (`f32`, expanded a row at a time).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Features {
+    F64(Array2<f64>),
+    F32(Array2<f32>),
+    Encoded(EncodedFeatures),
+}
+
+/// A borrowed [`Features`].
+#[derive(Debug, Clone, Copy)]
+pub enum FeaturesView<'a> {
+    F64(ArrayView2<'a, f64>),
+    F32(ArrayView2<'a, f32>),
+    Encoded(&'a EncodedFeatures),
+}
+
+impl Features {
+    pub fn view(&self) -> FeaturesView<'_> {
+        match self {
+            Features::F64(x) => FeaturesView::F64(x.view()),
+            Features::F32(x) => FeaturesView::F32(x.view()),
+            Features::Encoded(x) => FeaturesView::Encoded(x),
+        }
+    }
+
+    pub fn nrows(&self) -> usize {
+        self.view().nrows()
+    }
+
+    pub fn ncols(&self) -> usize {
+        self.view().ncols()
+    }
+
+    pub fn precision(&self) -> Precision {
+        self.view().precision()
+    }
+}
+
+impl From<Array2<f64>> for Features {
+    fn from(x: Array2<f64>) -> Self {
+        Features::F64(x)
+    }
+}
+
+impl From<Array2<f32>> for Features {
+    fn from(x: Array2<f32>) -> Self {
+        Features::F32(x)
+    }
+}
+
+impl<'a> From<ArrayView2<'a, f64>> for FeaturesView<'a> {
+    fn from(x: ArrayView2<'a, f64>) -> Self {
+        FeaturesView::F64(x)
+    }
+}
+
+impl<'a> From<ArrayView2<'a, f32>> for FeaturesView<'a> {
+    fn from(x: ArrayView2<'a, f32>) -> Self {
+        FeaturesView::F32(x)
+    }
+}
+
+impl<'a> FeaturesView<'a> {
+    pub fn nrows(&self) -> usize {
+        match self {
+            FeaturesView::F64(x) => x.nrows(),
+            FeaturesView::F32(x) => x.nrows(),
+            FeaturesView::Encoded(x) => x.nrows(),
+        }
+    }
+
+    pub fn ncols(&self) -> usize {
+        match self {
+            FeaturesView::F64(x) => x.ncols(),
+            FeaturesView::F32(x) => x.ncols(),
+            FeaturesView::Encoded(x) => x.ncols(),
+        }
+    }
+
+    pub fn precision(&self) -> Precision {
+        match self {
+            FeaturesView::F64(_) => Precision::F64,
+            FeaturesView::F32(_) | FeaturesView::Encoded(_) => Precision::F32,
+        }
+    }
+
+    /// The values as `f64`: borrowed when they are `f64` already, widened (exactly) otherwise.
+    pub fn to_f64(self) -> CowArray<'a, f64, Ix2> {
+        match self {
+            FeaturesView::F64(x) => CowArray::from(x),
+            FeaturesView::F32(x) => CowArray::from(x.mapv(f64::from)),
+            FeaturesView::Encoded(x) => CowArray::from(x.expand().mapv(f64::from)),
+        }
+    }
+}
+
+impl<'a> FeaturesView<'a> {
+    /// The same view for a shorter borrow (views are invariant in their lifetime).
+    pub fn reborrow(&self) -> FeaturesView<'_> {
+        match self {
+            FeaturesView::F64(x) => FeaturesView::F64(x.view()),
+            FeaturesView::F32(x) => FeaturesView::F32(x.view()),
+            FeaturesView::Encoded(x) => FeaturesView::Encoded(x),
+        }
+    }
+
+    /// The first `k` columns (at most all of them) as `f64`.
+    pub fn leading_columns_f64(&self, k: usize) -> Array2<f64> {
+        let k = k.min(self.ncols());
+        match self {
+            FeaturesView::F64(x) => x.slice(ndarray::s![.., ..k]).to_owned(),
+            FeaturesView::F32(x) => x.slice(ndarray::s![.., ..k]).mapv(f64::from),
+            FeaturesView::Encoded(x) => {
+                let mut row = vec![0.0; x.ncols()];
+                Array2::from_shape_fn((x.nrows(), k), |(i, j)| {
+                    if j == 0 {
+                        x.row_into(i, &mut row);
+                    }
+                    f64::from(row[j])
+                })
+            }
+        }
+    }
+
+    /// An owned copy.
+    pub fn to_owned(&self) -> Features {
+        match self {
+            FeaturesView::F64(x) => Features::F64(x.to_owned()),
+            FeaturesView::F32(x) => Features::F32(x.to_owned()),
+            FeaturesView::Encoded(x) => Features::Encoded((*x).clone()),
+        }
+    }
+
+    /// Row `i` as `f32` into `out` (`ncols` values).
+    pub fn row_to_f32(&self, i: usize, out: &mut [f32]) {
+        match self {
+            FeaturesView::F64(x) => out
+                .iter_mut()
+                .zip(x.row(i))
+                .for_each(|(o, v)| *o = *v as f32),
+            FeaturesView::F32(x) => out.iter_mut().zip(x.row(i)).for_each(|(o, v)| *o = *v),
+            FeaturesView::Encoded(x) => x.row_into(i, out),
+        }
+    }
+
+    /// The first value (row, column, value as `f64`) that is NaN or infinite, in row order.
+    pub fn first_non_finite(&self) -> Option<(usize, usize, f64)> {
+        fn find<E: FeatureValue>(x: &ArrayView2<'_, E>) -> Option<(usize, usize, f64)> {
+            x.rows().into_iter().enumerate().find_map(|(i, row)| {
+                let j = row.iter().position(|v| !v.to_f64().is_finite())?;
+                Some((i, j, row[j].to_f64()))
+            })
+        }
+        match self {
+            FeaturesView::F64(x) => find(x),
+            FeaturesView::F32(x) => find(x),
+            FeaturesView::Encoded(x) => {
+                let mut row = vec![0.0; x.ncols()];
+                (0..x.nrows()).find_map(|i| {
+                    x.row_into(i, &mut row);
+                    let j = row.iter().position(|v| !v.is_finite())?;
+                    Some((i, j, f64::from(row[j])))
+                })
+            }
+        }
+    }
+
+    /// Calls `visit` with every value as `f64` (exactly), in row order.
+    pub fn for_each_f64(&self, mut visit: impl FnMut(f64)) {
+        match self {
+            FeaturesView::F64(x) => x.iter().for_each(|v| visit(*v)),
+            FeaturesView::F32(x) => x.iter().for_each(|v| visit(f64::from(*v))),
+            FeaturesView::Encoded(x) => {
+                let mut row = vec![0.0; x.ncols()];
+                for i in 0..x.nrows() {
+                    x.row_into(i, &mut row);
+                    row.iter().for_each(|v| visit(f64::from(*v)));
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::array;
+
+    #[test]
+    fn views_widen_exactly_and_find_the_first_non_finite_value() {
+        let narrow = array![[0.1f32, 2.5], [f32::NAN, 1.0]];
+        let view = FeaturesView::from(narrow.view());
+        assert_eq!(view.precision(), Precision::F32);
+        assert_eq!((view.nrows(), view.ncols()), (2, 2));
+        let wide = view.to_f64();
+        assert_eq!(wide[[0, 0]], f64::from(0.1f32));
+        assert_eq!(
+            view.first_non_finite().map(|(i, j, _)| (i, j)),
+            Some((1, 0))
+        );
+        let mut row = [0.0f32; 2];
+        FeaturesView::from(array![[1.5f64, -2.25]].view()).row_to_f32(0, &mut row);
+        assert_eq!(row, [1.5, -2.25]);
+        let f64s = array![[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]];
+        let v = FeaturesView::from(f64s.view());
+        assert!(v.first_non_finite().is_none());
+        assert_eq!(v.leading_columns_f64(2), array![[1.0, 2.0], [4.0, 5.0]]);
+        let mut seen = Vec::new();
+        v.for_each_f64(|x| seen.push(x));
+        assert_eq!(seen, vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(v.to_owned(), Features::F64(f64s.clone()));
+    }
+}
