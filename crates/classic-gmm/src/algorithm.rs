@@ -15,6 +15,7 @@ use crate::errors::{short_number, GmmError, Result};
 use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
 use crate::kmeans;
 use crate::linalg::{inverse_cholesky, WIDE};
+use crate::narrow::{add_scatter, log_weighted_rows as log_weighted_fixed, with_width, NARROW};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// Rows per parallel work item.
@@ -86,6 +87,19 @@ impl Components {
         let (d, k) = (self.d, self.k());
         let m = rows.len() / d;
         let all_full = self.factors.iter().all(|f| matches!(f, Factor::Full(_)));
+        if all_full && d <= NARROW {
+            let factors: Vec<&[f64]> = self
+                .factors
+                .iter()
+                .map(|f| match f {
+                    Factor::Full(m) | Factor::Diag(m) => m.as_slice(),
+                })
+                .collect();
+            let (means, log_const) = (&self.means, &self.log_const);
+            if with_width!(d, log_weighted_fixed(rows, means, &factors, log_const, out)).is_some() {
+                return;
+            }
+        }
         if d < WIDE || !all_full || m == 0 {
             let mut diff = vec![0.0; d];
             for (o, row) in out.chunks_mut(k).zip(rows.chunks(d)) {
@@ -589,7 +603,9 @@ fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
             }
             total
         })
-        .sum()
+        .collect::<Vec<f64>>()
+        .into_iter()
+        .fold(0.0, |a, b| a + b)
 }
 
 /// `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` of each component (`K` `d × d` blocks, row-major; the lower
@@ -604,7 +620,8 @@ fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> V
     // One block of rows per thread: each block's partial sums are K full d × d matrices (36 MB
     // for K = 2 at 1,500 features), which fresh pages make costly to allocate and add.
     let block = n.div_ceil(rayon::current_num_threads()).max(256);
-    x.par_chunks(block * d)
+    let parts = x
+        .par_chunks(block * d)
         .zip(resp.par_chunks(block * k))
         .map(|(rows, r)| {
             let m = rows.len() / d;
@@ -639,17 +656,23 @@ fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> V
             }
             acc
         })
-        .reduce_with(add_into)
-        .expect("at least one row")
+        .collect::<Vec<_>>();
+    sum_in_order(parts, k * d * d)
 }
 
 /// Columns per block where a wide product skips a triangle of zeros (or of entries nobody reads).
 const PRODUCT_BLOCK: usize = 128;
 
 /// Sums `a += b` elementwise; the reduction of per-chunk statistics.
-fn add_into(mut a: Vec<f64>, b: Vec<f64>) -> Vec<f64> {
-    a.iter_mut().zip(b).for_each(|(x, y)| *x += y);
-    a
+/// The chunks' partial sums added in chunk order (`len` zeros for none). Rayon's `reduce` adds
+/// them in the order its threads happen to finish, so the last bits of EM changed from run to
+/// run; in order, the same seed gives the same fit to the bit.
+fn sum_in_order(parts: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
+    let mut total = vec![0.0; len];
+    for part in parts {
+        total.iter_mut().zip(part).for_each(|(t, p)| *t += p);
+    }
+    total
 }
 
 /// Weights, means (`K × d`, row-major) and covariances from responsibilities.
@@ -678,7 +701,8 @@ fn m_step(
             }
             acc
         })
-        .reduce(|| vec![0.0; k + k * d], add_into);
+        .collect::<Vec<_>>();
+    let sums = sum_in_order(sums, k + k * d);
     let nk: Vec<f64> = sums[..k].iter().map(|v| v + 10.0 * f64::EPSILON).collect();
     let mut means = sums[k..].to_vec();
     for c in 0..k {
@@ -699,10 +723,16 @@ fn m_step(
     let scatter = if !diagonal_only && d >= WIDE {
         wide_scatter(x, d, resp, k, &means)
     } else {
-        x.par_chunks(CHUNK * d)
+        let parts = x
+            .par_chunks(CHUNK * d)
             .zip(resp.par_chunks(CHUNK * k))
             .map(|(rows, resp)| {
                 let mut acc = vec![0.0; k * width];
+                if !diagonal_only
+                    && with_width!(d, add_scatter(rows, resp, &means, &mut acc)).is_some()
+                {
+                    return acc;
+                }
                 let mut diff = vec![0.0; d];
                 for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
                     for c in 0..k {
@@ -729,7 +759,8 @@ fn m_step(
                 }
                 acc
             })
-            .reduce(|| vec![0.0; k * width], add_into)
+            .collect::<Vec<_>>();
+        sum_in_order(parts, k * width)
     };
     let reg = params.reg_covar;
     let full_from = |s: &[f64], denominator: f64| {
@@ -925,6 +956,32 @@ mod tests {
                     "row {i}: {b} vs {r}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_fit_to_the_bit_over_many_chunks() {
+        // 40 chunks of rows on two threads: partial sums must be added in the same order.
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        let x = Array2::from_shape_fn((40 * CHUNK, 3), |(i, j)| {
+            (i % 3) as f64 * 4.0 + j as f64 + rng.random_range(-1.0..1.0)
+        });
+        let params = GmmParams {
+            n_components: 3,
+            ..GmmParams::default()
+        };
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let fits: Vec<GaussianMixture> = (0..3)
+            .map(|_| pool.install(|| GaussianMixture::fit(&params, x.view()).unwrap()))
+            .collect();
+        for fit in &fits[1..] {
+            assert_eq!(fit.lower_bound_history(), fits[0].lower_bound_history());
+            assert_eq!(fit.means(), fits[0].means());
+            assert_eq!(fit.covariances(), fits[0].covariances());
+            assert_eq!(fit.weights(), fits[0].weights());
         }
     }
 

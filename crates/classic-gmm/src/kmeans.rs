@@ -99,8 +99,11 @@ pub fn lloyd(x: &[f64], d: usize, centers: &mut [f64], max_iter: usize) -> Vec<u
                 }
                 (sums, counts)
             })
-            .reduce(
-                || (vec![0.0; k * d], vec![0usize; k]),
+            .collect::<Vec<_>>()
+            .into_iter()
+            // In chunk order: the same centers on every run (see `sum_in_order` in the EM).
+            .fold(
+                (vec![0.0; k * d], vec![0usize; k]),
                 |(mut s, mut c), (s2, c2)| {
                     s.iter_mut().zip(s2).for_each(|(a, b)| *a += b);
                     c.iter_mut().zip(c2).for_each(|(a, b)| *a += b);

@@ -12,6 +12,7 @@ mod gaussian;
 mod hyperparams;
 mod kmeans;
 pub mod linalg;
+mod narrow;
 mod selection;
 
 pub use algorithm::{log_sum_exp, Covariances, EmIteration, GaussianMixture};
