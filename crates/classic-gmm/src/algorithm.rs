@@ -179,6 +179,15 @@ pub fn log_sum_exp(v: &[f64]) -> f64 {
     max + v.iter().map(|x| (x - max).exp()).sum::<f64>().ln()
 }
 
+/// The information criteria of a fit on some rows (lower is better).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Criteria {
+    /// `−2 log L + p ln n`.
+    pub bic: f64,
+    /// `−2 log L + 2p`.
+    pub aic: f64,
+}
+
 /// A fitted Gaussian mixture.
 #[derive(Debug, Clone)]
 pub struct GaussianMixture {
@@ -409,14 +418,23 @@ impl GaussianMixture {
 
     /// Bayesian information criterion on `x`: `−2 log L + p ln n` (lower is better).
     pub fn bic(&self, x: ArrayView2<f64>) -> Result<f64> {
-        let n = x.nrows() as f64;
-        Ok(-2.0 * self.score(x)? * n + self.n_parameters() as f64 * n.ln())
+        Ok(self.criteria(x)?.bic)
     }
 
     /// Akaike information criterion on `x`: `−2 log L + 2p` (lower is better).
     pub fn aic(&self, x: ArrayView2<f64>) -> Result<f64> {
+        Ok(self.criteria(x)?.aic)
+    }
+
+    /// [`bic`](Self::bic) and [`aic`](Self::aic) from one pass over `x`.
+    pub fn criteria(&self, x: ArrayView2<f64>) -> Result<Criteria> {
         let n = x.nrows() as f64;
-        Ok(-2.0 * self.score(x)? * n + 2.0 * self.n_parameters() as f64)
+        let minus_two_log_l = -2.0 * self.score(x)? * n;
+        let p = self.n_parameters() as f64;
+        Ok(Criteria {
+            bic: minus_two_log_l + p * n.ln(),
+            aic: minus_two_log_l + 2.0 * p,
+        })
     }
 
     pub fn params(&self) -> &GmmParams {

@@ -15,7 +15,7 @@ pub mod linalg;
 mod narrow;
 mod selection;
 
-pub use algorithm::{log_sum_exp, Covariances, EmIteration, GaussianMixture};
+pub use algorithm::{log_sum_exp, Covariances, Criteria, EmIteration, GaussianMixture};
 pub use errors::{GmmError, Result};
 pub use gaussian::{GaussianDensity, GaussianKind};
 pub use hyperparams::{CovarianceType, GmmParams, InitMethod};

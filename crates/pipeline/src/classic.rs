@@ -107,12 +107,13 @@ pub struct ClassicFit {
 
 impl ClassicFit {
     fn of(gmm: &GaussianMixture, x: ArrayView2<f64>, model: ClassicModel) -> Result<Self> {
+        let criteria = gmm.criteria(x)?;
         Ok(ClassicFit {
             n_iter: gmm.n_iter(),
             converged: gmm.converged(),
             lower_bound: gmm.lower_bound(),
-            bic: gmm.bic(x)?,
-            aic: gmm.aic(x)?,
+            bic: criteria.bic,
+            aic: criteria.aic,
             model,
             selection: None,
         })

@@ -31,19 +31,23 @@ pub struct PreparedData {
     /// ([`DetectorSpec::precision`]).
     pub train: Features,
     pub train_labels: Option<Vec<u8>>,
-    /// The rows the detector is judged on, scaled.
-    pub test: Features,
+    /// The rows the detector is judged on, scaled; `None` when they are the training rows
+    /// (`all_rows`), which are then held once.
+    test: Option<Features>,
     pub test_labels: Option<Vec<u8>>,
     /// Row numbers of the judged rows in the loaded data set.
     pub test_indices: Vec<usize>,
-    /// Whether the judged rows are the training rows (`all_rows`).
-    same_rows: bool,
 }
 
 impl PreparedData {
+    /// The rows the detector is judged on, scaled.
+    pub fn test(&self) -> &Features {
+        self.test.as_ref().unwrap_or(&self.train)
+    }
+
     /// Whether the judged rows are the training rows (`all_rows`).
     pub fn judged_on_training_rows(&self) -> bool {
-        self.same_rows
+        self.test.is_none()
     }
 
     pub fn n_train_anomalies(&self) -> Option<usize> {
@@ -120,9 +124,11 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
     let (train_labels, test_labels) = (labels_of(&parts.train), labels_of(&parts.test));
     let same_rows = parts.train == parts.test;
     let precision = DetectorSpec::of(config).precision();
+    let test_rows: &[usize] = if same_rows { &[] } else { &parts.test };
     let [train, test] = rows
-        .into_parts([&parts.train, &parts.test], &scaler, precision)
+        .into_parts([&parts.train, test_rows], &scaler, precision)
         .map_err(in_file)?;
+    let test = (!same_rows).then_some(test);
     Ok(PreparedData {
         n_rows,
         columns,
@@ -133,7 +139,6 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
         test_indices: parts.test,
         scaler,
         path,
-        same_rows,
     })
 }
 

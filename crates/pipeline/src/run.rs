@@ -89,7 +89,7 @@ pub fn run_checkpointed(
         let test = if same_rows {
             train.clone()
         } else {
-            d.score(prepared.test.view())?
+            d.score(prepared.test().view())?
         };
         Ok((train, test))
     };
@@ -230,7 +230,7 @@ pub fn run_checkpointed(
         n_features: prepared.train.ncols(),
         n_train: Some(prepared.train.nrows()),
         n_train_anomalies: prepared.n_train_anomalies(),
-        n_test: Some(prepared.test.nrows()),
+        n_test: Some(prepared.test().nrows()),
         n_test_anomalies: prepared.n_test_anomalies(),
         threshold,
         anomaly_percentile: evaluation.anomaly_percentile,

@@ -96,7 +96,7 @@ fn rows(config: &RunConfig) -> (Array2<f64>, Array2<f64>) {
     let p = prepare(config).unwrap();
     (
         p.train.view().to_f64().into_owned(),
-        p.test.view().to_f64().into_owned(),
+        p.test().view().to_f64().into_owned(),
     )
 }
 
@@ -263,7 +263,7 @@ fn the_splits_take_the_rows_a_hand_count_gives() {
     // 600 rows, 100 anomalies (every sixth), 500 normal.
     let mut config = gmm_config(&path);
     let paper = prepare(&config).unwrap();
-    assert_eq!(paper.test.nrows(), 300);
+    assert_eq!(paper.test().nrows(), 300);
     assert_eq!(
         paper.train.nrows() + (100 - paper.n_test_anomalies().unwrap()),
         300
@@ -271,10 +271,10 @@ fn the_splits_take_the_rows_a_hand_count_gives() {
     config.evaluation.split = Split::AllAnomaliesInTest;
     let all = prepare(&config).unwrap();
     assert_eq!((all.train.nrows(), all.n_train_anomalies()), (250, Some(0)));
-    assert_eq!((all.test.nrows(), all.n_test_anomalies()), (350, Some(100)));
+    assert_eq!((all.test().nrows(), all.n_test_anomalies()), (350, Some(100)));
     config.evaluation.split = Split::NormalRows;
     let normal = prepare(&config).unwrap();
-    assert_eq!((normal.train.nrows(), normal.test.nrows()), (500, 600));
+    assert_eq!((normal.train.nrows(), normal.test().nrows()), (500, 600));
     config.evaluation.split = Split::AllRows;
     let every = prepare(&config).unwrap();
     assert!(every.judged_on_training_rows());
@@ -361,7 +361,7 @@ fn kddcup_rows_stay_encoded_for_networks_and_expand_to_the_f64_rows_rounded() {
         assert_eq!(wide.scaler, narrow.scaler);
         assert_eq!(wide.test_indices, narrow.test_indices);
         assert_eq!(wide.columns.len(), 3 + 3 + 5 + 2);
-        for (f64_part, encoded) in [(&wide.train, &narrow.train), (&wide.test, &narrow.test)] {
+        for (f64_part, encoded) in [(&wide.train, &narrow.train), (wide.test(), narrow.test())] {
             let (Features::F64(x), Features::Encoded(e)) = (f64_part, encoded) else {
                 panic!("EM reads f64 rows, the networks encoded f32 rows")
             };

@@ -302,7 +302,7 @@ fn write_run(
         RunEvent::Prepared(p) => {
             progress.println(&describe(config, p));
             if extras.pictures {
-                let x = p.test.view().leading_columns_f64(2);
+                let x = p.test().view().leading_columns_f64(2);
                 let columns = p.columns[..x.ncols()].to_vec();
                 judged = Dataset::new(x, p.test_labels.clone(), columns).ok();
             }
@@ -371,7 +371,7 @@ fn describe(config: &RunConfig, p: &PreparedData) -> String {
         config.evaluation.split.name(),
         p.train.nrows(),
         anomalies(p.n_train_anomalies()),
-        p.test.nrows(),
+        p.test().nrows(),
         anomalies(p.n_test_anomalies()),
         config.kind().name(),
     )
