@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use ndarray::Array2;
+use rayon::prelude::*;
 
 use crate::error::{DataError, Result};
 use crate::Dataset;
@@ -22,32 +23,22 @@ use crate::Dataset;
 /// [`DataError::NotNumeric`]; [`DataError::NotFinite`]; [`DataError::BadLabel`];
 /// [`DataError::NotUtf8`] for bytes that are not UTF-8 text.
 pub fn load_csv(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
-    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(true)
-        .trim(csv::Trim::All)
-        .from_reader(std::io::BufReader::new(file));
-    let csv_error = |e: csv::Error| match e.kind() {
-        csv::ErrorKind::Io(_) => DataError::Io {
-            path: path.to_path_buf(),
-            source: std::io::Error::other(e.to_string()),
-        },
-        csv::ErrorKind::Utf8 { pos, err } => DataError::NotUtf8 {
-            path: path.to_path_buf(),
-            // No position: taken as the header, line 1.
-            line: pos.as_ref().map_or(1, csv::Position::line),
-            detail: format!(
-                "field {}, byte {} of the field",
-                err.field() + 1,
-                err.valid_up_to() + 1
-            ),
-        },
-        _ => DataError::format(path, e.to_string()),
-    };
+    let bytes = std::fs::read(path).map_err(|e| DataError::io(path, e))?;
+    read_csv(path, &bytes, label_column, true)
+}
+
+/// [`load_csv`] of the file's `bytes`; a plain body ([`is_plain`]) is parsed in parallel when
+/// `parallel_when_plain`, else everything goes through the `csv` crate.
+fn read_csv(
+    path: &Path,
+    bytes: &[u8],
+    label_column: Option<&str>,
+    parallel_when_plain: bool,
+) -> Result<Dataset> {
+    let mut reader = csv_reader(bytes);
     let header: Vec<String> = reader
         .headers()
-        .map_err(csv_error)?
+        .map_err(|e| csv_error(path, e))?
         .iter()
         .map(str::to_string)
         .collect();
@@ -98,52 +89,207 @@ pub fn load_csv(path: &Path, label_column: Option<&str>) -> Result<Dataset> {
         });
     }
 
-    let mut values = Vec::new();
-    let mut labels = Vec::new();
-    let mut record = csv::StringRecord::new();
-    let mut n_rows = 0usize;
-    loop {
-        let more = reader.read_record(&mut record).map_err(csv_error)?;
-        if !more {
-            break;
-        }
-        let line = record.position().map_or(0, |p| p.line());
-        // A blank line reads as a single empty field: skip it as pandas does.
-        if record.len() == 1 && record[0].is_empty() {
-            continue;
-        }
-        if record.len() != header.len() {
-            return Err(DataError::Ragged {
-                path: path.to_path_buf(),
-                line,
-                expected: header.len(),
-                found: record.len(),
-            });
-        }
-        for (i, field) in record.iter().enumerate() {
-            if field.is_empty() {
-                return Err(DataError::EmptyCell {
-                    path: path.to_path_buf(),
-                    line,
-                    column: header[i].clone(),
-                });
-            }
-            if Some(i) == label_index {
-                labels.push(parse_label(path, line, field)?);
-            } else {
-                values.push(parse_number(path, line, &header[i], field)?);
-            }
-        }
-        n_rows += 1;
-    }
-    if n_rows == 0 {
+    let rows = Rows {
+        path,
+        bytes,
+        header: &header,
+        label_index,
+    };
+    let body_start = reader.position().clone();
+    let body = &bytes[body_start.byte() as usize..];
+    let part = if parallel_when_plain && is_plain(body) {
+        rows.read_plain(body, body_start.line())?
+    } else {
+        rows.read_with(&mut reader)?
+    };
+    if part.rows == 0 {
         return Err(DataError::Empty {
             path: path.to_path_buf(),
         });
     }
-    let features = Array2::from_shape_vec((n_rows, columns.len()), values)
+    let features = Array2::from_shape_vec((part.rows, columns.len()), part.values)
         .map_err(|e| DataError::format(path, e.to_string()))?;
-    Dataset::new(features, label_index.map(|_| labels), columns)
+    Dataset::new(features, label_index.map(|_| part.labels), columns)
+}
+
+/// The `csv` crate's reader of a whole file in memory: RFC 4180 quoting, blanks trimmed.
+fn csv_reader(bytes: &[u8]) -> csv::Reader<&[u8]> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .from_reader(bytes)
+}
+
+/// A `csv` crate error as ours, naming `path`.
+fn csv_error(path: &Path, e: csv::Error) -> DataError {
+    match e.kind() {
+        csv::ErrorKind::Io(_) => DataError::Io {
+            path: path.to_path_buf(),
+            source: std::io::Error::other(e.to_string()),
+        },
+        csv::ErrorKind::Utf8 { pos, err } => DataError::NotUtf8 {
+            path: path.to_path_buf(),
+            // No position: taken as the header, line 1.
+            line: pos.as_ref().map_or(1, csv::Position::line),
+            detail: format!(
+                "field {}, byte {} of the field",
+                err.field() + 1,
+                err.valid_up_to() + 1
+            ),
+        },
+        _ => DataError::format(path, e.to_string()),
+    }
+}
+
+/// Whether the rows after the header can be cut at their line ends and their cells at commas:
+/// ASCII without quotes, every carriage return the first half of a CRLF. Such a body reads the
+/// same cut into pieces, in parallel, as through the `csv` crate (a test checks both on the
+/// same files).
+fn is_plain(body: &[u8]) -> bool {
+    body.iter()
+        .enumerate()
+        .all(|(i, &b)| b.is_ascii() && b != b'"' && (b != b'\r' || body.get(i + 1) == Some(&b'\n')))
+}
+
+/// Bytes per piece of a plain body parsed in parallel.
+const PIECE_BYTES: usize = 1 << 20;
+
+/// The data rows of a file with its header read.
+struct Rows<'a> {
+    path: &'a Path,
+    /// The whole file.
+    bytes: &'a [u8],
+    header: &'a [String],
+    label_index: Option<usize>,
+}
+
+/// Parsed rows: the feature values row by row, the labels (when there is a label column).
+#[derive(Default)]
+struct ParsedRows {
+    values: Vec<f64>,
+    labels: Vec<u8>,
+    rows: usize,
+}
+
+impl Rows<'_> {
+    /// Checks and parses one record (cells trimmed) that starts on `line`; blank records are
+    /// skipped as pandas does (a blank line reads as a single empty field).
+    /// `line()` is the record's line in the file, asked for only to name it in an error.
+    fn add(&self, line: &dyn Fn() -> u64, cells: &[&str], out: &mut ParsedRows) -> Result<()> {
+        let found = cells.len();
+        if found == 1 && cells[0].is_empty() {
+            return Ok(());
+        }
+        let mut line_number = None;
+        let mut line = || *line_number.get_or_insert_with(line);
+        if found != self.header.len() {
+            return Err(DataError::Ragged {
+                path: self.path.to_path_buf(),
+                line: line(),
+                expected: self.header.len(),
+                found,
+            });
+        }
+        for (i, &field) in cells.iter().enumerate() {
+            if field.is_empty() {
+                return Err(DataError::EmptyCell {
+                    path: self.path.to_path_buf(),
+                    line: line(),
+                    column: self.header[i].clone(),
+                });
+            }
+            // Parsed without the line first: it is counted only for an error's message.
+            if Some(i) == self.label_index {
+                match parse_label(self.path, 0, field) {
+                    Ok(label) => out.labels.push(label),
+                    Err(_) => return parse_label(self.path, line(), field).map(drop),
+                }
+            } else {
+                match parse_number(self.path, 0, &self.header[i], field) {
+                    Ok(value) => out.values.push(value),
+                    Err(_) => {
+                        return parse_number(self.path, line(), &self.header[i], field).map(drop)
+                    }
+                }
+            }
+        }
+        out.rows += 1;
+        Ok(())
+    }
+
+    /// Every record through the `csv` crate (quotes, any line ends), one after another.
+    fn read_with(&self, reader: &mut csv::Reader<&[u8]>) -> Result<ParsedRows> {
+        let mut out = ParsedRows::default();
+        let mut record = csv::StringRecord::new();
+        while reader
+            .read_record(&mut record)
+            .map_err(|e| csv_error(self.path, e))?
+        {
+            // The csv crate's record positions include the empty lines before the record, and
+            // its line numbers skip them: count the line ends before the record's first byte.
+            let at = record.position().map_or(0, |p| p.byte()) as usize;
+            let line = || {
+                let empty = self.bytes[at..]
+                    .iter()
+                    .take_while(|&&b| b == b'\n' || b == b'\r')
+                    .count();
+                let before = &self.bytes[..at + empty];
+                1 + before.iter().filter(|&&b| b == b'\n').count() as u64
+            };
+            let cells: Vec<&str> = record.iter().collect();
+            self.add(&line, &cells, &mut out)?;
+        }
+        Ok(out)
+    }
+
+    /// A plain body ([`is_plain`]) whose first line is `first_line`, cut into pieces of whole
+    /// lines parsed in parallel; the first error in file order is the one reported.
+    fn read_plain(&self, body: &[u8], first_line: u64) -> Result<ParsedRows> {
+        let mut pieces: Vec<(&[u8], u64)> = Vec::new();
+        let (mut rest, mut line) = (body, first_line);
+        while !rest.is_empty() {
+            let cut = match rest
+                .get(PIECE_BYTES..)
+                .and_then(|t| t.iter().position(|&b| b == b'\n'))
+            {
+                Some(at) => PIECE_BYTES + at + 1,
+                None => rest.len(),
+            };
+            let (piece, tail) = rest.split_at(cut);
+            pieces.push((piece, line));
+            line += piece.iter().filter(|&&b| b == b'\n').count() as u64;
+            rest = tail;
+        }
+        let parsed: Vec<Result<ParsedRows>> = pieces
+            .into_par_iter()
+            .map(|(piece, first)| {
+                let mut out = ParsedRows::default();
+                let mut cells: Vec<&str> = Vec::with_capacity(self.header.len());
+                // ASCII only: every piece is valid UTF-8.
+                let text = std::str::from_utf8(piece).expect("checked ASCII");
+                for (k, raw) in text.split_terminator('\n').enumerate() {
+                    let raw = raw.strip_suffix('\r').unwrap_or(raw);
+                    let line = first + k as u64;
+                    if raw.trim().is_empty() {
+                        continue;
+                    }
+                    cells.clear();
+                    cells.extend(raw.split(',').map(str::trim));
+                    self.add(&|| line, &cells, &mut out)?;
+                }
+                Ok(out)
+            })
+            .collect();
+        let mut all = ParsedRows::default();
+        for piece in parsed {
+            let piece = piece?;
+            all.values.extend_from_slice(&piece.values);
+            all.labels.extend_from_slice(&piece.labels);
+            all.rows += piece.rows;
+        }
+        Ok(all)
+    }
 }
 
 /// Parses one numeric cell, rejecting text, NaN and infinities with the cell's position.
@@ -185,6 +331,52 @@ mod tests {
         let path = dir.path().join("data.csv");
         std::fs::write(&path, text).unwrap();
         path
+    }
+
+    /// Both parsers on the same bytes: the same data set or the same error.
+    fn both_ways(text: &str, label: Option<&str>) -> std::result::Result<Dataset, String> {
+        let path = Path::new("data.csv");
+        let bytes = text.as_bytes();
+        assert!(is_plain(
+            &bytes[bytes.iter().position(|&b| b == b'\n').map_or(0, |p| p + 1)..]
+        ));
+        let plain = read_csv(path, bytes, label, true).map_err(|e| e.to_string());
+        let crate_csv = read_csv(path, bytes, label, false).map_err(|e| e.to_string());
+        assert_eq!(plain, crate_csv, "{text:?}");
+        plain
+    }
+
+    #[test]
+    fn the_parallel_reader_gives_what_the_csv_crate_gives() {
+        assert!(both_ways("a,b,label\n1,2,0\n\n  \n3 , 4e-3,1\r\n5,6,0", Some("label")).is_ok());
+        assert!(both_ways("a,b\n1,2\n3\n", None)
+            .unwrap_err()
+            .contains("line 3"));
+        assert!(both_ways("a,b\n1,2\n3,x\n", None)
+            .unwrap_err()
+            .contains("line 3"));
+        assert!(both_ways("a,b\n1,2\n\n,4\n", None)
+            .unwrap_err()
+            .contains("line 4"));
+        assert!(both_ways("a,b\n1,NaN\n", None).is_err());
+        assert!(both_ways("a,label\n1,2\n", Some("label")).is_err());
+        assert!(both_ways("\u{feff}a,b\r\n1,2\r\n", None).is_ok());
+        assert!(both_ways("a,b\n\n\n", None).is_err());
+        // Pieces of a megabyte: rows across several, an error in the last one names its line.
+        let mut text = String::from("x,y,label\n");
+        for i in 0..120_000 {
+            text.push_str(&format!("{}.25,{},{}\n", i, -(i as i64) * 3, i % 2));
+        }
+        let ds = both_ways(&text, Some("label")).unwrap();
+        assert_eq!(ds.n_rows(), 120_000);
+        assert_eq!(ds.features[[119_999, 1]], -359_997.0);
+        text.push_str("1,2,3\n");
+        assert!(both_ways(&text, Some("label"))
+            .unwrap_err()
+            .contains("line 120002"));
+        // Quotes and lone carriage returns go through the csv crate alone.
+        assert!(!is_plain(b"\"1\",2\n"));
+        assert!(!is_plain(b"1,2\r3,4\n"));
     }
 
     #[test]

@@ -271,7 +271,10 @@ fn the_splits_take_the_rows_a_hand_count_gives() {
     config.evaluation.split = Split::AllAnomaliesInTest;
     let all = prepare(&config).unwrap();
     assert_eq!((all.train.nrows(), all.n_train_anomalies()), (250, Some(0)));
-    assert_eq!((all.test().nrows(), all.n_test_anomalies()), (350, Some(100)));
+    assert_eq!(
+        (all.test().nrows(), all.n_test_anomalies()),
+        (350, Some(100))
+    );
     config.evaluation.split = Split::NormalRows;
     let normal = prepare(&config).unwrap();
     assert_eq!((normal.train.nrows(), normal.test().nrows()), (500, 600));
