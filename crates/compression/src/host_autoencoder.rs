@@ -12,6 +12,7 @@
 //! encoder's and the decoder's last layers; `z = [z_c, ‖x − x'‖_ε/‖x‖_ε, x·x'/(‖x‖_ε ‖x'‖_ε)]`;
 //! the squared error `Σ_j (x_j − x'_j)²`.
 
+use burn::module::{Module, ModuleVisitor, Param, ParamId};
 use burn::nn::Linear;
 use burn::tensor::Tensor;
 use ndarray::linalg::general_mat_mul;
@@ -283,6 +284,47 @@ pub enum HostGradient {
     Vector(Array1<f32>),
 }
 
+/// Each float parameter's gradient from a hand-written backward pass (`host`, by parameter id)
+/// beside Burn's (`autodiff`), in `module`'s visiting order: `compare(host, autodiff, name)` for
+/// each, both widened to f64 (an empty slice where one has none). Returns how many it compared.
+pub fn compare_gradients<M: Module>(
+    module: &M,
+    autodiff: &burn::tensor::Gradients,
+    host: &std::collections::HashMap<ParamId, HostGradient>,
+    compare: &mut dyn FnMut(&[f64], &[f64], &str),
+) -> usize {
+    struct Compare<'a> {
+        autodiff: &'a burn::tensor::Gradients,
+        host: &'a std::collections::HashMap<ParamId, HostGradient>,
+        compare: &'a mut dyn FnMut(&[f64], &[f64], &str),
+        compared: usize,
+    }
+    impl ModuleVisitor for Compare<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            let want: Vec<f64> = param
+                .val()
+                .grad(self.autodiff)
+                .map(|g| values(g).into_iter().map(f64::from).collect())
+                .unwrap_or_default();
+            let got: Vec<f64> = match self.host.get(&param.id) {
+                Some(HostGradient::Matrix(m)) => m.iter().map(|&v| f64::from(v)).collect(),
+                Some(HostGradient::Vector(v)) => v.iter().map(|&v| f64::from(v)).collect(),
+                None => Vec::new(),
+            };
+            (self.compare)(&got, &want, &format!("parameter {}", self.compared));
+            self.compared += 1;
+        }
+    }
+    let mut visitor = Compare {
+        autodiff,
+        host,
+        compare,
+        compared: 0,
+    };
+    module.visit(&mut visitor);
+    visitor.compared
+}
+
 /// `tanh(x) = 1 − 2/(1 + e^{2x})` with an `exp` of plain arithmetic (so loops over it vectorise),
 /// within 2e-7 of `tanh` (Burn's `2σ(2x) − 1` in f32 is as close).
 #[inline]
@@ -315,13 +357,10 @@ fn exp_f32(x: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::{CompressionConfig, CompressionNetwork};
-    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::module::Module;
     use burn::tensor::{Device, TensorData};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    /// Asserts two gradients agree, naming what they are.
-    type Close<'a> = dyn Fn(&[f32], &[f32], &str) + 'a;
 
     #[test]
     fn tanh_is_within_2e_7_of_tanh() {
@@ -390,30 +429,12 @@ mod tests {
         trained.host_gradients(grads, &mut |id, g| {
             host_grads.insert(id, g);
         });
-        struct Check<'a> {
-            autodiff: &'a burn::tensor::Gradients,
-            host: &'a std::collections::HashMap<burn::module::ParamId, HostGradient>,
-            checked: usize,
-            close: &'a Close<'a>,
-        }
-        impl ModuleVisitor for Check<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let want = values(param.val().grad(self.autodiff).expect("a gradient"));
-                let got = match &self.host[&param.id] {
-                    HostGradient::Matrix(m) => m.iter().copied().collect::<Vec<_>>(),
-                    HostGradient::Vector(v) => v.to_vec(),
-                };
-                (self.close)(&got, &want, &format!("parameter {}", self.checked));
-                self.checked += 1;
-            }
-        }
-        let mut check = Check {
-            autodiff: &autodiff,
-            host: &host_grads,
-            checked: 0,
-            close: &close,
-        };
-        trained.visit(&mut check);
-        assert_eq!(check.checked, 12, "6 layers, weight and bias each");
+        // The gradients are f32 values widened exactly: compared as f32.
+        let narrow = |v: &[f64]| v.iter().map(|&x| x as f32).collect::<Vec<f32>>();
+        let compared =
+            compare_gradients(&trained, &autodiff, &host_grads, &mut |got, want, what| {
+                close(&narrow(got), &narrow(want), what)
+            });
+        assert_eq!(compared, 12, "6 layers, weight and bias each");
     }
 }

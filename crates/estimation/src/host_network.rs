@@ -155,13 +155,10 @@ impl EstimationNetwork {
 mod tests {
     use super::*;
     use crate::{to_f64_vec, EstimationConfig};
-    use burn::module::{Module, ModuleVisitor, Param};
+    use burn::module::Module;
     use burn::tensor::{Device, Tensor, TensorData};
     use rand::{Rng, SeedableRng};
     use rand_chacha::ChaCha8Rng;
-
-    /// Asserts two gradients agree, naming what they are.
-    type Close<'a> = dyn Fn(&[f64], &[f64], &str) + 'a;
 
     /// `γ` (same dropout masks from the same RNG state) and the gradients of `Σ dγ·γ` equal
     /// Burn's autodiff of [`EstimationNetwork::forward`].
@@ -211,30 +208,12 @@ mod tests {
         trained.host_gradients(grads, &mut |id, g| {
             host_grads.insert(id, g);
         });
-        struct Check<'a> {
-            autodiff: &'a burn::tensor::Gradients,
-            host: &'a std::collections::HashMap<burn::module::ParamId, HostGradient>,
-            checked: usize,
-            close: &'a Close<'a>,
-        }
-        impl ModuleVisitor for Check<'_> {
-            fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-                let want = to_f64_vec(param.val().grad(self.autodiff).expect("a gradient"));
-                let got: Vec<f64> = match &self.host[&param.id] {
-                    HostGradient::Matrix(m) => m.iter().map(|&v| f64::from(v)).collect(),
-                    HostGradient::Vector(v) => v.iter().map(|&v| f64::from(v)).collect(),
-                };
-                (self.close)(&got, &want, &format!("parameter {}", self.checked));
-                self.checked += 1;
-            }
-        }
-        let mut check = Check {
-            autodiff: &autodiff,
-            host: &host_grads,
-            checked: 0,
-            close: &close,
-        };
-        trained.visit(&mut check);
-        assert_eq!(check.checked, 4, "2 layers, weight and bias each");
+        let compared = dagmm_compression::compare_gradients(
+            &trained,
+            &autodiff,
+            &host_grads,
+            &mut |got, want, what| close(got, want, what),
+        );
+        assert_eq!(compared, 4, "2 layers, weight and bias each");
     }
 }

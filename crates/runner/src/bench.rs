@@ -55,9 +55,9 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
         components,
         args.std,
         args.outliers,
-        args.seed,
+        args.common.seed,
     )?;
-    if let Some(path) = &args.write_data {
+    if let Some(path) = &args.common.write_data {
         let mut text = String::new();
         text.push_str(&data.columns.join(","));
         text.push_str(",label\n");
@@ -73,7 +73,7 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     let params = GmmParams {
         n_components: components,
         n_init: 1,
-        seed: args.seed,
+        seed: args.common.seed,
         ..GmmParams::default()
     };
     let threads = rayon::current_num_threads();
@@ -103,7 +103,7 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
     sorted.sort_by(f64::total_cmp);
     let median = sorted[sorted.len() / 2];
     println!("fastest {:.3} s, median {median:.3} s", sorted[0]);
-    if let Some(path) = &args.json {
+    if let Some(path) = &args.common.json {
         crate::output::write_json(
             path,
             &GmmBenchRecord {
@@ -113,7 +113,7 @@ pub fn run_gmm_bench(args: &GmmBenchArgs) -> Result<()> {
                 components,
                 std: args.std,
                 outliers: args.outliers,
-                seed: args.seed,
+                seed: args.common.seed,
                 threads,
                 seconds: times,
                 fastest_seconds: sorted[0],
@@ -186,8 +186,8 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
         }
     }
     let device: dagmm_model::DeviceChoice = args.device.clone().try_into()?;
-    let x = train_bench_rows(args.rows, args.dims, args.seed)?;
-    if let Some(path) = &args.write_data {
+    let x = train_bench_rows(args.rows, args.dims, args.common.seed)?;
+    if let Some(path) = &args.common.write_data {
         let mut text = (0..args.dims)
             .map(|j| format!("x{j}"))
             .collect::<Vec<_>>()
@@ -206,7 +206,7 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
     };
     config.training.epochs = args.epochs;
     config.training.batch_size = args.batch_size;
-    config.training.seed = args.seed;
+    config.training.seed = args.common.seed;
     if let Some(t) = args.threads {
         config.training.threads = t;
     }
@@ -255,7 +255,7 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
             b as f64 / 1e6
         ))
     );
-    if let Some(path) = &args.json {
+    if let Some(path) = &args.common.json {
         crate::output::write_json(
             path,
             &TrainBenchRecord {
@@ -265,7 +265,7 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
                 batch_size: args.batch_size,
                 device: device.name(),
                 threads,
-                seed: args.seed,
+                seed: args.common.seed,
                 epochs,
                 samples_per_second: best,
                 peak_rss_bytes: peak,

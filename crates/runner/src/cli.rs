@@ -364,9 +364,18 @@ pub struct GmmBenchArgs {
     /// Timed fits; the report gives the fastest and the median.
     #[arg(long, default_value_t = 3)]
     pub repeats: usize,
+    #[command(flatten)]
+    pub common: BenchCommon,
+}
+
+/// What every benchmark takes: the seed of its generated rows and where its files go.
+#[derive(Debug, Args)]
+pub struct BenchCommon {
+    /// Seed of the generated rows (and of the fit).
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Also write the generated rows to this CSV (columns x0.., label), e.g. for scikit-learn.
+    /// Also write the generated rows to this CSV (columns x0.., then `label` for `bench gmm`), for
+    /// the peer's script: scripts/bench_sklearn_gmm.py or scripts/bench_torch_dagmm.py.
     #[arg(long, value_name = "FILE")]
     pub write_data: Option<PathBuf>,
     /// Write the figures as JSON here too.
@@ -395,14 +404,8 @@ pub struct TrainBenchArgs {
     /// each (default: the config's default, 2).
     #[arg(long)]
     pub threads: Option<usize>,
-    #[arg(long, default_value_t = 0)]
-    pub seed: u64,
-    /// Also write the rows to this CSV (columns x0..), e.g. for scripts/bench_torch_dagmm.py.
-    #[arg(long, value_name = "FILE")]
-    pub write_data: Option<PathBuf>,
-    /// Write the figures as JSON here too.
-    #[arg(long, value_name = "FILE")]
-    pub json: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: BenchCommon,
 }
 
 /// The shapes `dagmm bench gmm` times.
