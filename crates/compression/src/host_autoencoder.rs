@@ -284,6 +284,9 @@ pub enum HostGradient {
     Vector(Array1<f32>),
 }
 
+/// `compare(host, autodiff, name)` of [`compare_gradients`].
+pub type CompareGradient<'a> = dyn FnMut(&[f64], &[f64], &str) + 'a;
+
 /// Each float parameter's gradient from a hand-written backward pass (`host`, by parameter id)
 /// beside Burn's (`autodiff`), in `module`'s visiting order: `compare(host, autodiff, name)` for
 /// each, both widened to f64 (an empty slice where one has none). Returns how many it compared.
@@ -291,12 +294,12 @@ pub fn compare_gradients<M: Module>(
     module: &M,
     autodiff: &burn::tensor::Gradients,
     host: &std::collections::HashMap<ParamId, HostGradient>,
-    compare: &mut dyn FnMut(&[f64], &[f64], &str),
+    compare: &mut CompareGradient<'_>,
 ) -> usize {
     struct Compare<'a> {
         autodiff: &'a burn::tensor::Gradients,
         host: &'a std::collections::HashMap<ParamId, HostGradient>,
-        compare: &'a mut dyn FnMut(&[f64], &[f64], &str),
+        compare: &'a mut CompareGradient<'a>,
         compared: usize,
     }
     impl ModuleVisitor for Compare<'_> {

@@ -38,8 +38,8 @@ pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};
 pub use host_autoencoder::{
-    compare_gradients, register_linear_gradients, tanh_f32, HostAutoencoder, HostGradient,
-    HostLinear, HostPass, LayerGradients,
+    compare_gradients, register_linear_gradients, tanh_f32, CompareGradient, HostAutoencoder,
+    HostGradient, HostLinear, HostPass, LayerGradients,
 };
 pub use init::linear_pytorch_default;
 pub use layerwise::LayerPair;

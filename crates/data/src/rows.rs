@@ -105,11 +105,7 @@ impl<E: FeatureValue> DensePart<E> {
     }
 
     fn into_array(self) -> Array2<E> {
-        let rows = if self.width == 0 {
-            0
-        } else {
-            self.values.len() / self.width
-        };
+        let rows = self.values.len().checked_div(self.width).unwrap_or(0);
         Array2::from_shape_vec((rows, self.width), self.values).expect("whole rows")
     }
 }
@@ -194,7 +190,7 @@ impl EncodedRowsBuilder {
                 ),
             ));
         }
-        if self.n_rows % CHUNK_ROWS == 0 {
+        if self.n_rows.is_multiple_of(CHUNK_ROWS) {
             self.chunks.push(Chunk {
                 numbers: MappedNumbers::with_capacity(CHUNK_ROWS * self.n_numbers)?,
                 codes: Vec::with_capacity(CHUNK_ROWS * self.n_codes),
