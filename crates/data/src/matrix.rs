@@ -18,7 +18,6 @@ pub trait FeatureValue: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'stat
     /// Rounds (for `f32`) an `f64` value.
     fn from_f64(v: f64) -> Self;
     fn to_f64(self) -> f64;
-    fn to_f32(self) -> f32;
 }
 
 impl FeatureValue for f64 {
@@ -28,9 +27,6 @@ impl FeatureValue for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn to_f32(self) -> f32 {
-        self as f32
-    }
 }
 
 impl FeatureValue for f32 {
@@ -39,9 +35,6 @@ impl FeatureValue for f32 {
     }
     fn to_f64(self) -> f64 {
         self as f64
-    }
-    fn to_f32(self) -> f32 {
-        self
     }
 }
 

@@ -11,7 +11,7 @@ use ndarray::Array2;
 use crate::encoded::{EncodedFeatures, EncodedLayout, ScaledLayout};
 use crate::error::{DataError, Result};
 use crate::matrix::{FeatureValue, Features, Precision};
-use crate::scaling::Scaler;
+use crate::scaling::{Scaler, ScalerFit, ScalingKind};
 use crate::Dataset;
 
 /// Rows per chunk of encoded rows: each chunk is freed once [`LoadedRows::into_parts`] has passed
@@ -169,10 +169,6 @@ impl EncodedRowsBuilder {
             n_rows: 0,
             chunks: Vec::new(),
         }
-    }
-
-    pub fn n_rows(&self) -> usize {
-        self.n_rows
     }
 
     /// Appends a row of `n_numbers` numbers and `n_codes` codes. Errors when the memory for a
@@ -345,6 +341,13 @@ impl LoadedRows {
         })
     }
 
+    /// The scaler of `kind` fitted on the rows at `rows` (ascending), one at a time.
+    pub fn fit_scaler(&self, kind: ScalingKind, rows: &[usize]) -> Result<Scaler> {
+        ScalerFit::run(kind, self.columns.clone(), |fit| {
+            self.for_each_row(rows, |row| fit.add(row))
+        })
+    }
+
     /// Calls `visit` with each row at `rows` (ascending), expanded, in that order.
     pub fn for_each_row(
         &self,
@@ -477,7 +480,6 @@ impl LoadedRows {
 mod tests {
     use super::*;
     use crate::encoded::EncodedField;
-    use crate::scaling::{ScalerFit, ScalingKind};
 
     /// Rows of 2 numbers and 1 category of 3 values, expanded as
     /// `[number 0, cat=a, cat=b, cat=c, number 1]`; `n` rows, row `i` holding `i`, `-2i` and
@@ -517,13 +519,7 @@ mod tests {
     }
 
     fn scaler_of(rows: &LoadedRows, train: &[usize], kind: ScalingKind) -> Scaler {
-        let mut fit = ScalerFit::new(kind, rows.columns.clone());
-        loop {
-            rows.for_each_row(train, |row| fit.add(row)).unwrap();
-            if !fit.end_pass().unwrap() {
-                return fit.finish().unwrap();
-            }
-        }
+        rows.fit_scaler(kind, train).unwrap()
     }
 
     #[test]

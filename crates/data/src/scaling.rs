@@ -55,18 +55,15 @@ impl Scaler {
                 train.ncols()
             )));
         }
-        let mut fit = ScalerFit::new(kind, columns.to_vec());
-        loop {
+        ScalerFit::run(kind, columns.to_vec(), |fit| {
             for row in train.rows() {
                 match row.as_slice() {
                     Some(values) => fit.add(values)?,
                     None => fit.add(&row.to_vec())?,
                 }
             }
-            if !fit.end_pass()? {
-                return fit.finish();
-            }
-        }
+            Ok(())
+        })
     }
 
     /// Applies the fitted scaling to `x`, which must have the training column count.
@@ -161,6 +158,22 @@ impl ScalerFit {
             sum: vec![0.0; d],
             mean: Vec::new(),
             squares: vec![0.0; d],
+        }
+    }
+
+    /// The scaler of `kind` on the rows `pass` adds ([`add`](Self::add)) each time it is called:
+    /// once, or twice for a z-score.
+    pub fn run(
+        kind: ScalingKind,
+        columns: Vec<String>,
+        mut pass: impl FnMut(&mut ScalerFit) -> Result<()>,
+    ) -> Result<Scaler> {
+        let mut fit = ScalerFit::new(kind, columns);
+        loop {
+            pass(&mut fit)?;
+            if !fit.end_pass()? {
+                return fit.finish();
+            }
         }
     }
 

@@ -5,17 +5,18 @@
 
 use std::path::PathBuf;
 
-use crate::config::{data_path, EvaluationSection, RunConfig, Source, Split, ThresholdRule};
-use crate::records::RuleOutcome;
-use crate::spec::DetectorSpec;
-use crate::{PipelineError, Result};
-use dagmm_data::scaling::{Scaler, ScalerFit};
+use dagmm_data::scaling::Scaler;
 use dagmm_data::split::SplitRows;
 use dagmm_data::{Features, LoadOptions};
 use dagmm_evaluation::{
     best_f1_threshold, evaluate, flag, percentile, percentile_sweep, resolve_threshold,
     BestThreshold, Direction, Metrics, SweepRow, Threshold,
 };
+
+use crate::config::{data_path, EvaluationSection, RunConfig, Source, Split, ThresholdRule};
+use crate::records::RuleOutcome;
+use crate::spec::DetectorSpec;
+use crate::{PipelineError, Result};
 
 /// Every score of this crate is an anomaly score.
 const HIGH: Direction = Direction::HighIsAnomalous;
@@ -105,15 +106,9 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
     let in_file = |e: dagmm_data::DataError| {
         PipelineError::Invalid(format!("{}: data.scaling: {e}", path.display()))
     };
-    let mut fit = ScalerFit::new(data.scaling, rows.columns.clone());
-    loop {
-        rows.for_each_row(&parts.train, |row| fit.add(row))
-            .map_err(in_file)?;
-        if !fit.end_pass().map_err(in_file)? {
-            break;
-        }
-    }
-    let scaler = fit.finish().map_err(in_file)?;
+    let scaler = rows
+        .fit_scaler(data.scaling, &parts.train)
+        .map_err(in_file)?;
     let n_rows = rows.n_rows();
     let columns = rows.columns.clone();
     let labels_of = |part: &[usize]| {

@@ -354,7 +354,7 @@ fn loss_gradient_matches_finite_differences() {
 fn encoded_rows(n: usize, seed: u64) -> dagmm_data::encoded::EncodedFeatures {
     use dagmm_data::encoded::{EncodedField, EncodedLayout};
     use dagmm_data::rows::EncodedRowsBuilder;
-    use dagmm_data::scaling::{ScalerFit, ScalingKind};
+    use dagmm_data::scaling::ScalingKind;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut builder = EncodedRowsBuilder::new(4, 2);
     for _ in 0..n {
@@ -385,10 +385,7 @@ fn encoded_rows(n: usize, seed: u64) -> dagmm_data::encoded::EncodedFeatures {
         dagmm_data::LoadedRows::encoded(builder.finish(layout.unwrap()).unwrap(), None, columns)
             .unwrap();
     let all: Vec<usize> = (0..n).collect();
-    let mut fit = ScalerFit::new(ScalingKind::MinMax, rows.columns.clone());
-    rows.for_each_row(&all, |row| fit.add(row)).unwrap();
-    assert!(!fit.end_pass().unwrap());
-    let scaler = fit.finish().unwrap();
+    let scaler = rows.fit_scaler(ScalingKind::MinMax, &all).unwrap();
     match rows.into_parts([&all, &all], &scaler, dagmm_data::Precision::F32) {
         Ok([dagmm_data::Features::Encoded(e), _]) => e,
         other => panic!("encoded f32 parts expected, got {other:?}"),
