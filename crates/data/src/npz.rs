@@ -103,6 +103,17 @@ pub fn load_npz(path: &Path) -> Result<Dataset> {
     checked_dataset(path, features, labels.as_deref())
 }
 
+/// The array `name` (entry `<name>.npy`) of an `.npz` archive as `f64`, whatever its numeric
+/// dtype; `None` when the archive has no such array.
+pub fn read_npz_array(path: &Path, name: &str) -> Result<Option<ArrayD<f64>>> {
+    let file = std::fs::File::open(path).map_err(|e| DataError::io(path, e))?;
+    let mut archive = ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| DataError::format(path, format!("not a readable zip archive: {e}")))?;
+    let array = read_array(&mut archive, &format!("{name}.npy"))
+        .map_err(|message| DataError::format(path, message))?;
+    Ok(array.map(|a| a.mapv(|v| v.0)))
+}
+
 /// The array in entry `name`, `None` when the archive has no such entry; errors are messages
 /// naming the entry, without the path.
 fn read_array<R: Read + Seek>(
@@ -293,6 +304,57 @@ impl ToF64 for bool {
     }
 }
 
+/// Writes a NumPy `.npz` archive at `path`, whole or not at all ([`crate::atomic`]): `fill`
+/// adds the arrays ([`NpzWriter::array`]), each stored uncompressed as `<name>.npy` (what
+/// `numpy.savez` writes; `numpy.load` reads it back with the names, shapes and dtypes given).
+pub fn write_npz(path: &Path, fill: impl FnOnce(&mut NpzWriter<'_>) -> Result<()>) -> Result<()> {
+    crate::atomic::write_atomically(path, |tmp| {
+        let file = tmp
+            .as_file()
+            .try_clone()
+            .map_err(|e| DataError::io(path, e))?;
+        let mut writer = NpzWriter {
+            zip: zip::ZipWriter::new(std::io::BufWriter::new(file)),
+            path,
+        };
+        fill(&mut writer)?;
+        let mut file = writer
+            .zip
+            .finish()
+            .map_err(|e| DataError::format(path, format!("cannot finish the archive: {e}")))?;
+        std::io::Write::flush(&mut file).map_err(|e| DataError::io(path, e))
+    })
+    .map_err(|e| e.into_error(|io| DataError::io(path, io)))
+}
+
+/// Adds arrays to the archive [`write_npz`] is writing.
+pub struct NpzWriter<'a> {
+    zip: zip::ZipWriter<std::io::BufWriter<std::fs::File>>,
+    path: &'a Path,
+}
+
+impl NpzWriter<'_> {
+    /// Adds `array` as `<name>.npy` (C order; f64, f32, integers and bool keep their dtype).
+    pub fn array<A, S, D>(&mut self, name: &str, array: &ndarray::ArrayBase<S, D>) -> Result<()>
+    where
+        A: ndarray_npy::WritableElement,
+        S: ndarray::Data<Elem = A>,
+        D: ndarray::Dimension,
+    {
+        use ndarray_npy::WriteNpyExt;
+        let options = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Stored)
+            .large_file(true);
+        let entry = format!("{name}.npy");
+        self.zip
+            .start_file(entry.as_str(), options)
+            .map_err(|e| DataError::format(self.path, format!("entry `{entry}`: {e}")))?;
+        array
+            .write_npy(&mut self.zip)
+            .map_err(|e| DataError::format(self.path, format!("entry `{entry}`: {e}")))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,6 +439,40 @@ mod tests {
             DataError::Format { message, .. } => message,
             other => panic!("expected a Format error, got {other:?}"),
         }
+    }
+
+    #[test]
+    fn written_archives_read_back_with_their_values_and_dtypes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("w.npz");
+        let x = ndarray::arr2(&[[1.5f32, -4.0], [2.25, 5.0], [3.0, 6.125]]);
+        let y = ndarray::arr1(&[0u8, 1, 1]);
+        let extra = ndarray::arr1(&[7i64, -2]);
+        super::write_npz(&path, |w| {
+            w.array("X", &x)?;
+            w.array("y", &y)?;
+            w.array("extra", &extra)
+        })
+        .unwrap();
+        let ds = load_npz(&path).unwrap();
+        assert_x(&ds);
+        assert_eq!(ds.labels, Some(vec![0, 1, 1]));
+        let mut archive = ZipArchive::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let names: Vec<&str> = archive.file_names().collect();
+        assert_eq!(names.len(), 3);
+        let extra_back = read_array(&mut archive, "extra.npy").unwrap().unwrap();
+        assert_eq!(
+            extra_back.iter().map(|v| v.0).collect::<Vec<_>>(),
+            [7.0, -2.0]
+        );
+        // A failed fill leaves no file and no temporary file behind.
+        let failed = dir.path().join("failed.npz");
+        let err = super::write_npz(&failed, |w| {
+            w.array("X", &x)?;
+            Err(DataError::format(&failed, "stop"))
+        });
+        assert!(err.is_err());
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
     }
 
     #[test]

@@ -13,8 +13,8 @@ use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
 use crate::train::{rng, train_network, TrainCheckpoints, STREAM_INIT};
 use crate::{
-    DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, Result, ScoreKind,
-    ScoringMixture,
+    DagmmConfig, DagmmNetwork, DeviceChoice, EpochLosses, ModelError, PlainLayers, Result,
+    ScoreKind, ScoringMixture,
 };
 
 /// Name of the JSON file of a model directory.
@@ -512,6 +512,15 @@ impl Dagmm {
     /// The networks (plain device, evaluation state).
     pub fn network(&self) -> &DagmmNetwork {
         &self.network
+    }
+
+    /// Give the networks the weights of `layers` (the paper's plain autoencoder, the same shapes):
+    /// a peer implementation's initial weights, say. Clears the mixture.
+    pub fn set_plain_layers(&mut self, layers: &PlainLayers) -> Result<()> {
+        self.network = self.network.clone().with_plain_layers(layers)?;
+        self.mixture = None;
+        self.standardization = None;
+        Ok(())
     }
 
     /// The scoring mixture, once fitted.

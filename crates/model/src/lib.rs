@@ -56,7 +56,7 @@ pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
 pub use device::{available_devices, AdapterRecord, DeviceChoice, DeviceInfo, WgpuAdapter};
 pub use epoch::{EpochLosses, TrainingStage};
 pub use error::ModelError;
-pub use network::{BatchLoss, DagmmNetwork, NetworkOutput};
+pub use network::{BatchLoss, DagmmNetwork, LinearValues, NetworkOutput, PlainLayers};
 pub use train::clip_global_norm;
 
 pub use dagmm_compression as compression;

@@ -1,11 +1,12 @@
 use burn::module::Module;
-use burn::tensor::{Device, Tensor};
+use burn::nn::Linear;
+use burn::tensor::{Device, Tensor, TensorData};
 use dagmm_compression::{Compression, CompressionNetwork, CompressionOutput};
 use dagmm_estimation::{EstimationNetwork, Mixture};
 use dagmm_loss::{dagmm_loss, LossInputs, LossOutput};
 use rand::RngCore;
 
-use crate::{DagmmConfig, Result};
+use crate::{DagmmConfig, ModelError, Result};
 
 /// The two networks of DAGMM as one Burn module (so one optimiser and one record cover both).
 #[derive(Module, Debug)]
@@ -154,5 +155,123 @@ impl DagmmNetwork {
     /// Number of input features.
     pub fn input_dim(&self) -> usize {
         self.compression.input_dim()
+    }
+}
+
+/// One linear layer's parameters on the host: `weight` is `[d_in, d_out]` row-major (Burn's
+/// layout; PyTorch's `nn.Linear.weight` is its transpose), `bias` is `[d_out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearValues {
+    pub d_in: usize,
+    pub d_out: usize,
+    pub weight: Vec<f32>,
+    pub bias: Vec<f32>,
+}
+
+impl LinearValues {
+    fn of(layer: &Linear) -> Self {
+        let [d_in, d_out] = layer.weight.shape().dims::<2>();
+        let values = |t: Tensor<1>| -> Vec<f32> {
+            t.into_data()
+                .convert::<f32>()
+                .try_to_vec::<f32>()
+                .expect("converted to f32")
+        };
+        LinearValues {
+            d_in,
+            d_out,
+            weight: values(layer.weight.val().reshape([d_in * d_out])),
+            bias: layer
+                .bias
+                .as_ref()
+                .map(|b| values(b.val()))
+                .unwrap_or_else(|| vec![0.0; d_out]),
+        }
+    }
+
+    /// `layer` with these values (same shapes; the parameters keep their ids, so an optimiser's
+    /// state would still find them).
+    fn set(&self, layer: Linear, what: &str) -> Result<Linear> {
+        let [d_in, d_out] = layer.weight.shape().dims::<2>();
+        let shapes_agree = (self.d_in, self.d_out) == (d_in, d_out)
+            && self.weight.len() == d_in * d_out
+            && self.bias.len() == d_out
+            && layer.bias.is_some();
+        if !shapes_agree {
+            return Err(ModelError::Data(format!(
+                "{what}: a {}×{} layer given for a {d_in}×{d_out} one",
+                self.d_in, self.d_out
+            )));
+        }
+        let device = layer.weight.device();
+        let weight =
+            Tensor::<2>::from_data(TensorData::new(self.weight.clone(), [d_in, d_out]), &device);
+        let bias = Tensor::<1>::from_data(TensorData::new(self.bias.clone(), [d_out]), &device);
+        Ok(Linear {
+            weight: layer.weight.map(|_| weight),
+            bias: layer.bias.map(|b| b.map(|_| bias)),
+        })
+    }
+}
+
+/// The paper's DAGMM as plain linear layers (the autoencoder's encoder and decoder, input
+/// first, and the estimation network): what a peer implementation needs to start from the same
+/// weights (`dagmm export`, the PyTorch trajectory test).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlainLayers {
+    pub encoder: Vec<LinearValues>,
+    pub decoder: Vec<LinearValues>,
+    pub estimation: Vec<LinearValues>,
+}
+
+impl DagmmNetwork {
+    /// The layers' values, when the compression network is the paper's plain autoencoder
+    /// (`None` for the VAE and the VQ-VAE, which have more than linear layers).
+    pub fn plain_layers(&self) -> Option<PlainLayers> {
+        let Compression::Autoencoder(ae) = &self.compression else {
+            return None;
+        };
+        let of = |layers: &[Linear]| layers.iter().map(LinearValues::of).collect();
+        Some(PlainLayers {
+            encoder: of(&ae.encoder),
+            decoder: of(&ae.decoder),
+            estimation: of(&self.estimation.layers),
+        })
+    }
+
+    /// This network with the values of `layers` (a plain autoencoder of the same shapes).
+    pub fn with_plain_layers(mut self, layers: &PlainLayers) -> Result<Self> {
+        fn set_all(
+            current: Vec<Linear>,
+            values: &[LinearValues],
+            what: &str,
+        ) -> Result<Vec<Linear>> {
+            if current.len() != values.len() {
+                return Err(ModelError::Data(format!(
+                    "{what}: {} layers given for {}",
+                    values.len(),
+                    current.len()
+                )));
+            }
+            current
+                .into_iter()
+                .zip(values)
+                .enumerate()
+                .map(|(i, (layer, v))| v.set(layer, &format!("{what} layer {i}")))
+                .collect()
+        }
+        let Compression::Autoencoder(ae) = &mut self.compression else {
+            return Err(ModelError::Data(
+                "plain layers fit the paper's autoencoder only".into(),
+            ));
+        };
+        ae.encoder = set_all(std::mem::take(&mut ae.encoder), &layers.encoder, "encoder")?;
+        ae.decoder = set_all(std::mem::take(&mut ae.decoder), &layers.decoder, "decoder")?;
+        self.estimation.layers = set_all(
+            std::mem::take(&mut self.estimation.layers),
+            &layers.estimation,
+            "estimation",
+        )?;
+        Ok(self)
     }
 }

@@ -21,6 +21,7 @@ mod detector;
 mod error;
 pub mod files;
 mod neural;
+pub mod peer;
 pub mod protocol;
 mod pu;
 pub mod records;

@@ -372,3 +372,75 @@ fn kddcup_rows_stay_encoded_for_networks_and_expand_to_the_f64_rows_rounded() {
         }
     }
 }
+
+/// `dagmm export`'s setup holds the rows, weights and untrained control the run itself uses: the
+/// rows as the network sees them, the initial weights of `Dagmm::new` in PyTorch's layout, and the
+/// same untrained F1 and ROC AUC as the run's own control.
+#[test]
+fn the_peer_setup_holds_the_runs_rows_weights_and_untrained_control() {
+    use dagmm_data::npz::read_npz_array;
+    use dagmm_pipeline::peer::{
+        export_peer_setup, PEER_ROWS_FILE, PEER_UNTRAINED_FILE, PEER_WEIGHTS_FILE,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_data(dir.path());
+    let config = dagmm_config(&path, |c| {
+        if let Some(t) = c.training.as_mut() {
+            t.epochs = 0;
+        }
+    });
+    let out = dir.path().join("setup");
+    let setup = export_peer_setup(&config, &out).unwrap();
+    let data = prepare(&config).unwrap();
+    assert_eq!(
+        (setup.n_train, setup.n_test, setup.n_features),
+        (data.train.nrows(), data.test().nrows(), 6)
+    );
+    let read = |file: &str, name: &str| read_npz_array(&out.join(file), name).unwrap().unwrap();
+    let train = read(PEER_ROWS_FILE, "train");
+    assert_eq!(train.shape(), [data.train.nrows(), 6]);
+    let mut row = [0f32; 6];
+    data.train.view().row_to_f32(5, &mut row);
+    for (j, v) in row.iter().enumerate() {
+        assert_eq!(train[[5, j]], f64::from(*v));
+    }
+    let labels = read(PEER_ROWS_FILE, "test_labels");
+    assert_eq!(
+        labels.iter().map(|&v| v as u8).collect::<Vec<_>>(),
+        data.test_labels.clone().unwrap()
+    );
+    let test_rows = read(PEER_ROWS_FILE, "test_rows");
+    assert_eq!(
+        test_rows.iter().map(|&v| v as usize).collect::<Vec<_>>(),
+        data.test_indices
+    );
+    // The first encoder layer, [d_out, d_in] = [4, 6], is the transpose of ours.
+    let model = Dagmm::new(config.dagmm(), 6).unwrap();
+    let ours = &model.network().plain_layers().unwrap().encoder[0];
+    let w = read(PEER_WEIGHTS_FILE, "encoder.0.weight");
+    assert_eq!(w.shape(), [4, 6]);
+    for i in 0..6 {
+        for o in 0..4 {
+            assert_eq!(w[[o, i]], f64::from(ours.weight[i * 4 + o]));
+        }
+    }
+    assert!(
+        read_npz_array(&out.join(PEER_WEIGHTS_FILE), "estimation.1.bias")
+            .unwrap()
+            .is_some()
+    );
+    assert_eq!(read(PEER_UNTRAINED_FILE, "test_energy").len(), setup.n_test);
+    assert_eq!(read(PEER_UNTRAINED_FILE, "cov").shape(), [2, 3, 3]);
+    // The run's own untrained control gives the same figures.
+    let summary = run_quietly(&config).summary;
+    assert_eq!(summary.untrained_f1, Some(setup.untrained.f1));
+    assert_eq!(summary.untrained_roc_auc, Some(setup.untrained.roc_auc));
+    // What the peer does not implement is refused, naming the field.
+    let vae = dagmm_config(&path, |c| {
+        c.compression.as_mut().unwrap().kind = dagmm_model::compression::CompressionKind::Vae;
+    });
+    let err = export_peer_setup(&vae, &dir.path().join("vae"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("compression.kind"), "{err}");
+}

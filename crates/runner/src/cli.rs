@@ -43,6 +43,10 @@ pub enum Command {
         #[command(subcommand)]
         command: DataCommand,
     },
+    /// Write a DAGMM run's starting point for a peer implementation: its split's scaled rows,
+    /// labels and row numbers, the initial weights, and our untrained control on them (NumPy
+    /// .npz and setup.json), for `scripts/bench_torch_dagmm.py run --setup DIR`.
+    Export(ExportArgs),
     /// Benchmarks shipped with the project.
     Bench {
         #[command(subcommand)]
@@ -125,6 +129,26 @@ impl std::str::FromStr for Shard {
         }
         Ok(Shard { index, count })
     }
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// Override a config field (repeatable), as for `dagmm train`.
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Shorthand for --set seed=S.
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
+    pub seed: Option<u64>,
+    /// Shorthand for --set training.epochs=N (recorded in setup.json for the peer).
+    #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
+    pub epochs: Option<usize>,
+    /// Folder to write setup.json, rows.npz, initial_weights.npz and untrained.npz into
+    /// (created if missing; those files are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
 }
 
 #[derive(Debug, Args)]

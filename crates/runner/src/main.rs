@@ -68,6 +68,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Gaussian(args) => classic::run_gaussian(&args),
         Command::Train(args) => train::run_train(&args),
         Command::Score(args) => train::run_score(&args),
+        Command::Export(args) => train::run_export(&args),
         Command::Devices => {
             for d in dagmm_model::available_devices() {
                 println!("{:<22} {}", d.name, d.description);

@@ -7,7 +7,7 @@ use dagmm_data::LoadOptions;
 use dagmm_pipeline::config::locate;
 use dagmm_pipeline::{RunConfig, RunSummary, SavedDetector};
 
-use crate::cli::{ScoreArgs, TrainArgs};
+use crate::cli::{ExportArgs, ScoreArgs, TrainArgs};
 use crate::output::write_scores_csv;
 use crate::progress::EpochProgress;
 use crate::runs::{run_into, staging_dir, Extras, Resume};
@@ -102,6 +102,27 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
     println!(
         "{}; wrote {}",
         result_line(&output.summary),
+        args.out.display()
+    );
+    Ok(())
+}
+
+pub fn run_export(args: &ExportArgs) -> Result<()> {
+    let mut overrides = args.set.clone();
+    overrides.extend(args.seed.map(|s| format!("seed={s}")));
+    overrides.extend(args.epochs.map(|e| format!("training.epochs={e}")));
+    let config = RunConfig::load(&args.config, &overrides)?;
+    let setup = dagmm_pipeline::peer::export_peer_setup(&config, &args.out)?;
+    let u = &setup.untrained;
+    println!(
+        "{} training and {} test rows of {} features, seed {}; untrained control: F1 {:.4}, \
+         ROC AUC {:.4}; wrote {}",
+        setup.n_train,
+        setup.n_test,
+        setup.n_features,
+        setup.seed,
+        u.f1,
+        u.roc_auc,
         args.out.display()
     );
     Ok(())

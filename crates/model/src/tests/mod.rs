@@ -754,4 +754,5 @@ fn ndarray_device_trains_too() {
 
 mod baselines;
 mod checkpoints;
+mod torch_trajectory;
 mod variants;
