@@ -392,10 +392,23 @@ def cmd_run(args):
               f"ROC AUC {agreement['ours_roc_auc']:.4f}", flush=True)
     untrained_seconds = time.perf_counter() - started
 
+    eval_epochs = {int(e) for e in args.eval_epochs.split(",")} if args.eval_epochs else set()
+
     def show(row):
         if args.verbose or row["epoch"] == cfg["epochs"] or row["epoch"] % 20 == 0:
             print(f"  epoch {row['epoch']}: total {row['total']:.4f}, reconstruction {row['reconstruction']:.4f}, "
                   f"energy {row['energy']:.4f}, penalty {row['penalty']:.2f} ({row['seconds']:.1f} s)", flush=True)
+        if row["epoch"] in eval_epochs:
+            # Judge the network as it is after this epoch (the whole-set mixture, dropout off).
+            mix = whole_set_mixture(model, data["train"], cfg["scoring_batch_size"])
+            e, _ = score(model, data["test"], mix, cfg)
+            row["judged"] = judge(e, labels, cfg["anomaly_percentile"])
+            eig = np.linalg.eigvalsh(mix[2].numpy())
+            row["judged"].update(min_phi=float(mix[0].min()), min_eigenvalue=float(eig.min()))
+            model.train()
+            print(f"    judged after epoch {row['epoch']}: F1 {row['judged']['f1']:.4f}, ROC AUC "
+                  f"{row['judged']['roc_auc']:.4f}, smallest phi {row['judged']['min_phi']:.3g}, smallest "
+                  f"covariance eigenvalue {row['judged']['min_eigenvalue']:.3g}", flush=True)
 
     started = time.perf_counter()
     history = train(model, data["train"], cfg, seed, show)
@@ -491,6 +504,7 @@ def main():
     r.add_argument("--scores", help="write the test rows' energies (.npz) here")
     r.add_argument("--save-model", help="write the trained network and both mixtures (torch.save) here")
     r.add_argument("--verbose", action="store_true", help="print every epoch")
+    r.add_argument("--eval-epochs", help="also judge the network after these epochs, e.g. 10,50,100")
     r.set_defaults(func=cmd_run)
 
     args = ap.parse_args()

@@ -9,6 +9,9 @@ For each network it reports, on the test rows (ROC AUC, and F1 with the top 20% 
 - each coordinate of z = [z_c, relative distance, cosine] alone, as a 1-D Gaussian fitted on the
   training rows (score (z_j - m_j)^2 / s_j^2);
 - the squared reconstruction error alone;
+- the energy under a mixture of as many components fitted to the training rows' z by EM
+  (scikit-learn, full covariances, reg_covar = the jitter, 3 initialisations): the network kept,
+  the estimation network's memberships replaced;
 - the mixture: its weights, each component's covariance eigenvalues, and how much of the test
   rows' Mahalanobis distance lies along each component's smallest eigenvector;
 and, without a network: the norm of x as a 1-D Gaussian, and the distance to the nearest of 10
@@ -57,6 +60,11 @@ def network_anatomy(model, data, cfg, percentile):
                              + ["relative distance", "cosine"]):
         out[f"{name} alone"] = judge(gaussian_1d(z_train[:, j], z_test[:, j]), labels, percentile)
     out["reconstruction error alone"] = judge(sq_test, labels, percentile)
+    from sklearn.mixture import GaussianMixture
+
+    em = GaussianMixture(len(phi), covariance_type="full", reg_covar=cfg["jitter"], n_init=3,
+                         random_state=0).fit(z_train)
+    out["EM mixture on z (scoring only)"] = judge(-em.score_samples(z_test), labels, percentile)
     comps = []
     for k in range(len(phi)):
         w, v = np.linalg.eigh(cov[k] + cfg["jitter"] * np.eye(cov.shape[1]))

@@ -10,8 +10,9 @@ gradients of the first step; the weights after the first step (Adam's first upda
 the last; the whole-set mixture after training and the energies of the training rows and of
 held-out rows under it.
 
-Two trajectories are written: one without clipping, one with the gradients' global norm clipped
-(at a norm the gradients exceed on about half the steps). Each is run twice in PyTorch, in float64
+Three trajectories are written: the paper's objective without clipping; with the gradients'
+global norm clipped (at a norm the gradients exceed on about half the steps); and with the
+precision penalty (sum_k tr((Sigma_k + jitter I)^-1)) in place of the paper's diagonal one. Each is run twice in PyTorch, in float64
 (the reference) and in float32: the float32 run's distance from the float64 one is what float32
 rounding alone does over the trajectory, and the test allows ours a multiple of it.
 
@@ -96,7 +97,7 @@ def layer_values(model, attr):
     return out
 
 
-def trajectory(x, held_out, layers, dtype, clip):
+def trajectory(x, held_out, layers, dtype, clip, penalty):
     torch.manual_seed(0)
     model = Dagmm(DIM, CONFIG["encoder_layers"], CONFIG["estimation_hidden"], CONFIG["n_components"],
                   CONFIG["dropout"], CONFIG["norm_eps"]).to(dtype)
@@ -104,9 +105,10 @@ def trajectory(x, held_out, layers, dtype, clip):
     model.train()
     opt = torch.optim.Adam(model.parameters(), lr=CONFIG["learning_rate"], eps=CONFIG["adam_epsilon"])
     xt = torch.from_numpy(x).to(dtype)
+    cfg = dict(CONFIG, penalty=penalty)
     steps, first_gradients, after_first = [], None, None
     for step in range(CONFIG["steps"]):
-        total, (r, e, p) = objective(model, xt, CONFIG)
+        total, (r, e, p) = objective(model, xt, cfg)
         opt.zero_grad(set_to_none=True)
         total.backward()
         norm = torch.sqrt(sum((q.grad.double() ** 2).sum() for q in model.parameters())).item()
@@ -141,6 +143,18 @@ def trajectory(x, held_out, layers, dtype, clip):
     }
 
 
+def rounded(value):
+    """Floats to 10 significant digits (exact for the float32 rows and weights; 1e-10 relative for
+    the float64 reference, far below any tolerance the test uses): a smaller fixture."""
+    if isinstance(value, float):
+        return float(f"{value:.10g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
 def main():
     rng = np.random.default_rng(2018)
     x, held_out = rows(rng, N_ROWS), rows(rng, N_HELD_OUT)
@@ -155,21 +169,21 @@ def main():
                     for g, ls in layers.items()},
         "trajectories": [],
     }
-    for clip in (None, CLIPPED_NORM):
-        runs = {name: trajectory(x, held_out, layers, dtype, clip)
+    for clip, penalty in ((None, "diagonal"), (CLIPPED_NORM, "diagonal"), (None, "precision")):
+        runs = {name: trajectory(x, held_out, layers, dtype, clip, penalty)
                 for name, dtype in (("float64", torch.float64), ("float32", torch.float32))}
         norms = [s["gradient_norm"] for s in runs["float64"]["steps"]]
         if clip is not None:
             acted = sum(n > clip for n in norms) / len(norms)
             assert acted > 0.25, f"the clip acts on {acted:.0%} of the steps only"
             print(f"the clip at {clip} acts on {acted:.0%} of the steps")
-        fixture["trajectories"].append({"grad_clip_norm": clip, **runs})
+        fixture["trajectories"].append({"grad_clip_norm": clip, "penalty": penalty, **runs})
         s0, s1 = runs["float64"]["steps"][0], runs["float64"]["steps"][-1]
-        print(f"clip {clip}: total {s0['total']:.5f} -> {s1['total']:.5f}, energy {s0['energy']:.4f} -> "
+        print(f"clip {clip}, {penalty} penalty: total {s0['total']:.5f} -> {s1['total']:.5f}, energy {s0['energy']:.4f} -> "
               f"{s1['energy']:.4f}, gradient norm {min(norms):.3f}..{max(norms):.3f}")
     os.makedirs(os.path.dirname(OUT), exist_ok=True)
     with open(OUT, "w") as f:
-        json.dump(fixture, f, separators=(",", ":"))
+        json.dump(rounded(fixture), f, separators=(",", ":"))
         f.write("\n")
     print(f"wrote {os.path.relpath(OUT)} ({os.path.getsize(OUT) / 1024:.0f} KiB)")
 

@@ -12,16 +12,18 @@
 //! `φ_k = S_k/N`, `μ_k = Σ_i γ_ik z_i / S_k`, `D_ik = z_i − μ_k`, `Σ_k = Σ_i γ_ik D_ik D_ikᵀ / S_k`,
 //! `A_k = Σ_k + εI = L_k L_kᵀ` (pivots floored at `ε`), `P_k = A_k⁻¹`,
 //! `l_ik = log φ_k − ½(d log 2π + log|A_k|) − ½ D_ikᵀ P_k D_ik`, `E_i = −log Σ_k exp l_ik`,
-//! `P = Σ_k Σ_j 1/(Σ_k,jj + ε)`.
+//! `P = Σ_k Σ_j 1/(Σ_k,jj + ε)` (the paper's penalty) or `P = Σ_k tr P_k` (the precision penalty,
+//! [`CovariancePenalty`]).
 //!
 //! Backward, for `J = Σ_i w_i E_i + v P`, with `r_ik = softmax_k l_ik` and `g_ik = −w_i r_ik`:
-//! `∂J/∂φ_k = Σ_i g_ik / φ_k`; `G_k = ∂J/∂Σ_k = Σ_i g_ik ½(P_k D_ik D_ikᵀ P_k − P_k) − v·diag(1/(Σ_k,jj + ε)²)`;
+//! `∂J/∂φ_k = Σ_i g_ik / φ_k`; `G_k = ∂J/∂Σ_k = Σ_i g_ik ½(P_k D_ik D_ikᵀ P_k − P_k) − v·diag(1/(Σ_k,jj + ε)²)`
+//! (the precision penalty: `… − v·P_k P_k`, since `∂ tr A⁻¹/∂A = −A⁻²` for symmetric `A`);
 //! `H_ik = ∂J/∂D_ik = −g_ik P_k D_ik + 2 γ_ik G_k D_ik / S_k`; `∂J/∂z_i = Σ_k H_ik + Σ_k γ_ik M_k / S_k`
 //! with `M_k = ∂J/∂μ_k = −Σ_i H_ik`; `∂J/∂γ_ik = D_ikᵀ G_k D_ik / S_k + z_iᵀ M_k / S_k + s_k` with
 //! `s_k = ∂J/∂S_k = ∂J/∂φ_k / N − ⟨G_k, Σ_k⟩ / S_k − μ_kᵀ M_k / S_k`.
 //! The tests check all of it against Burn's autodiff of the tensor version.
 
-use crate::TINY;
+use crate::{CovariancePenalty, TINY};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -147,18 +149,29 @@ impl BatchGaussianMixture {
         &self.energies
     }
 
-    /// `P = Σ_k Σ_j 1/(Σ_k,jj + ε)`.
-    pub fn penalty(&self) -> f64 {
+    /// `P = Σ_k Σ_j 1/(Σ_k,jj + ε)`, or `Σ_k tr((Σ_k + εI)⁻¹)` for the precision penalty.
+    pub fn penalty(&self, kind: CovariancePenalty) -> f64 {
         let (k, d) = (self.k, self.d);
+        let diagonal_of = |m: &[f64], c: usize, j: usize| m[c * d * d + j * d + j];
         (0..k)
             .flat_map(|c| (0..d).map(move |j| (c, j)))
-            .map(|(c, j)| 1.0 / (self.covariances[c * d * d + j * d + j] + self.jitter))
+            .map(|(c, j)| match kind {
+                CovariancePenalty::Diagonal => {
+                    1.0 / (diagonal_of(&self.covariances, c, j) + self.jitter)
+                }
+                CovariancePenalty::Precision => diagonal_of(&self.precisions, c, j),
+            })
             .sum()
     }
 
     /// `(∂J/∂z, ∂J/∂γ)` (`n × d`, `n × k`, row-major) of `J = Σ_i energy_weights[i] E_i +
-    /// penalty_weight · P`.
-    pub fn gradients(&self, energy_weights: &[f64], penalty_weight: f64) -> (Vec<f64>, Vec<f64>) {
+    /// penalty_weight · P`, `P` the penalty of `kind`.
+    pub fn gradients(
+        &self,
+        energy_weights: &[f64],
+        penalty_weight: f64,
+        kind: CovariancePenalty,
+    ) -> (Vec<f64>, Vec<f64>) {
         let (n, k, d) = (self.n, self.k, self.d);
         assert_eq!(energy_weights.len(), n, "one weight per row");
         let dd = d * d;
@@ -191,9 +204,21 @@ impl BatchGaussianMixture {
             for (v, pv) in gc.iter_mut().zip(p) {
                 *v -= 0.5 * g_totals[c] * pv;
             }
-            for j in 0..d {
-                let s = self.covariances[c * dd + j * d + j] + self.jitter;
-                gc[j * d + j] -= penalty_weight / (s * s);
+            match kind {
+                CovariancePenalty::Diagonal => {
+                    for j in 0..d {
+                        let s = self.covariances[c * dd + j * d + j] + self.jitter;
+                        gc[j * d + j] -= penalty_weight / (s * s);
+                    }
+                }
+                CovariancePenalty::Precision => {
+                    for a in 0..d {
+                        for b in 0..d {
+                            let pp: f64 = (0..d).map(|r| p[a * d + r] * p[r * d + b]).sum();
+                            gc[a * d + b] -= penalty_weight * pp;
+                        }
+                    }
+                }
             }
             // ∂J/∂φ_k / N, with φ_k = S_k / N (its log floored at 1e-30 like the tensor version).
             let weight = self.sums[c] / n as f64;
@@ -320,16 +345,19 @@ mod tests {
     }
 
     /// Energies, penalty and both gradients equal Burn's autodiff of the tensor version (f32) on
-    /// random batches, for DAGMM's shapes and a wider one, with per-row energy weights.
+    /// random batches, for DAGMM's shapes and a wider one, with per-row energy weights, under
+    /// either penalty.
     #[test]
     fn matches_autodiff_of_the_tensor_mixture() {
-        for (n, d, k, jitter) in [(97, 3, 4, 1e-6), (64, 4, 2, 1e-3), (40, 2, 5, 1e-6)] {
+        let cases = [(97, 3, 4, 1e-6), (64, 4, 2, 1e-3), (40, 2, 5, 1e-6)];
+        let kinds = [CovariancePenalty::Diagonal, CovariancePenalty::Precision];
+        for ((n, d, k, jitter), kind) in cases.into_iter().flat_map(|c| kinds.map(|p| (c, p))) {
             let (z, gamma) = batch(n, d, k, n as u64);
             let host = BatchGaussianMixture::fit(&z, &gamma, n, d, k, jitter);
             let weights: Vec<f64> = (0..n)
                 .map(|i| 0.1 / n as f64 * (1.0 + (i % 3) as f64))
                 .collect();
-            let (d_z, d_gamma) = host.gradients(&weights, 0.005);
+            let (d_z, d_gamma) = host.gradients(&weights, 0.005, kind);
 
             let device = Device::flex().autodiff();
             let zt =
@@ -338,7 +366,7 @@ mod tests {
                 .require_grad();
             let mixture = GaussianMixtureTensors::from_gamma(gt.clone(), zt.clone());
             let energy = mixture.prepare(jitter).energy(zt.clone());
-            let penalty = mixture.penalty(jitter);
+            let penalty = mixture.penalty(jitter, kind);
             let w: Vec<f32> = weights.iter().map(|v| *v as f32).collect();
             let wt = Tensor::<1>::from_data(TensorData::new(w, [n]), &device);
             let objective = (energy.clone() * wt).sum() + penalty.clone().mul_scalar(0.005);
@@ -348,12 +376,16 @@ mod tests {
                 for (i, (x, y)) in a.iter().zip(b).enumerate() {
                     assert!(
                         (x - y).abs() <= 2e-4 * scale,
-                        "n {n} d {d} k {k}: {what}[{i}] host {x} autodiff {y} (largest {scale})"
+                        "n {n} d {d} k {k} {kind:?}: {what}[{i}] host {x} autodiff {y} (largest {scale})"
                     );
                 }
             };
             close(host.energies(), &to_f64_vec(energy.inner()), "energy");
-            close(&[host.penalty()], &to_f64_vec(penalty.inner()), "penalty");
+            close(
+                &[host.penalty(kind)],
+                &to_f64_vec(penalty.inner()),
+                "penalty",
+            );
             close(&d_z, &to_f64_vec(zt.grad(&grads).unwrap()), "dz");
             close(&d_gamma, &to_f64_vec(gt.grad(&grads).unwrap()), "dgamma");
         }

@@ -18,6 +18,22 @@ pub enum MixtureKind {
     Laplacian,
 }
 
+/// The degeneracy penalty `P(Σ̂)` of the objective.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CovariancePenalty {
+    /// The paper's `Σ_k Σ_j 1/(Σ_k,jj + ε)`: small variances along the axes. It does not see a
+    /// covariance made singular by correlation (large diagonal, an eigenvalue near 0), which is
+    /// how trained DAGMMs on KDDCUP end (`results/README.md`, the PyTorch pairing).
+    #[default]
+    Diagonal,
+    /// `Σ_k tr((Σ_k + εI)⁻¹)`: the sum of the reciprocal eigenvalues. Equal to `Diagonal` for a
+    /// diagonal covariance (and for the Laplace mixture, which is axis-aligned), and large
+    /// whenever any eigenvalue is small, so it keeps every component's covariance away from
+    /// singular in every direction.
+    Precision,
+}
+
 /// Configuration of the estimation network and mixture.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 /// Fields left out of a config file take their default (the paper's KDDCUP values).
@@ -36,6 +52,9 @@ pub struct EstimationConfig {
     /// Absolute jitter on the covariance diagonals (factorisation and penalty).
     #[serde(default = "default_jitter")]
     pub jitter: f64,
+    /// The degeneracy penalty: the paper's `diagonal` (default) or `precision`.
+    #[serde(default)]
+    pub penalty: CovariancePenalty,
 }
 
 fn default_dropout() -> f64 {
@@ -55,6 +74,7 @@ impl Default for EstimationConfig {
             hidden_layers: vec![10],
             dropout: 0.5,
             jitter: DEFAULT_JITTER,
+            penalty: CovariancePenalty::Diagonal,
         }
     }
 }

@@ -7,8 +7,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::laplace::PreparedLaplace;
 use crate::{
-    to_f64_vec, EstimationError, GaussianMixtureTensors, LaplaceMixture, LaplaceParameters,
-    MixtureAccumulator, MixtureKind, MixtureParameters, PreparedMixture, Result, TINY,
+    to_f64_vec, CovariancePenalty, EstimationError, GaussianMixtureTensors, LaplaceMixture,
+    LaplaceParameters, MixtureAccumulator, MixtureKind, MixtureParameters, PreparedMixture, Result,
+    TINY,
 };
 
 /// A mixture of either family as tensors (differentiable when computed from `γ` and `z`).
@@ -40,10 +41,11 @@ impl Mixture {
         }
     }
 
-    /// The degeneracy penalty (reciprocal per-dimension variances), `[1]`.
-    pub fn penalty(&self, jitter: f64) -> Tensor<1> {
+    /// The degeneracy penalty of `kind`, `[1]`. The Laplace mixture is axis-aligned: both kinds
+    /// are its reciprocal per-dimension variances.
+    pub fn penalty(&self, jitter: f64, kind: CovariancePenalty) -> Tensor<1> {
         match self {
-            Mixture::Gaussian(m) => m.penalty(jitter),
+            Mixture::Gaussian(m) => m.penalty(jitter, kind),
             Mixture::Laplacian(m) => m.penalty(jitter),
         }
     }

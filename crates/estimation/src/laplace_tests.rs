@@ -220,7 +220,9 @@ fn laplace_energy_gradient_reaches_gamma_and_z() {
     let logits = Param::from_tensor(t2(&g, [n, k], &device));
     let gamma = burn::tensor::activation::softmax(logits.val(), 1);
     let m = Mixture::from_gamma(MixtureKind::Laplacian, gamma, zp.val());
-    let loss = m.prepare(1e-6).energy(zp.val()).mean() + m.penalty(1e-6).mul_scalar(0.005);
+    let loss = m.prepare(1e-6).energy(zp.val()).mean()
+        + m.penalty(1e-6, CovariancePenalty::Diagonal)
+            .mul_scalar(0.005);
     let grads = loss.backward();
     for g in [
         to_f64_vec(zp.val().grad(&grads).expect("z gradient")),

@@ -36,7 +36,7 @@ mod params;
 
 pub use accumulator::MixtureAccumulator;
 pub use batch_gaussian::BatchGaussianMixture;
-pub use config::{EstimationConfig, MixtureKind, DEFAULT_JITTER};
+pub use config::{CovariancePenalty, EstimationConfig, MixtureKind, DEFAULT_JITTER};
 pub use error::EstimationError;
 pub use family::{FittedMixture, LaplaceAccumulator, Mixture, MixtureFitter, PreparedEnergy};
 pub use host_network::{EstimationPass, HostEstimationNetwork};

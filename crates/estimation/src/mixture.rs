@@ -1,7 +1,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::linalg::{cholesky, eye, lower_triangular_inverse};
-use crate::{to_f64_vec, EstimationError, MixtureParameters, Result, TINY};
+use crate::{to_f64_vec, CovariancePenalty, EstimationError, MixtureParameters, Result, TINY};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_5;
 
@@ -119,13 +119,23 @@ impl GaussianMixtureTensors {
         self.means.dims()[1]
     }
 
-    /// The covariance penalty `P = Σ_k Σ_j 1/(Σ_k,jj + jitter)`, `[1]` (the reference code's form:
-    /// the diagonal of the jittered covariance, so a collapsed component gives a large but finite
-    /// penalty).
-    pub fn penalty(&self, jitter: f64) -> Tensor<1> {
-        let d = self.dim();
-        let diag = (self.covariances.clone() * eye(d, &self.covariances.device())).sum_dim(2);
-        diag.add_scalar(jitter).recip().sum()
+    /// The covariance penalty, `[1]`: `Σ_k Σ_j 1/(Σ_k,jj + jitter)` (the paper's, in the reference
+    /// code's form: the diagonal of the jittered covariance, so a collapsed component gives a
+    /// large but finite penalty), or `Σ_k tr((Σ_k + jitter·I)⁻¹) = Σ_k ‖L_k⁻¹‖²_F` by the Cholesky
+    /// factor `L_k` ([`CovariancePenalty`]).
+    pub fn penalty(&self, jitter: f64, kind: CovariancePenalty) -> Tensor<1> {
+        match kind {
+            CovariancePenalty::Diagonal => {
+                let d = self.dim();
+                let diag =
+                    (self.covariances.clone() * eye(d, &self.covariances.device())).sum_dim(2);
+                diag.add_scalar(jitter).recip().sum()
+            }
+            CovariancePenalty::Precision => {
+                let l_inv = lower_triangular_inverse(cholesky(self.covariances.clone(), jitter));
+                l_inv.square().sum()
+            }
+        }
     }
 
     /// Factorise once for energies (Cholesky of `Σ_k + jitter·I`, its inverse, log-determinants).

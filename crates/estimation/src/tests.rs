@@ -182,7 +182,7 @@ fn nearly_singular_covariance_gives_finite_energy_and_gradients() {
         covariances: cov.val(),
     };
     let energy = mixture.prepare(DEFAULT_JITTER).energy(z.val());
-    let penalty = mixture.penalty(DEFAULT_JITTER);
+    let penalty = mixture.penalty(DEFAULT_JITTER, CovariancePenalty::Diagonal);
     let total = energy.clone().mean() + penalty;
     let grads = total.backward();
     let e = to_f64_vec(energy.inner());
@@ -264,8 +264,70 @@ fn covariance_penalty_is_sum_of_inverse_diagonals() {
         .iter()
         .flat_map(|c| (0..3).map(move |j| 1.0 / (c[j][j] + 0.01)))
         .sum();
-    let got = to_f64_vec(mixture.penalty(0.01))[0];
+    let got = to_f64_vec(mixture.penalty(0.01, CovariancePenalty::Diagonal))[0];
     assert!((got - want).abs() < 1e-5 * want, "{got} vs {want}");
+}
+
+/// The precision penalty is `Σ_k tr((Σ_k + εI)⁻¹)`, here against the inverse by cofactors; for a
+/// diagonal covariance it is the paper's penalty, and for a covariance made nearly singular by
+/// correlation it is large where the paper's stays small.
+#[test]
+fn precision_penalty_is_the_trace_of_the_inverse() {
+    let device = Device::flex();
+    let trace_of_inverse = |m: [[f64; 3]; 3]| {
+        let det = m[0][0] * (m[1][1] * m[2][2] - m[1][2] * m[2][1])
+            - m[0][1] * (m[1][0] * m[2][2] - m[1][2] * m[2][0])
+            + m[0][2] * (m[1][0] * m[2][1] - m[1][1] * m[2][0]);
+        (m[1][1] * m[2][2] - m[1][2] * m[2][1] + m[0][0] * m[2][2] - m[0][2] * m[2][0]
+            + m[0][0] * m[1][1]
+            - m[0][1] * m[1][0])
+            / det
+    };
+    let p = known_mixture();
+    let jittered = |c: &Vec<Vec<f64>>| {
+        let mut m = [[0.0; 3]; 3];
+        for (a, row) in m.iter_mut().enumerate() {
+            for (b, v) in row.iter_mut().enumerate() {
+                *v = c[a][b] + if a == b { 0.01 } else { 0.0 };
+            }
+        }
+        m
+    };
+    let want: f64 = p
+        .covariances
+        .iter()
+        .map(|c| trace_of_inverse(jittered(c)))
+        .sum();
+    let mixture = GaussianMixtureTensors::from_parameters(&p, &device).unwrap();
+    let got = to_f64_vec(mixture.penalty(0.01, CovariancePenalty::Precision))[0];
+    assert!((got - want).abs() < 1e-4 * want, "{got} vs {want}");
+
+    let of = |cov: Vec<Vec<f64>>| {
+        let params = MixtureParameters {
+            weights: vec![1.0],
+            means: vec![vec![0.0; 3]],
+            covariances: vec![cov],
+        };
+        let m = GaussianMixtureTensors::from_parameters(&params, &device).unwrap();
+        [CovariancePenalty::Diagonal, CovariancePenalty::Precision]
+            .map(|kind| to_f64_vec(m.penalty(1e-6, kind))[0])
+    };
+    let [diagonal, precision] = of(vec![
+        vec![0.5, 0.0, 0.0],
+        vec![0.0, 2.0, 0.0],
+        vec![0.0, 0.0, 0.25],
+    ]);
+    assert!((diagonal - precision).abs() < 1e-5 * diagonal);
+    assert!((diagonal - (2.0 + 0.5 + 4.0)).abs() < 1e-4);
+    // Two coordinates correlated at 0.9999: the diagonal penalty sees variances of 1, the
+    // precision penalty an eigenvalue of 1e-4.
+    let [diagonal, precision] = of(vec![
+        vec![1.0, 0.9999, 0.0],
+        vec![0.9999, 1.0, 0.0],
+        vec![0.0, 0.0, 1.0],
+    ]);
+    assert!((diagonal - 3.0).abs() < 1e-4, "{diagonal}");
+    assert!(precision > 5_000.0, "{precision}");
 }
 
 #[test]
@@ -334,7 +396,9 @@ fn energy_gradient_reaches_gamma_and_z() {
     let gamma = burn::tensor::activation::softmax(logits.val(), 1);
     let mixture = GaussianMixtureTensors::from_gamma(gamma, z.val());
     let loss = mixture.prepare(DEFAULT_JITTER).energy(z.val()).mean()
-        + mixture.penalty(DEFAULT_JITTER).mul_scalar(0.005);
+        + mixture
+            .penalty(DEFAULT_JITTER, CovariancePenalty::Diagonal)
+            .mul_scalar(0.005);
     let grads = loss.backward();
     for g in [
         to_f64_vec(z.val().grad(&grads).unwrap()),

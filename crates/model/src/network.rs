@@ -148,7 +148,7 @@ impl DagmmNetwork {
         let jitter = config.estimation.jitter;
         let mixture = Mixture::from_gamma(config.estimation.mixture, gamma, z.clone());
         let energy = mixture.prepare(jitter).energy(z);
-        let penalty = mixture.penalty(jitter);
+        let penalty = mixture.penalty(jitter, config.estimation.penalty);
         dagmm_loss(&config.loss, inputs(energy, penalty))
     }
 

@@ -340,7 +340,7 @@ fn host_mixture_step(
     let energy =
         Tensor::<1>::from_data(TensorData::new(energy_values, [n]), &device).require_grad();
     let penalty = Tensor::<1>::from_data(
-        TensorData::new(vec![mixture.penalty() as f32], [1]),
+        TensorData::new(vec![mixture.penalty(config.estimation.penalty) as f32], [1]),
         &device,
     )
     .require_grad();
@@ -361,7 +361,8 @@ fn host_mixture_step(
         .map(f64::from)
         .collect();
     let penalty_weight = f64::from(f32s(penalty.grad(&loss_grads).expect("P is a leaf of J"))[0]);
-    let (dz_mixture, dgamma) = mixture.gradients(&energy_weights, penalty_weight);
+    let (dz_mixture, dgamma) =
+        mixture.gradients(&energy_weights, penalty_weight, config.estimation.penalty);
     let dgamma = Array2::from_shape_vec((n, k), to_f32(&dgamma)).expect("[n, k]");
     let (grads, mut dz) = estimation.backward(z.view(), &pass, dgamma.view());
     dz.iter_mut()

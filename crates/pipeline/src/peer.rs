@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use dagmm_data::npz::write_npz;
 use dagmm_data::scaling::ScalingKind;
-use dagmm_model::estimation::{FittedMixture, MixtureKind};
+use dagmm_model::estimation::{CovariancePenalty, FittedMixture, MixtureKind};
 use dagmm_model::{
     compression::CompressionKind, loss::LossKind, Dagmm, LinearValues, ScoreKind, ScoringMixture,
 };
@@ -64,6 +64,8 @@ pub struct PeerSetup {
     pub norm_eps: f64,
     /// Added to every covariance's diagonal before its Cholesky factor, and in the penalty.
     pub jitter: f64,
+    /// The degeneracy penalty: `diagonal` (the paper's) or `precision`.
+    pub penalty: CovariancePenalty,
     pub lambda_energy: f64,
     pub lambda_cov: f64,
     pub learning_rate: f64,
@@ -261,6 +263,7 @@ pub fn export_peer_setup(config: &RunConfig, dir: &Path) -> Result<PeerSetup> {
         dropout: dagmm.estimation.dropout,
         norm_eps: dagmm.compression.norm_eps,
         jitter: dagmm.estimation.jitter,
+        penalty: dagmm.estimation.penalty,
         lambda_energy: dagmm.loss.lambda_energy,
         lambda_cov: dagmm.loss.lambda_cov,
         learning_rate: dagmm.training.learning_rate,

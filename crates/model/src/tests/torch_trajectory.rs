@@ -1,8 +1,9 @@
 //! Our DAGMM against a PyTorch DAGMM written from the paper (`scripts/bench_torch_dagmm.py`),
 //! step by step, from the same weights on the same rows: the fixture
 //! (`fixtures/torch_trajectory.json`, made by `scripts/make_torch_trajectory.py`) holds PyTorch's
-//! trajectory of 300 full-batch Adam steps with dropout off, once without clipping and once with
-//! the gradients' global norm clipped, each run in float64 (the reference) and in float32.
+//! trajectory of 300 full-batch Adam steps with dropout off: the paper's objective without
+//! clipping, with the gradients' global norm clipped, and with the precision penalty in place of
+//! the paper's diagonal one; each run in float64 (the reference) and in float32.
 //!
 //! Every quantity of ours must lie within `TIMES` PyTorch's own float32 error of its float64 value
 //! (plus a floor of `FLOOR` of the quantity's size, for quantities where PyTorch's float32 happens
@@ -16,7 +17,7 @@
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::optim::GradientsParams;
 use burn::tensor::{Tensor, TensorData};
-use dagmm_estimation::FittedMixture;
+use dagmm_estimation::{CovariancePenalty, FittedMixture};
 use ndarray::Array2;
 use serde::Deserialize;
 
@@ -74,6 +75,7 @@ struct Layer {
 #[derive(Deserialize)]
 struct Trajectory {
     grad_clip_norm: Option<f64>,
+    penalty: CovariancePenalty,
     float64: Run,
     float32: Run,
 }
@@ -161,7 +163,7 @@ impl Fixture {
 
     /// The fixture's DAGMM as our config: one batch of all the rows per epoch (so an epoch is one
     /// step), `steps` epochs, on `threads` threads.
-    fn config(&self, clip: Option<f64>, threads: usize) -> DagmmConfig {
+    fn config(&self, t: &Trajectory, threads: usize) -> DagmmConfig {
         let f = &self.config;
         let mut c = DagmmConfig::kddcup();
         c.compression.encoder_layers = f.encoder_layers.clone();
@@ -176,7 +178,8 @@ impl Fixture {
         c.training.adam_epsilon = f.adam_epsilon;
         c.training.batch_size = self.rows.len() / f.input_dim;
         c.training.epochs = f.steps;
-        c.training.grad_clip_norm = clip;
+        c.training.grad_clip_norm = t.grad_clip_norm;
+        c.estimation.penalty = t.penalty;
         c.training.threads = threads;
         c.scoring.batch_size = f.scoring_batch_size;
         c
@@ -314,7 +317,12 @@ fn mixture_of(model: &Dagmm) -> [Vec<f64>; 3] {
 fn follow(f: &Fixture, t: &Trajectory, config: DagmmConfig) -> std::result::Result<(), String> {
     let x = f.x();
     let threads = config.training.threads;
-    let label = |what: &str| format!("clip {:?}, {threads} threads: {what}", t.grad_clip_norm);
+    let label = |what: &str| {
+        format!(
+            "clip {:?}, {:?} penalty, {threads} threads: {what}",
+            t.grad_clip_norm, t.penalty
+        )
+    };
     let (t64, t32) = (&t.float64, &t.float32);
 
     // The loss before the first step and its gradients.
@@ -400,7 +408,7 @@ fn follow(f: &Fixture, t: &Trajectory, config: DagmmConfig) -> std::result::Resu
 fn the_fixture_starts_where_the_model_does() {
     // Our network built from the fixture's config has the fixture's shapes, and takes its weights.
     let f = fixture();
-    let model = f.model(f.config(None, 1));
+    let model = f.model(f.config(&f.trajectories[0], 1));
     assert_eq!(
         flat_layers(&model.network().plain_layers().unwrap()),
         f.initial
@@ -428,15 +436,16 @@ fn the_fixture_starts_where_the_model_does() {
         visit_order(net, weights, weights),
         flat_layers(&net.plain_layers().unwrap())
     );
-    assert_eq!(f.trajectories.len(), 2);
+    assert_eq!(f.trajectories.len(), 3);
     assert!(f.trajectories[1].grad_clip_norm.is_some());
+    assert_eq!(f.trajectories[2].penalty, CovariancePenalty::Precision);
 }
 
 #[test]
 fn the_one_graph_step_follows_pytorch_for_300_steps() {
     let f = fixture();
     for t in &f.trajectories {
-        follow(&f, t, f.config(t.grad_clip_norm, 1)).unwrap_or_else(|e| panic!("{e}"));
+        follow(&f, t, f.config(t, 1)).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
@@ -444,26 +453,32 @@ fn the_one_graph_step_follows_pytorch_for_300_steps() {
 fn the_two_thread_step_follows_pytorch_for_300_steps() {
     let f = fixture();
     for t in &f.trajectories {
-        follow(&f, t, f.config(t.grad_clip_norm, 2)).unwrap_or_else(|e| panic!("{e}"));
+        follow(&f, t, f.config(t, 2)).unwrap_or_else(|e| panic!("{e}"));
     }
 }
 
-/// The comparison is not blind: λ2 changed by 1% (0.005 to 0.00505) parts from PyTorch.
+/// The comparison is not blind: λ2 changed by 1% (0.005 to 0.00505), or the other penalty, parts
+/// from PyTorch.
 #[test]
 fn a_changed_loss_weight_is_caught() {
     let f = fixture();
     let t = &f.trajectories[0];
-    let mut config = f.config(None, 1);
+    let mut config = f.config(t, 1);
     config.loss.lambda_cov *= 1.01;
     let err = follow(&f, t, config).expect_err("a 1% change of λ2 must show");
     assert!(err.contains("clip None"), "{err}");
+    // The paper's penalty where PyTorch used the precision penalty parts too.
+    let t = &f.trajectories[2];
+    let mut config = f.config(t, 1);
+    config.estimation.penalty = CovariancePenalty::Diagonal;
+    follow(&f, t, config).expect_err("the other penalty must show");
 }
 
 /// Weights read in PyTorch's `[d_out, d_in]` order instead of our `[d_in, d_out]` part at once.
 #[test]
 fn a_misread_weight_layout_is_caught() {
     let f = fixture();
-    let mut model = f.model(f.config(None, 1));
+    let mut model = f.model(f.config(&f.trajectories[0], 1));
     let mut swapped = f.initial.plain();
     for l in swapped.encoder.iter_mut().chain(&mut swapped.decoder) {
         let ours = Array2::from_shape_vec((l.d_in, l.d_out), l.weight.clone()).unwrap();
