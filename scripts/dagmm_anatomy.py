@@ -18,6 +18,11 @@ and, without a network: the norm of x as a 1-D Gaussian, and the distance to the
 k-means centroids of the training rows (scikit-learn, seed 0).
 
     python3 scripts/dagmm_anatomy.py --setup /tmp/setup_seed0 [--trained /tmp/seed0.pt] [--json out.json]
+
+Several seeds' JSON files, one table (mean ± std over the seeds of each score's ROC AUC and F1,
+and the seeds' median mixture figures):
+
+    python3 scripts/dagmm_anatomy.py --table anatomy.md seed0.json seed1.json ...
 """
 
 import argparse
@@ -77,12 +82,63 @@ def network_anatomy(model, data, cfg, percentile):
     return out, comps
 
 
+def mean_std(values):
+    a = np.asarray(values, float)
+    return f"{a.mean():.4f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.4f}"
+
+
+def write_table(out, paths):
+    """One markdown table from the JSON reports of several seeds."""
+    reports = [json.load(open(p)) for p in paths]
+    seeds = [r["seed"] for r in reports]
+    lines = [f"# What a DAGMM's energy is made of: KDDCUP, paper protocol, seeds {', '.join(map(str, seeds))}", "",
+             "Written by `scripts/dagmm_anatomy.py --table` from each seed's `--json` report. Each score "
+             "judged on the test rows: ROC AUC, and F1 with the top 20% flagged (mean ± std over the seeds).", "",
+             "| network | score | ROC AUC | F1 | seeds |", "|---|---|---|---|---|"]
+    for part in ("no network", "untrained", "trained"):
+        names = []
+        for r in reports:
+            for name in r.get(part, {}):
+                if name not in names:
+                    names.append(name)
+        for name in names:
+            got = [r[part][name] for r in reports if name in r.get(part, {})]
+            lines.append(f"| {part} | {name} | {mean_std([m['roc_auc'] for m in got])} | "
+                         f"{mean_std([m['f1'] for m in got])} | {len(got)} |")
+    for part in ("untrained", "trained"):
+        mixtures = [r[f"{part} mixture"] for r in reports if f"{part} mixture" in r]
+        if not mixtures:
+            continue
+        largest = [max(c["phi"] for c in m) for m in mixtures]
+        smallest_eig = [min(min(c["eigenvalues"]) for c in m) for m in mixtures]
+        heaviest = [max(m, key=lambda c: c["phi"]) for m in mixtures]
+        share_a = [c["smallest_direction_share_anomalies"] for c in heaviest]
+        share_n = [c["smallest_direction_share_normal"] for c in heaviest]
+        lines += ["", f"The {part} network's whole-set mixture over {len(mixtures)} seeds: the largest weight "
+                  f"{np.median(largest):.4f} (median; range {min(largest):.4f}-{max(largest):.4f}), the smallest "
+                  f"covariance eigenvalue (jitter included) {np.median(smallest_eig):.2e} (median). The share of a "
+                  f"test row's Mahalanobis distance to the heaviest component that lies along that component's "
+                  f"smallest eigenvector (the median row's, then the median over the seeds): anomalies "
+                  f"{np.median(share_a):.3f} (seeds {min(share_a):.3f}-{max(share_a):.3f}), normal rows "
+                  f"{np.median(share_n):.3f} (seeds {min(share_n):.3f}-{max(share_n):.3f})."]
+    with open(out, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--setup", required=True)
+    ap.add_argument("--table", help="write one table from the JSON reports given as arguments, and stop")
+    ap.add_argument("reports", nargs="*", help="with --table: the JSON reports")
+    ap.add_argument("--setup")
     ap.add_argument("--trained", help="a network saved by bench_torch_dagmm.py run --save-model")
     ap.add_argument("--json")
     args = ap.parse_args()
+    if args.table:
+        write_table(args.table, args.reports)
+        return
+    if not args.setup:
+        ap.error("--setup is required (or --table)")
     torch.set_num_threads(1)
     setup, data, weights, _ = load_setup(args.setup)
     cfg = {k: setup[k] for k in ("encoder_layers", "estimation_hidden", "n_components", "dropout", "norm_eps",

@@ -10,9 +10,10 @@ For every seed S it runs, skipping what a previous call finished:
 3. `bench_torch_dagmm.py run --setup`: PyTorch trained from the same split and weights (its own
    shuffles and dropout masks), with its untrained control; it also checks that its untrained
    energies equal ours;
-4. `bench_torch_dagmm.py run --kddcup` (unless --no-own): PyTorch from its own start, as an
-   independent user would run it: its own KDDCUP reading, numpy's split of seed S, PyTorch's own
-   initial weights.
+4. `bench_torch_dagmm.py run --kddcup`: PyTorch from its own start, as an independent user would
+   run it: its own KDDCUP reading, numpy's split of seed S, PyTorch's own initial weights; trained
+   (`torch_own`) or only its untrained control (`torch_own_untrained`, `--epochs 0`: a minute a
+   seed).
 
 Then it writes into OUT: `runs.csv` (a row per seed and program: F1, ROC AUC, the untrained
 control's, the last epoch's loss terms, the whole-set mixture's smallest weight, smallest
@@ -40,6 +41,18 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+
+
+def processor():
+    """The CPU's model name, as /proc/cpuinfo gives it."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
 def seeds_of(text):
@@ -134,9 +147,9 @@ def main():
     ap.add_argument("--dagmm", default=os.path.join(ROOT, "target", "release", "dagmm"))
     ap.add_argument("--kddcup", default=None, help="raw KDDCUP file for PyTorch's own start "
                                                     "(default: $DAGMM_DATA_DIR or ../shared/data)")
-    ap.add_argument("--no-own", action="store_true", help="skip PyTorch's own start")
-    ap.add_argument("--programs", default="ours,torch_shared,torch_own",
-                    help="which runs to make (the others are only read): ours, torch_shared, torch_own")
+    ap.add_argument("--programs", default="ours,torch_shared,torch_own_untrained",
+                    help="which runs to make (the others are only read): ours, torch_shared, torch_own, "
+                         "torch_own_untrained")
     ap.add_argument("--torch-threads", type=int, default=1)
     ap.add_argument("--work", required=True, help="where run folders and setups go (not committed)")
     ap.add_argument("--out", default=os.path.join(ROOT, "results", "torch_pairing"))
@@ -158,6 +171,7 @@ def main():
             ours = os.path.join(args.work, f"ours_seed{seed}")
             shared = os.path.join(args.work, f"torch_shared_seed{seed}.json")
             own = os.path.join(args.work, f"torch_own_seed{seed}.json")
+            own0 = os.path.join(args.work, f"torch_own_untrained_seed{seed}.json")
             if not os.path.exists(os.path.join(setup, "setup.json")):
                 run([args.dagmm, "export", "--config", args.config, "--seed", str(seed), *extra, "--out", setup], log)
             if "ours" in programs and not os.path.exists(os.path.join(ours, "summary.json")):
@@ -165,9 +179,12 @@ def main():
             if "torch_shared" in programs and not os.path.exists(shared):
                 run([env_py, torch_script, "run", "--setup", setup, "--threads", str(args.torch_threads),
                      "--json", shared], log)
-            if "torch_own" in programs and not args.no_own and not os.path.exists(own):
+            if "torch_own" in programs and not os.path.exists(own):
                 run([env_py, torch_script, "run", "--kddcup", kddcup, "--seed", str(seed),
                      "--threads", str(args.torch_threads), "--json", own], log)
+            if "torch_own_untrained" in programs and not os.path.exists(own0):
+                run([env_py, torch_script, "run", "--kddcup", kddcup, "--seed", str(seed), "--epochs", "0",
+                     "--threads", str(args.torch_threads), "--json", own0], log)
 
     rows, records = [], {}
     for seed in seeds:
@@ -175,6 +192,8 @@ def main():
             "dagmm (ours)": (os.path.join(args.work, f"ours_seed{seed}"), ours_record, "summary.json"),
             "PyTorch, our start": (os.path.join(args.work, f"torch_shared_seed{seed}.json"), torch_record, None),
             "PyTorch, own start": (os.path.join(args.work, f"torch_own_seed{seed}.json"), torch_record, None),
+            "PyTorch, own start, untrained only": (
+                os.path.join(args.work, f"torch_own_untrained_seed{seed}.json"), torch_record, None),
         }
         for name, (path, reader, inner) in found.items():
             probe = os.path.join(path, inner) if inner else path
@@ -197,7 +216,8 @@ def main():
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
     for name, by_seed in records.items():
         slug = {"dagmm (ours)": "ours", "PyTorch, our start": "torch_our_start",
-                "PyTorch, own start": "torch_own_start"}[name]
+                "PyTorch, own start": "torch_own_start",
+                "PyTorch, own start, untrained only": "torch_own_start_untrained"}[name]
         with open(os.path.join(args.out, "records", f"{slug}.json"), "w") as f:
             json.dump({str(s): r for s, r in sorted(by_seed.items())}, f, indent=1)
 
@@ -205,7 +225,7 @@ def main():
              f"Config `{args.config}`{' with ' + ', '.join(args.set) if args.set else ''}; the paper's protocol "
              "(seeded 50/50 split, trained on the normal rows of one half, the top 20% of the other half's "
              "energies flagged). Written by `scripts/pair_with_torch.py` "
-             f"(PyTorch on {args.torch_threads} thread(s); processor: {platform.processor() or platform.machine()}).",
+             f"(PyTorch on {args.torch_threads} thread(s); processor: {processor()}).",
              "", "## Per program (mean ± std over the seeds)", "",
              "| program | seeds | F1 | ROC AUC | untrained F1 | untrained ROC AUC | trained − untrained F1 | "
              "last reconstruction | last energy | last penalty | smallest φ | smallest Σ eigenvalue |",
@@ -213,6 +233,10 @@ def main():
     for name, by_seed in records.items():
         v = list(by_seed.values())
         col = lambda k: [r[k] for r in v]
+        if name.endswith("untrained only"):
+            lines.append(f"| {name} | {len(v)} | – | – | {mean_std(col('untrained_f1'))} | "
+                         f"{mean_std(col('untrained_roc_auc'))} | – | – | – | – | – | – |")
+            continue
         gain = [r["f1"] - r["untrained_f1"] for r in v]
         lines.append(f"| {name} | {len(v)} | {mean_std(col('f1'))} | {mean_std(col('roc_auc'))} | "
                      f"{mean_std(col('untrained_f1'))} | {mean_std(col('untrained_roc_auc'))} | {mean_std(gain)} "
@@ -226,8 +250,8 @@ def main():
         cells = []
         for name in records:
             r = records[name].get(seed)
-            cells += ([f"{r['f1']:.4f} ({r['roc_auc']:.4f})", f"{r['untrained_f1']:.4f} ({r['untrained_roc_auc']:.4f})"]
-                      if r else ["–", "–"])
+            trained = "–" if (not r or name.endswith("untrained only")) else f"{r['f1']:.4f} ({r['roc_auc']:.4f})"
+            cells += [trained, f"{r['untrained_f1']:.4f} ({r['untrained_roc_auc']:.4f})" if r else "–"]
         lines.append(f"| {seed} | " + " | ".join(cells) + " |")
 
     lines += ["", "## Paired tests over the seeds", "",
@@ -252,8 +276,8 @@ def main():
                  "untrained_" + key, metric)
         add_test("PyTorch trained − untrained (own start)", "PyTorch, own start", key, "PyTorch, own start",
                  "untrained_" + key, metric)
-        add_test("ours untrained − PyTorch untrained (same start)", "dagmm (ours)", "untrained_" + key,
-                 "PyTorch, our start", "untrained_" + key, metric)
+        add_test("ours untrained − PyTorch untrained, own start (seeds paired, splits and weights not)",
+                 "dagmm (ours)", "untrained_" + key, "PyTorch, own start, untrained only", "untrained_" + key, metric)
         add_test("PyTorch own start − our start (trained)", "PyTorch, own start", key, "PyTorch, our start", key,
                  metric)
         add_test("PyTorch own start − our start (untrained)", "PyTorch, own start", "untrained_" + key,

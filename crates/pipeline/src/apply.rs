@@ -9,9 +9,9 @@ use dagmm_model::DeviceChoice;
 use ndarray::Array2;
 
 use crate::detector::{Detector, RowScores};
+use crate::detectors::load_detector;
 use crate::protocol::both_classes;
 use crate::records::{Decision, ModelCard, CARD_FILE};
-use crate::spec::load_detector;
 use crate::{PipelineError, Result};
 
 /// Name of the model folder inside a run folder.

@@ -12,8 +12,8 @@ use dagmm_data::FeaturesView;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DetectorKind, GaussianSection, GmmSection};
-use crate::detector::{Detector, RowScores};
+use crate::detector::{Detector, RowScores, ScoreName};
+use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
 use crate::files::{read_json, write_json};
 use crate::{PipelineError, Result};
 
@@ -240,8 +240,8 @@ impl Detector for ClassicDetector {
     fn kind(&self) -> DetectorKind {
         self.kind
     }
-    fn score_name(&self) -> &'static str {
-        "negative_log_likelihood"
+    fn score_name(&self) -> ScoreName {
+        ScoreName::NegativeLogLikelihood
     }
     fn input_dim(&self) -> usize {
         self.gmm.n_features()

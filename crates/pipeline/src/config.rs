@@ -12,40 +12,20 @@
 
 use std::path::{Path, PathBuf};
 
-use dagmm_classic_gmm::{CovarianceType, GaussianKind, GmmParams, InitMethod};
 use dagmm_data::scaling::ScalingKind;
 use dagmm_evaluation::PuConfig;
 use dagmm_model::compression::CompressionConfig;
 use dagmm_model::estimation::EstimationConfig;
 use dagmm_model::loss::LossConfig;
-use dagmm_model::{DagmmConfig, DeviceChoice, PretrainingConfig, ScoringConfig, TrainingConfig};
+use dagmm_model::{DeviceChoice, PretrainingConfig, ScoringConfig, TrainingConfig};
 use serde::{Deserialize, Serialize};
 
+pub use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
 use crate::{PipelineError, Result};
 
-/// Which detector a run fits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DetectorKind {
-    /// DAGMM and every variant and baseline built from its networks.
-    #[default]
-    Dagmm,
-    /// An EM Gaussian mixture on the (scaled) input features.
-    Gmm,
-    /// One Gaussian (multivariate or per-feature) on the input features.
-    Gaussian,
-}
-
-impl DetectorKind {
-    /// The name configs use.
-    pub fn name(self) -> &'static str {
-        match self {
-            DetectorKind::Dagmm => "dagmm",
-            DetectorKind::Gmm => "gmm",
-            DetectorKind::Gaussian => "gaussian",
-        }
-    }
-}
+/// The top-level keys of a run config that every detector shares; every other key is a section
+/// of one detector ([`crate::detectors::Family::sections`]).
+pub const COMMON_SECTIONS: [&str; 5] = ["model", "seed", "device", "data", "evaluation"];
 
 /// `[model]`: the detector.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -239,92 +219,6 @@ impl Default for EvaluationSection {
     }
 }
 
-fn one() -> usize {
-    1
-}
-fn default_max_iter() -> usize {
-    100
-}
-fn default_tol() -> f64 {
-    1e-3
-}
-fn default_reg_covar() -> f64 {
-    1e-6
-}
-
-/// `[gmm]`: an EM Gaussian mixture (scikit-learn's `GaussianMixture` defaults).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GmmSection {
-    #[serde(default = "one")]
-    pub n_components: usize,
-    #[serde(default)]
-    pub covariance_type: CovarianceType,
-    #[serde(default)]
-    pub init: InitMethod,
-    #[serde(default = "one")]
-    pub n_init: usize,
-    #[serde(default = "default_max_iter")]
-    pub max_iter: usize,
-    #[serde(default = "default_tol")]
-    pub tol: f64,
-    #[serde(default = "default_reg_covar")]
-    pub reg_covar: f64,
-    /// Choose the number of components by BIC over `[min, max]` (inclusive) instead.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub select_k: Option<[usize; 2]>,
-}
-
-impl Default for GmmSection {
-    fn default() -> Self {
-        GmmSection {
-            n_components: 1,
-            covariance_type: CovarianceType::Full,
-            init: InitMethod::KMeans,
-            n_init: 1,
-            max_iter: default_max_iter(),
-            tol: default_tol(),
-            reg_covar: default_reg_covar(),
-            select_k: None,
-        }
-    }
-}
-
-impl GmmSection {
-    /// The EM parameters with the run's seed.
-    pub fn params(&self, seed: u64) -> GmmParams {
-        GmmParams {
-            n_components: self.n_components,
-            covariance_type: self.covariance_type,
-            init: self.init,
-            n_init: self.n_init,
-            max_iter: self.max_iter,
-            tol: self.tol,
-            reg_covar: self.reg_covar,
-            seed,
-        }
-    }
-}
-
-/// `[gaussian]`: one Gaussian.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct GaussianSection {
-    #[serde(default)]
-    pub kind: GaussianKind,
-    #[serde(default = "default_reg_covar")]
-    pub reg_covar: f64,
-}
-
-impl Default for GaussianSection {
-    fn default() -> Self {
-        GaussianSection {
-            kind: GaussianKind::Multivariate,
-            reg_covar: default_reg_covar(),
-        }
-    }
-}
-
 /// A whole run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -415,10 +309,11 @@ impl RunConfig {
         self.model.kind
     }
 
-    /// The run's seed: `seed`, else `training.seed`, else 0.
+    /// The run's seed: `seed`, else the seed the detector's sections name (DAGMM's
+    /// `training.seed`), else 0.
     pub fn seed(&self) -> u64 {
         self.seed
-            .or_else(|| self.training.as_ref().map(|t| t.seed))
+            .or_else(|| self.kind().family().section_seed(self))
             .unwrap_or(0)
     }
 
@@ -427,24 +322,9 @@ impl RunConfig {
         self.data.split_seed.unwrap_or_else(|| self.seed())
     }
 
-    /// The DAGMM model's part (defaults for missing sections, the run's seed and device).
-    pub fn dagmm(&self) -> DagmmConfig {
-        let mut training = self.training.clone().unwrap_or_default();
-        training.seed = self.seed();
-        DagmmConfig {
-            device: self.device,
-            compression: self.compression.clone().unwrap_or_default(),
-            estimation: self.estimation.clone().unwrap_or_default(),
-            loss: self.loss.clone().unwrap_or_default(),
-            training,
-            scoring: self.scoring.clone().unwrap_or_default(),
-            pretraining: self.pretraining.clone(),
-        }
-    }
-
-    /// Whether the detector trains on labelled rows (the anomaly-aware loss).
+    /// Whether the detector trains on labelled rows (DAGMM's anomaly-aware loss).
     pub fn needs_training_labels(&self) -> bool {
-        self.kind() == DetectorKind::Dagmm && self.loss.as_ref().is_some_and(|l| l.needs_labels())
+        self.kind().family().needs_training_labels(self)
     }
 
     /// Whether the paper split keeps the training half's anomalies (the anomaly-aware loss with
@@ -453,83 +333,48 @@ impl RunConfig {
         self.needs_training_labels() || self.evaluation.pu.is_some()
     }
 
-    /// The training epochs of a DAGMM run (pretraining excluded), `None` for the classic
-    /// detectors.
+    /// The training epochs (pretraining excluded) of a detector that trains by epoch.
     pub fn epochs(&self) -> Option<usize> {
-        (self.kind() == DetectorKind::Dagmm).then(|| self.dagmm().training.epochs)
+        self.kind().family().epochs(self)
     }
 
     /// Every section filled in for the kind, the seed written out: what `config.toml` records.
     pub fn resolved(&self) -> RunConfig {
         let mut c = self.clone();
         c.seed = Some(self.seed());
-        match self.kind() {
-            DetectorKind::Dagmm => {
-                let d = self.dagmm();
-                c.compression = Some(d.compression);
-                c.estimation = Some(d.estimation);
-                c.loss = Some(d.loss);
-                c.training = Some(d.training);
-                c.scoring = Some(d.scoring);
-            }
-            DetectorKind::Gmm => c.gmm = Some(self.gmm.clone().unwrap_or_default()),
-            DetectorKind::Gaussian => c.gaussian = Some(self.gaussian.clone().unwrap_or_default()),
-        }
+        self.kind().family().resolve(&mut c);
         c
+    }
+
+    /// The detector sections this config holds (every top-level key but the common ones).
+    pub fn sections(&self) -> Vec<String> {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(t)) => t
+                .keys()
+                .filter(|k| !COMMON_SECTIONS.contains(&k.as_str()))
+                .cloned()
+                .collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// Checks every field and that the sections fit the detector and the protocol.
     pub fn validate(&self) -> std::result::Result<(), String> {
         let kind = self.kind();
-        let present = [
-            (
-                "compression",
-                self.compression.is_some(),
-                DetectorKind::Dagmm,
-            ),
-            ("estimation", self.estimation.is_some(), DetectorKind::Dagmm),
-            ("loss", self.loss.is_some(), DetectorKind::Dagmm),
-            ("training", self.training.is_some(), DetectorKind::Dagmm),
-            ("scoring", self.scoring.is_some(), DetectorKind::Dagmm),
-            (
-                "pretraining",
-                self.pretraining.is_some(),
-                DetectorKind::Dagmm,
-            ),
-            ("gmm", self.gmm.is_some(), DetectorKind::Gmm),
-            ("gaussian", self.gaussian.is_some(), DetectorKind::Gaussian),
-        ];
-        for (section, is_set, owner) in present {
-            if is_set && owner != kind {
-                return Err(format!(
-                    "[{section}] configures model.kind = \"{}\", but this config's model.kind is \"{}\"",
-                    owner.name(),
-                    kind.name()
-                ));
+        for section in self.sections() {
+            let owner = DetectorKind::owner_of(&section);
+            if owner != Some(kind) {
+                return Err(match owner {
+                    Some(owner) => format!(
+                        "[{section}] configures model.kind = \"{}\", but this config's model.kind is \"{}\"",
+                        owner.name(),
+                        kind.name()
+                    ),
+                    None => format!("[{section}] belongs to no detector"),
+                });
             }
         }
-        match kind {
-            DetectorKind::Dagmm => self.dagmm().validate().map_err(|e| e.to_string())?,
-            DetectorKind::Gmm => {
-                let g = self.gmm.clone().unwrap_or_default();
-                g.params(0).validate().map_err(|e| format!("gmm: {e}"))?;
-                if let Some([min, max]) = g.select_k {
-                    if min == 0 || min > max {
-                        return Err(format!(
-                            "gmm.select_k = [{min}, {max}] must have 1 <= min <= max"
-                        ));
-                    }
-                }
-            }
-            DetectorKind::Gaussian => {
-                let r = self.gaussian.clone().unwrap_or_default().reg_covar;
-                if !(r.is_finite() && r >= 0.0) {
-                    return Err(format!(
-                        "gaussian.reg_covar must be finite and >= 0, got {r}"
-                    ));
-                }
-            }
-        }
+        kind.family().validate(self)?;
         self.validate_protocol()
     }
 

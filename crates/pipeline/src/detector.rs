@@ -1,13 +1,50 @@
 //! The one interface every detector offers: fitted on training rows, it scores rows (higher =
-//! more anomalous) and saves itself into a folder (`crate::spec` fits one and loads one back).
+//! more anomalous) and saves itself into a folder (its [`Family`](crate::detectors::Family) fits
+//! one and loads one back).
 
 use std::path::Path;
 
 use dagmm_data::FeaturesView;
 use ndarray::Array2;
 
-use crate::config::DetectorKind;
+use serde::{Deserialize, Serialize};
+
+use crate::detectors::DetectorKind;
 use crate::Result;
+
+/// What a detector's score is (higher = more anomalous, whichever), as summaries and model cards
+/// record it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ScoreName {
+    /// DAGMM's sample energy under the fitted mixture.
+    #[default]
+    Energy,
+    /// The standardised energy plus the weighted standardised reconstruction error.
+    EnergyPlusReconstruction,
+    /// `‖x − x'‖²`.
+    ReconstructionError,
+    /// `−log p(x)` under a fitted Gaussian or mixture.
+    NegativeLogLikelihood,
+}
+
+impl ScoreName {
+    /// The name files use.
+    pub fn name(self) -> &'static str {
+        match self {
+            ScoreName::Energy => "energy",
+            ScoreName::EnergyPlusReconstruction => "energy_plus_reconstruction",
+            ScoreName::ReconstructionError => "reconstruction_error",
+            ScoreName::NegativeLogLikelihood => "negative_log_likelihood",
+        }
+    }
+}
+
+impl std::fmt::Display for ScoreName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
 
 /// The scores of some rows.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,9 +97,8 @@ impl RowScores {
 pub trait Detector {
     /// Which kind it is (how `load_detector` reads it back).
     fn kind(&self) -> DetectorKind;
-    /// What the score is: `energy`, `energy_plus_reconstruction`, `reconstruction_error`,
-    /// `negative_log_likelihood`.
-    fn score_name(&self) -> &'static str;
+    /// What the score is.
+    fn score_name(&self) -> ScoreName;
     /// Number of input features.
     fn input_dim(&self) -> usize;
     /// Scores of the rows of `x` (scaled as the training rows were), in either precision.

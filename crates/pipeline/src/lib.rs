@@ -7,9 +7,9 @@
 //! measure. The results come back as typed records ([`RunSummary`], [`ModelCard`]) that are
 //! written and read by the same types; [`SavedDetector`] scores new rows with a saved one.
 //!
-//! The detectors share one trait, [`Detector`] (fitted: score rows, higher = more anomalous;
-//! save), and one spec, [`DetectorSpec`] (fit, the untrained control); [`load_detector`] reads
-//! one back by its kind.
+//! Each detector has one home in [`detectors`]: a [`Family`] (its config sections, validation,
+//! capabilities, fit, untrained control and loading) behind [`DetectorKind::family`], and a
+//! fitted [`Detector`] (score rows, higher = more anomalous; save).
 //!
 //! It is not the command line: it writes nothing but the files of a saved detector, and prints
 //! nothing; the `dagmm` binary decides where results go.
@@ -18,28 +18,30 @@ mod apply;
 mod classic;
 pub mod config;
 mod detector;
+pub mod detectors;
 mod error;
 pub mod files;
-mod neural;
 pub mod peer;
 pub mod protocol;
 mod pu;
 pub mod records;
 mod run;
-mod spec;
 
 pub use apply::{align_columns, SavedDetector, ScoredRows, MODEL_DIR};
 pub use classic::{
     BicRow, BicSelectionRecord, ClassicDetector, ClassicFit, ClassicModel, CLASSIC_FILE,
 };
 pub use config::{
-    DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection, RunConfig, Source,
-    Split, ThresholdRule,
+    DataSection, EvaluationSection, GaussianSection, GmmSection, RunConfig, Source, Split,
+    ThresholdRule,
 };
-pub use detector::{Detector, RowScores};
+pub use detector::{Detector, RowScores, ScoreName};
+pub use detectors::{
+    load_detector, Capabilities, DagmmDetector, DetectorKind, Family, FitProgress, Fitted,
+};
 pub use error::{PipelineError, Result};
-pub use neural::DagmmDetector;
 pub use pu::{pu_decide, PuOutcome};
-pub use records::{Curves, Decision, ModelCard, RuleOutcome, RunSummary, SUMMARY_FILE};
+pub use records::{
+    Curves, Decision, DecisionKind, Metric, ModelCard, RuleOutcome, RunSummary, SUMMARY_FILE,
+};
 pub use run::{run, run_checkpointed, RunEvent, RunOutput, TestRows, Timings};
-pub use spec::{load_detector, DetectorSpec, Fitted};

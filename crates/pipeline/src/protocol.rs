@@ -15,7 +15,6 @@ use dagmm_evaluation::{
 
 use crate::config::{data_path, EvaluationSection, RunConfig, Source, Split, ThresholdRule};
 use crate::records::RuleOutcome;
-use crate::spec::DetectorSpec;
 use crate::{PipelineError, Result};
 
 /// Every score of this crate is an anomaly score.
@@ -29,7 +28,7 @@ pub struct PreparedData {
     pub columns: Vec<String>,
     pub scaler: Scaler,
     /// The rows the detector is fitted on, scaled, in the detector's precision
-    /// ([`DetectorSpec::precision`]).
+    /// ([`Capabilities::precision`](crate::Capabilities::precision)).
     pub train: Features,
     pub train_labels: Option<Vec<u8>>,
     /// The rows the detector is judged on, scaled; `None` when they are the training rows
@@ -118,7 +117,7 @@ pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
     };
     let (train_labels, test_labels) = (labels_of(&parts.train), labels_of(&parts.test));
     let same_rows = parts.train == parts.test;
-    let precision = DetectorSpec::of(config).precision();
+    let precision = config.kind().capabilities().precision;
     let test_rows: &[usize] = if same_rows { &[] } else { &parts.test };
     let [train, test] = rows
         .into_parts([&parts.train, test_rows], &scaler, precision)

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::classic::{BicSelectionRecord, ClassicModel};
 use crate::config::{DataSection, DetectorKind, Source, Split, ThresholdRule};
+use crate::detector::ScoreName;
 use crate::files::{read_json, write_json};
 use crate::{PipelineError, Result};
 
@@ -102,11 +103,10 @@ pub struct RunSummary {
     pub source: Option<Source>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub protocol: Option<ProtocolRecord>,
-    /// What the score is (higher = more anomalous): `energy`, `reconstruction_error`,
-    /// `energy_plus_reconstruction`, `negative_log_likelihood`.
-    pub score: String,
-    /// How rows were flagged: a threshold rule's name, or `pu`.
-    pub decision: String,
+    /// What the score is (higher = more anomalous).
+    pub score: ScoreName,
+    /// How rows were flagged: by a threshold rule, or by the PU classifier.
+    pub decision: DecisionKind,
     pub n_rows: usize,
     pub n_features: usize,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -211,27 +211,108 @@ impl RunSummary {
         self.detector.unwrap_or(DetectorKind::Dagmm)
     }
 
-    /// A metric by the name tables use (`precision`, `f1`, `untrained_roc_auc`,
-    /// `samples_per_second`, …).
-    pub fn metric(&self, name: &str) -> Option<f64> {
-        match name {
-            "precision" => self.precision,
-            "recall" => self.recall,
-            "f1" => self.f1,
-            "roc_auc" => self.roc_auc,
-            "pr_auc" => self.pr_auc,
-            "untrained_precision" => self.untrained_precision,
-            "untrained_recall" => self.untrained_recall,
-            "untrained_f1" => self.untrained_f1,
-            "untrained_roc_auc" => self.untrained_roc_auc,
-            "samples_per_second" => self.samples_per_second,
-            _ => None,
+    /// A metric, where the run recorded it.
+    pub fn metric(&self, metric: Metric) -> Option<f64> {
+        match metric {
+            Metric::Precision => self.precision,
+            Metric::Recall => self.recall,
+            Metric::F1 => self.f1,
+            Metric::RocAuc => self.roc_auc,
+            Metric::PrAuc => self.pr_auc,
+            Metric::UntrainedPrecision => self.untrained_precision,
+            Metric::UntrainedRecall => self.untrained_recall,
+            Metric::UntrainedF1 => self.untrained_f1,
+            Metric::UntrainedRocAuc => self.untrained_roc_auc,
+            Metric::SamplesPerSecond => self.samples_per_second,
         }
     }
 
     /// The outcome under `rule`, if the run recorded it.
     pub fn rule(&self, rule: ThresholdRule) -> Option<&RuleOutcome> {
         self.threshold_rules.iter().find(|r| r.rule == rule)
+    }
+}
+
+/// How a run flagged rows: by a threshold rule's cut, or by the PU classifier. Written as the
+/// rule's name or `pu` (summaries before the rules had names say `percentile`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// The top `anomaly_percentile`% of the test scores.
+    #[default]
+    #[serde(alias = "percentile")]
+    TestPercentile,
+    /// The top `anomaly_percentile`% of the training and test scores together.
+    TrainTestPercentile,
+    /// As many test rows as there are anomalies among them.
+    TestContamination,
+    /// A fixed cut.
+    Value,
+    /// The PU classifier (seed 002, modification 5).
+    Pu,
+}
+
+impl From<ThresholdRule> for DecisionKind {
+    fn from(rule: ThresholdRule) -> Self {
+        match rule {
+            ThresholdRule::TestPercentile => DecisionKind::TestPercentile,
+            ThresholdRule::TrainTestPercentile => DecisionKind::TrainTestPercentile,
+            ThresholdRule::TestContamination => DecisionKind::TestContamination,
+            ThresholdRule::Value => DecisionKind::Value,
+        }
+    }
+}
+
+impl DecisionKind {
+    /// The name summaries use.
+    pub fn name(self) -> &'static str {
+        match self {
+            DecisionKind::TestPercentile => ThresholdRule::TestPercentile.name(),
+            DecisionKind::TrainTestPercentile => ThresholdRule::TrainTestPercentile.name(),
+            DecisionKind::TestContamination => ThresholdRule::TestContamination.name(),
+            DecisionKind::Value => ThresholdRule::Value.name(),
+            DecisionKind::Pu => "pu",
+        }
+    }
+}
+
+impl std::fmt::Display for DecisionKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A figure of a run that tables put in a column.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    Precision,
+    Recall,
+    F1,
+    RocAuc,
+    PrAuc,
+    UntrainedPrecision,
+    UntrainedRecall,
+    UntrainedF1,
+    UntrainedRocAuc,
+    SamplesPerSecond,
+}
+
+impl Metric {
+    /// The name files use (the summary's field).
+    pub fn key(self) -> &'static str {
+        match self {
+            Metric::Precision => "precision",
+            Metric::Recall => "recall",
+            Metric::F1 => "f1",
+            Metric::RocAuc => "roc_auc",
+            Metric::PrAuc => "pr_auc",
+            Metric::UntrainedPrecision => "untrained_precision",
+            Metric::UntrainedRecall => "untrained_recall",
+            Metric::UntrainedF1 => "untrained_f1",
+            Metric::UntrainedRocAuc => "untrained_roc_auc",
+            Metric::SamplesPerSecond => "samples_per_second",
+        }
     }
 }
 
@@ -253,7 +334,7 @@ pub struct ModelCard {
     pub version: u32,
     pub detector: DetectorKind,
     /// What the score is.
-    pub score: String,
+    pub score: ScoreName,
     /// The training data's columns, in the order the detector reads them.
     pub columns: Vec<String>,
     /// The scaling fitted on the training rows.
@@ -266,7 +347,7 @@ pub struct ModelCard {
 impl ModelCard {
     pub fn new(
         detector: DetectorKind,
-        score: &str,
+        score: ScoreName,
         columns: Vec<String>,
         scaler: Scaler,
         decision: Decision,
@@ -276,7 +357,7 @@ impl ModelCard {
             format: CARD_FORMAT.into(),
             version: CARD_VERSION,
             detector,
-            score: score.into(),
+            score,
             columns,
             scaler,
             decision,
@@ -389,8 +470,10 @@ mod tests {
         )
         .unwrap();
         assert_eq!(s.detector_kind(), DetectorKind::Dagmm);
-        assert_eq!(s.metric("f1"), Some(0.5));
-        assert_eq!(s.metric("roc_auc"), None);
+        assert_eq!(s.metric(Metric::F1), Some(0.5));
+        assert_eq!(s.metric(Metric::RocAuc), None);
+        assert_eq!(s.decision, DecisionKind::TestPercentile);
+        assert_eq!(s.score, ScoreName::Energy);
         let again: RunSummary = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
         assert_eq!(again, s);
     }

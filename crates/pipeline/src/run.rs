@@ -9,12 +9,14 @@ use dagmm_classic_gmm::EmIteration;
 use dagmm_model::{Checkpointing, EpochLosses};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{DetectorKind, RunConfig};
+use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores};
+use crate::detectors::FitProgress;
 use crate::protocol::{both_classes, judge, prepare, PreparedData};
 use crate::pu::pu_decide;
-use crate::records::{curves, Decision, ModelCard, ProtocolRecord, PuRecord, RunSummary};
-use crate::spec::{DetectorSpec, FitProgress};
+use crate::records::{
+    curves, Decision, DecisionKind, ModelCard, ProtocolRecord, PuRecord, RunSummary,
+};
 use crate::{PipelineError, Result};
 
 /// What a run tells its caller while it runs.
@@ -74,7 +76,9 @@ pub fn run_checkpointed(
     on_event: &mut dyn FnMut(RunEvent<'_>),
 ) -> Result<RunOutput> {
     let wall = Instant::now();
-    if config.kind() == DetectorKind::Dagmm {
+    let family = config.kind().family();
+    let capabilities = family.capabilities();
+    if capabilities.uses_device {
         // A device that cannot start fails the run before the data are read.
         config.device.try_device()?;
     }
@@ -82,7 +86,6 @@ pub fn run_checkpointed(
     let load_seconds = wall.elapsed().as_secs_f64();
     on_event(RunEvent::Prepared(&prepared));
     let evaluation = &config.evaluation;
-    let spec = DetectorSpec::of(config);
     let same_rows = prepared.judged_on_training_rows();
     let score_both = |d: &dyn Detector| -> Result<(RowScores, RowScores)> {
         let train = d.score(prepared.train.view())?;
@@ -105,7 +108,7 @@ pub fn run_checkpointed(
 
     // The control: the same network at its initial weights, the same protocol.
     let started = Instant::now();
-    let untrained = match spec.untrained(prepared.train.view())? {
+    let untrained = match family.untrained(config, prepared.train.view())? {
         Some(control) => {
             let (train, test) = score_both(control.as_ref())?;
             match &evaluation.pu {
@@ -134,7 +137,8 @@ pub fn run_checkpointed(
     } else {
         None
     };
-    let fitted = spec.fit(
+    let fitted = family.fit(
+        config,
         prepared.train.view(),
         labels,
         checkpoints,
@@ -159,7 +163,7 @@ pub fn run_checkpointed(
         rule: judgement.rule,
         threshold: judgement.threshold,
     };
-    let mut decision_name = judgement.rule.name().to_string();
+    let mut decision_kind = DecisionKind::from(judgement.rule);
     let mut threshold = judgement.threshold;
     let mut flagged = judgement.flagged.clone();
     let mut metrics = judgement.metrics;
@@ -197,7 +201,7 @@ pub fn run_checkpointed(
         flagged = outcome.flagged;
         metrics = Some(outcome.metrics);
         threshold = 0.5;
-        decision_name = "pu".into();
+        decision_kind = DecisionKind::Pu;
         decision = Decision::Pu(outcome.threshold);
         pu_score = Some(outcome.score);
     }
@@ -208,7 +212,6 @@ pub fn run_checkpointed(
     let train_seconds = history.iter().fold(0.0, |a, e| a + e.seconds);
     let rows_trained: usize = history.iter().map(|e| e.rows).sum();
     let n_flagged = flagged.iter().filter(|&&f| f == 1).count();
-    let neural = config.kind() == DetectorKind::Dagmm;
     let classic = fitted.classic;
     let log_likelihood = test_scores.column("log_likelihood");
     let summary = RunSummary {
@@ -224,8 +227,8 @@ pub fn run_checkpointed(
             contamination: config.data.contamination,
             pu: evaluation.pu.is_some(),
         }),
-        score: detector.score_name().to_string(),
-        decision: decision_name,
+        score: detector.score_name(),
+        decision: decision_kind,
         n_rows: prepared.n_rows,
         n_features: prepared.train.ncols(),
         n_train: Some(prepared.train.nrows()),
@@ -263,16 +266,18 @@ pub fn run_checkpointed(
         selection: classic.as_ref().and_then(|c| c.selection.clone()),
         seed: Some(config.seed()),
         split_seed: Some(config.split_seed()),
-        device: neural.then_some(config.device),
+        device: capabilities.uses_device.then_some(config.device),
         epochs: config.epochs(),
-        train_seconds: neural.then_some(train_seconds),
+        train_seconds: capabilities.trains_by_epoch.then_some(train_seconds),
         fit_seconds: Some(fit_seconds),
         wall_seconds: Some(wall.elapsed().as_secs_f64()),
         samples_per_second: (rows_trained > 0 && train_seconds > 0.0)
             .then(|| rows_trained as f64 / train_seconds),
         first_loss: history.first().copied(),
         final_loss: history.last().copied(),
-        nan_free: neural.then(|| history.iter().all(|e| e.total.is_finite())),
+        nan_free: capabilities
+            .trains_by_epoch
+            .then(|| history.iter().all(|e| e.total.is_finite())),
         curves: plot,
     };
     let card = ModelCard::new(

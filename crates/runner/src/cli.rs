@@ -3,8 +3,9 @@
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
-use dagmm_classic_gmm::{CovarianceType, GaussianKind, InitMethod};
+use dagmm_classic_gmm::{CovarianceType, GaussianKind, GmmParams, InitMethod};
 use dagmm_data::scaling::ScalingKind;
+use dagmm_pipeline::GaussianSection;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -68,7 +69,8 @@ pub struct TrainArgs {
     /// seed; the learning rate, the loss weights, the epochs, the device may change (--set).
     #[arg(long)]
     pub resume: bool,
-    /// Shorthand for --set training.epochs=N.
+    /// The epochs to train for (DAGMM: --set training.epochs=N); refused for a detector that does
+    /// not train by epoch.
     #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Shorthand for --set seed=S: the run's seed (the split, the draws, the detector's
@@ -142,7 +144,7 @@ pub struct ExportArgs {
     /// Shorthand for --set seed=S.
     #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<u64>)]
     pub seed: Option<u64>,
-    /// Shorthand for --set training.epochs=N (recorded in setup.json for the peer).
+    /// The epochs to train for (--set training.epochs=N; recorded in setup.json for the peer).
     #[arg(long, allow_negative_numbers = true, value_parser = whole_number::<usize>)]
     pub epochs: Option<usize>,
     /// Folder to write setup.json, rows.npz, initial_weights.npz and untrained.npz into
@@ -263,13 +265,13 @@ pub struct GmmArgs {
     #[command(flatten)]
     pub rule: RuleArgs,
     /// Number of mixture components.
-    #[arg(long, short = 'k', default_value_t = 1, conflicts_with = "select_k")]
+    #[arg(long, short = 'k', default_value_t = GmmParams::default().n_components, conflicts_with = "select_k")]
     pub components: usize,
     /// Choose the number of components by BIC over MIN..MAX (inclusive).
     #[arg(long, value_name = "MIN..MAX", value_parser = parse_range)]
     pub select_k: Option<(usize, usize)>,
     /// Initialisations; the best lower bound is kept.
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = GmmParams::default().n_init)]
     pub n_init: usize,
     /// Each component's covariance: full (its own full matrix), tied (one full matrix shared by
     /// all), diag (its own diagonal), spherical (its own single variance).
@@ -281,14 +283,14 @@ pub struct GmmArgs {
     #[arg(long, value_enum, default_value = "kmeans")]
     pub init: InitArg,
     /// EM iterations per initialisation, at most.
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = GmmParams::default().max_iter)]
     pub max_iter: usize,
     /// Convergence: EM stops when the mean log-likelihood per row (the lower bound) changes by
     /// less than this between iterations.
-    #[arg(long, default_value_t = 1e-3, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GmmParams::default().tol, allow_negative_numbers = true)]
     pub tol: f64,
     /// Added to the diagonal of every covariance, keeping it positive definite.
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GmmParams::default().reg_covar, allow_negative_numbers = true)]
     pub reg_covar: f64,
     /// Seed of the initialisations' random numbers (same seed, same fit).
     #[arg(long, default_value_t = 0)]
@@ -308,7 +310,7 @@ pub struct GaussianArgs {
     #[arg(long, requires = "label_column")]
     pub fit_on_normal: bool,
     /// Added to the covariance's diagonal (to each variance for per-feature).
-    #[arg(long, default_value_t = 1e-6, allow_negative_numbers = true)]
+    #[arg(long, default_value_t = GaussianSection::default().reg_covar, allow_negative_numbers = true)]
     pub reg_covar: f64,
 }
 

@@ -161,8 +161,8 @@ impl Manifest {
     ) -> Self {
         let (_, finished_at) = now();
         let config = config.resolved();
-        let neural = config.kind() == dagmm_pipeline::DetectorKind::Dagmm;
-        let adapter = neural
+        let uses_device = config.kind().capabilities().uses_device;
+        let adapter = uses_device
             .then(|| config.device.adapter().ok().flatten())
             .flatten();
         Manifest {
@@ -172,7 +172,7 @@ impl Manifest {
             command: std::env::args().collect(),
             config_file: config_file.display().to_string(),
             seed: Some(config.seed()),
-            device: (config.kind() == dagmm_pipeline::DetectorKind::Dagmm).then_some(config.device),
+            device: uses_device.then_some(config.device),
             config,
             git: git_state(),
             versions: Versions {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use dagmm_pipeline::files::read_json;
-use dagmm_pipeline::{RunSummary, ThresholdRule, SUMMARY_FILE};
+use dagmm_pipeline::{DecisionKind, Metric, RunSummary, ThresholdRule, SUMMARY_FILE};
 
 use crate::charts::Axis;
 use crate::output;
@@ -34,15 +34,21 @@ use crate::report_plots::{
 };
 use crate::sweep::{Experiment, EXPERIMENT_FILE};
 
-const METRICS: &[(&str, &str)] = &[
-    ("precision", "precision"),
-    ("recall", "recall"),
-    ("f1", "F1"),
-    ("roc_auc", "ROC AUC"),
-    ("untrained_f1", "untrained F1"),
-    ("untrained_roc_auc", "untrained ROC AUC"),
+const METRICS: &[(Metric, &str)] = &[
+    (Metric::Precision, "precision"),
+    (Metric::Recall, "recall"),
+    (Metric::F1, "F1"),
+    (Metric::RocAuc, "ROC AUC"),
+    (Metric::UntrainedF1, "untrained F1"),
+    (Metric::UntrainedRocAuc, "untrained ROC AUC"),
 ];
-const PAPER: &[&str] = &["precision", "recall", "f1", "roc_auc"];
+/// The published figures a table puts beside ours, as experiment files name them.
+const PAPER: &[(Metric, &str)] = &[
+    (Metric::Precision, "precision"),
+    (Metric::Recall, "recall"),
+    (Metric::F1, "F1"),
+    (Metric::RocAuc, "ROC AUC"),
+];
 
 /// One finished run.
 struct Run {
@@ -296,8 +302,8 @@ fn with_grid_point(label: &str, method: &str) -> String {
     }
 }
 
-fn values(runs: &[Run], key: &str) -> Option<Vec<f64>> {
-    runs.iter().map(|r| r.summary.metric(key)).collect()
+fn values(runs: &[Run], metric: Metric) -> Option<Vec<f64>> {
+    runs.iter().map(|r| r.summary.metric(metric)).collect()
 }
 
 /// A run's seed as tables show it (`?` when the summary lacks one).
@@ -395,16 +401,14 @@ pub fn run_report(dir: &Path) -> Result<Written> {
 fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
     let mut md = String::from("| data set | method | seeds | epochs |");
     let mut csv = String::from("data_set,method,label,seeds,epochs");
-    for (key, title) in METRICS {
+    for (metric, title) in METRICS {
+        let key = metric.key();
         md.push_str(&format!(" {title} |"));
         csv.push_str(&format!(",{key}_mean,{key}_std"));
     }
-    for key in PAPER {
-        md.push_str(&format!(
-            " paper {} |",
-            key.replace("roc_auc", "ROC AUC").replace("f1", "F1")
-        ));
-        csv.push_str(&format!(",paper_{key}"));
+    for (metric, title) in PAPER {
+        md.push_str(&format!(" paper {title} |"));
+        csv.push_str(&format!(",paper_{}", metric.key()));
     }
     md.push_str(" NaN-free | samples/s |\n|---|---|---|---|");
     md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 2));
@@ -426,8 +430,8 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
             label.replace('"', "'"),
             seeds.join(" ")
         ));
-        for (key, _) in METRICS {
-            match values(&g.runs, key) {
+        for (metric, _) in METRICS {
+            match values(&g.runs, *metric) {
                 Some(v) => {
                     let (m, s) = mean_std(&v);
                     md.push_str(&format!(" {} |", cell(&v)));
@@ -439,8 +443,8 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
                 }
             }
         }
-        for key in PAPER {
-            match g.paper.get(*key) {
+        for (metric, _) in PAPER {
+            match g.paper.get(metric.key()) {
                 Some(v) => {
                     md.push_str(&format!(" {v:.4} |"));
                     csv.push_str(&format!(",{v}"));
@@ -453,7 +457,7 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
         }
         // Runs from before `nan_free` was recorded finished, and a NaN loss stops a run.
         let nan_free = g.runs.iter().all(|r| r.summary.nan_free.unwrap_or(true));
-        let speed = values(&g.runs, "samples_per_second").map(|v| mean_std(&v).0);
+        let speed = values(&g.runs, Metric::SamplesPerSecond).map(|v| mean_std(&v).0);
         md.push_str(&format!(
             " {} | {} |\n",
             if nan_free { "yes" } else { "NO" },
@@ -502,10 +506,9 @@ fn per_mille(percentile: f64) -> i64 {
     (percentile * 1000.0).round() as i64
 }
 
-/// The percentile a run cut its test scores at, when it used the sweep's rule (`percentile` in
-/// summaries from before the threshold rules had names).
+/// The percentile a run cut its test scores at, when it used the sweep's rule.
 fn configured_cut(s: &RunSummary) -> Option<f64> {
-    let rule = s.decision == ThresholdRule::TestPercentile.name() || s.decision == "percentile";
+    let rule = s.decision == DecisionKind::TestPercentile;
     (rule && !s.sweep.is_empty())
         .then_some(s.anomaly_percentile)
         .flatten()
@@ -803,7 +806,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             {
                 continue;
             }
-            let is_pu = r.summary.decision == "pu";
+            let is_pu = r.summary.decision == DecisionKind::Pu;
             let stem = figure(
                 &format!("histogram_{}", file_part(m)),
                 format!(
@@ -819,7 +822,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                     x_desc: &if is_pu {
                         "1 − h(x)/c (PU)".to_string()
                     } else {
-                        format!("score ({})", r.summary.score.replace('_', " "))
+                        format!("score ({})", r.summary.score.name().replace('_', " "))
                     },
                     edges: &h.edges,
                     classes: vec![
@@ -850,8 +853,8 @@ mod tests {
     fn summary(seed: u64, epochs: usize, precision: f64, f1: f64) -> RunSummary {
         RunSummary {
             data: "data.csv".into(),
-            score: "energy".into(),
-            decision: "test_percentile".into(),
+            score: dagmm_pipeline::ScoreName::Energy,
+            decision: DecisionKind::TestPercentile,
             n_rows: 10,
             n_features: 2,
             seed: Some(seed),

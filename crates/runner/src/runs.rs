@@ -291,8 +291,11 @@ fn write_run(
     // The resolved config first: `dagmm train --resume --out DIR` reads it back.
     write_bytes(&out.join("config.toml"), config.to_toml()?.as_bytes())?;
     let checkpoint_dir = out.join(CHECKPOINT_DIR);
-    let checkpoints =
-        (config.kind() == dagmm_pipeline::DetectorKind::Dagmm).then(|| Checkpointing {
+    let checkpoints = config
+        .kind()
+        .capabilities()
+        .checkpoints
+        .then(|| Checkpointing {
             dir: checkpoint_dir.clone(),
             resume: resumed_after.is_some(),
         });
@@ -335,7 +338,7 @@ fn write_run(
             &t.scores.score,
             t.labels.as_deref(),
             output.summary.threshold,
-            output.summary.score.as_str(),
+            output.summary.score.name(),
         )?;
     }
     let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
@@ -359,7 +362,7 @@ fn describe(config: &RunConfig, p: &PreparedData) -> String {
     } else {
         ""
     };
-    let device = if config.kind() == dagmm_pipeline::DetectorKind::Dagmm {
+    let device = if config.kind().capabilities().uses_device {
         format!("; device {}", config.device)
     } else {
         String::new()

@@ -12,19 +12,31 @@ use crate::output::write_scores_csv;
 use crate::progress::EpochProgress;
 use crate::runs::{run_into, staging_dir, Extras, Resume};
 
-/// The overrides `dagmm train`'s shorthands stand for, after the `--set` ones.
-pub fn train_overrides(args: &TrainArgs) -> Vec<String> {
-    let mut overrides = args.set.clone();
-    if let Some(e) = args.epochs {
-        overrides.push(format!("training.epochs={e}"));
+/// Reads `file` with the `--set` overrides and the shorthands after them: `--seed`, `--device`,
+/// and `--epochs`, which sets the field its detector trains for (refused for a detector that
+/// does not train by epoch).
+fn load_config(
+    file: &std::path::Path,
+    set: &[String],
+    epochs: Option<usize>,
+    seed: Option<u64>,
+    device: Option<&str>,
+) -> Result<RunConfig> {
+    let mut overrides = set.to_vec();
+    overrides.extend(seed.map(|s| format!("seed={s}")));
+    overrides.extend(device.map(|d| format!("device=\"{d}\"")));
+    if let Some(e) = epochs {
+        let kind = RunConfig::load(file, &overrides)?.kind();
+        match kind.family().epochs_field() {
+            Some(field) => overrides.push(format!("{field}={e}")),
+            None => bail!(
+                "--epochs: a {} detector does not train by epoch ({})",
+                kind.name(),
+                file.display()
+            ),
+        }
     }
-    if let Some(s) = args.seed {
-        overrides.push(format!("seed={s}"));
-    }
-    if let Some(d) = &args.device {
-        overrides.push(format!("device=\"{d}\""));
-    }
-    overrides
+    Ok(RunConfig::load(file, &overrides)?)
 }
 
 /// The line a finished run prints.
@@ -77,7 +89,13 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         }
         (None, false) => bail!("--config FILE is required (it may be left out with --resume)"),
     };
-    let config = RunConfig::load(&config_file, &train_overrides(args))?;
+    let config = load_config(
+        &config_file,
+        &args.set,
+        args.epochs,
+        args.seed,
+        args.device.as_deref(),
+    )?;
     let recorded = match &args.config {
         Some(file) => file.clone(),
         None => args.out.join("config.toml"),
@@ -108,10 +126,7 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
 }
 
 pub fn run_export(args: &ExportArgs) -> Result<()> {
-    let mut overrides = args.set.clone();
-    overrides.extend(args.seed.map(|s| format!("seed={s}")));
-    overrides.extend(args.epochs.map(|e| format!("training.epochs={e}")));
-    let config = RunConfig::load(&args.config, &overrides)?;
+    let config = load_config(&args.config, &args.set, args.epochs, args.seed, None)?;
     let setup = dagmm_pipeline::peer::export_peer_setup(&config, &args.out)?;
     let u = &setup.untrained;
     println!(
