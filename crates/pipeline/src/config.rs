@@ -20,7 +20,7 @@ use dagmm_model::loss::LossConfig;
 use dagmm_model::{DeviceChoice, PretrainingConfig, ScoringConfig, TrainingConfig};
 use serde::{Deserialize, Serialize};
 
-pub use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
+pub use crate::detectors::{DetectorKind, GaussianSection, GmmSection, OcSvmSection};
 use crate::{PipelineError, Result};
 
 /// The top-level keys of a run config that every detector shares; every other key is a section
@@ -248,6 +248,8 @@ pub struct RunConfig {
     pub gmm: Option<GmmSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gaussian: Option<GaussianSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsvm: Option<OcSvmSection>,
 }
 
 impl RunConfig {
@@ -267,6 +269,7 @@ impl RunConfig {
             pretraining: None,
             gmm: None,
             gaussian: None,
+            ocsvm: None,
         }
     }
 

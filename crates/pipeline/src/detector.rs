@@ -26,6 +26,8 @@ pub enum ScoreName {
     ReconstructionError,
     /// `−log p(x)` under a fitted Gaussian or mixture.
     NegativeLogLikelihood,
+    /// Minus a one-class SVM's decision value, `ρ − Σ α_i K(x_i, x)`.
+    NegativeDecisionFunction,
 }
 
 impl ScoreName {
@@ -36,6 +38,7 @@ impl ScoreName {
             ScoreName::EnergyPlusReconstruction => "energy_plus_reconstruction",
             ScoreName::ReconstructionError => "reconstruction_error",
             ScoreName::NegativeLogLikelihood => "negative_log_likelihood",
+            ScoreName::NegativeDecisionFunction => "negative_decision_function",
         }
     }
 }

@@ -37,7 +37,8 @@ pub use config::{
 };
 pub use detector::{Detector, RowScores, ScoreName};
 pub use detectors::{
-    load_detector, Capabilities, DagmmDetector, DetectorKind, Family, FitProgress, Fitted,
+    load_detector, Capabilities, DagmmDetector, DetectorKind, Family, FitProgress, FitReport,
+    Fitted, OcSvmDetector, OcSvmFit, OcSvmSection, OCSVM_FILE,
 };
 pub use error::{PipelineError, Result};
 pub use pu::{pu_decide, PuOutcome};

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::classic::{BicSelectionRecord, ClassicModel};
 use crate::config::{DataSection, DetectorKind, Source, Split, ThresholdRule};
 use crate::detector::ScoreName;
+use crate::detectors::OcSvmFit;
 use crate::files::{read_json, write_json};
 use crate::{PipelineError, Result};
 
@@ -175,6 +176,10 @@ pub struct RunSummary {
     pub model: Option<ClassicModel>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<BicSelectionRecord>,
+    /// The one-class SVM's fit: ν, γ, ρ, support vectors, and the rows fitted of those there
+    /// were (a seeded subsample above `ocsvm.max_train_rows`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ocsvm: Option<OcSvmFit>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores};
-use crate::detectors::FitProgress;
+use crate::detectors::{FitProgress, FitReport};
 use crate::protocol::{both_classes, judge, prepare, PreparedData};
 use crate::pu::pu_decide;
 use crate::records::{
@@ -212,7 +212,11 @@ pub fn run_checkpointed(
     let train_seconds = history.iter().fold(0.0, |a, e| a + e.seconds);
     let rows_trained: usize = history.iter().map(|e| e.rows).sum();
     let n_flagged = flagged.iter().filter(|&&f| f == 1).count();
-    let classic = fitted.classic;
+    let (classic, ocsvm) = match fitted.report {
+        FitReport::None => (None, None),
+        FitReport::Classic(c) => (Some(c), None),
+        FitReport::OcSvm(o) => (None, Some(o)),
+    };
     let log_likelihood = test_scores.column("log_likelihood");
     let summary = RunSummary {
         detector: Some(config.kind()),
@@ -264,6 +268,7 @@ pub fn run_checkpointed(
         aic: classic.as_ref().map(|c| c.aic),
         model: classic.as_ref().map(|c| c.model.clone()),
         selection: classic.as_ref().and_then(|c| c.selection.clone()),
+        ocsvm,
         seed: Some(config.seed()),
         split_seed: Some(config.split_seed()),
         device: capabilities.uses_device.then_some(config.device),

@@ -11,7 +11,7 @@ use dagmm_model::Dagmm;
 use dagmm_pipeline::protocol::prepare;
 use dagmm_pipeline::{
     load_detector, run, DataSection, DetectorKind, EvaluationSection, GaussianSection, GmmSection,
-    RunConfig, RunOutput, SavedDetector, Split, ThresholdRule,
+    OcSvmDetector, OcSvmSection, RunConfig, RunOutput, SavedDetector, Split, ThresholdRule,
 };
 use ndarray::Array2;
 
@@ -87,6 +87,18 @@ fn gaussian_config(path: &Path) -> RunConfig {
     c
 }
 
+/// A one-class SVM on at most 150 of the training rows (a seeded subsample).
+fn ocsvm_config(path: &Path) -> RunConfig {
+    let mut c = RunConfig::new(DetectorKind::Ocsvm, data(path), paper_protocol());
+    c.seed = Some(3);
+    c.ocsvm = Some(OcSvmSection {
+        max_train_rows: 150,
+        ..OcSvmSection::default()
+    });
+    c.validate().unwrap();
+    c
+}
+
 fn run_quietly(config: &RunConfig) -> RunOutput {
     run(config, &mut |_| {}).unwrap()
 }
@@ -139,6 +151,31 @@ fn gaussian_scores_through_the_pipeline_equal_a_direct_fit() {
 }
 
 #[test]
+fn ocsvm_scores_through_the_pipeline_equal_a_direct_fit_on_the_seeded_subsample() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ocsvm_config(&write_data(dir.path()));
+    let out = run_quietly(&config);
+    let (train, test) = rows(&config);
+    assert!(train.nrows() > 150, "the cap is below the training rows");
+    let (direct, fit) =
+        OcSvmDetector::fit(config.ocsvm.as_ref().unwrap(), 3, train.view()).unwrap();
+    let want: Vec<f64> = test.outer_iter().map(|r| -direct.decision(r)).collect();
+    assert_eq!(out.test.scores.score, want);
+    let recorded = out
+        .summary
+        .ocsvm
+        .as_ref()
+        .expect("the summary records the fit");
+    assert_eq!(recorded, &fit);
+    assert_eq!(
+        (recorded.rows_fitted, recorded.rows_available),
+        (150, train.nrows())
+    );
+    assert!(out.summary.untrained_f1.is_none(), "no untrained control");
+    assert_eq!(out.summary.score.name(), "negative_decision_function");
+}
+
+#[test]
 fn dagmm_scores_through_the_pipeline_equal_a_direct_fit() {
     let dir = tempfile::tempdir().unwrap();
     let path = write_data(dir.path());
@@ -184,6 +221,7 @@ fn every_detector_kind_scores_the_same_after_save_and_load() {
     for (name, config) in [
         ("gmm", gmm_config(&path)),
         ("gaussian", gaussian_config(&path)),
+        ("ocsvm", ocsvm_config(&path)),
         ("dagmm", dagmm_config(&path, |_| {})),
         (
             "reconstruction",

@@ -410,10 +410,10 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
         md.push_str(&format!(" paper {title} |"));
         csv.push_str(&format!(",paper_{}", metric.key()));
     }
-    md.push_str(" NaN-free | samples/s |\n|---|---|---|---|");
-    md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 2));
+    md.push_str(" F1 − paper | NaN-free | samples/s |\n|---|---|---|---|");
+    md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 3));
     md.push('\n');
-    csv.push_str(",nan_free,samples_per_second_mean\n");
+    csv.push_str(",f1_minus_paper,nan_free,samples_per_second_mean\n");
     for ((data, MethodKey(method)), g) in groups {
         let seeds: Vec<String> = g.runs.iter().map(seed).collect();
         let epochs = g.runs[0]
@@ -453,6 +453,18 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
                     md.push_str(" – |");
                     csv.push(',');
                 }
+            }
+        }
+        // Our mean F1 less the published one, where the experiment gives it.
+        let f1 = values(&g.runs, Metric::F1).map(|v| mean_std(&v).0);
+        match (f1, g.paper.get(Metric::F1.key())) {
+            (Some(ours), Some(paper)) => {
+                md.push_str(&format!(" {:+.4} |", ours - paper));
+                csv.push_str(&format!(",{}", ours - paper));
+            }
+            _ => {
+                md.push_str(" – |");
+                csv.push(',');
             }
         }
         // Runs from before `nan_free` was recorded finished, and a NaN loss stops a run.

@@ -216,6 +216,26 @@ fn shards_split_the_runs_and_the_report_merges_them() {
         table.contains("0.5000"),
         "the paper's F1 beside ours: {table}"
     );
+    // ... and the difference: our mean F1 (from table.csv) less 0.5.
+    let csv = std::fs::read_to_string(out.join("table.csv")).unwrap();
+    let header: Vec<&str> = csv.lines().next().unwrap().split(',').collect();
+    let column = |name: &str| header.iter().position(|h| *h == name).unwrap();
+    let dagmm_row: Vec<&str> = csv
+        .lines()
+        .find(|l| l.starts_with("toy,dagmm,"))
+        .unwrap()
+        .split(',')
+        .collect();
+    let ours: f64 = dagmm_row[column("f1_mean")].parse().unwrap();
+    let diff: f64 = dagmm_row[column("f1_minus_paper")].parse().unwrap();
+    assert!(
+        (diff - (ours - 0.5)).abs() < 1e-12,
+        "{diff} vs {ours} − 0.5"
+    );
+    assert!(
+        table.contains(&format!("{:+.4}", ours - 0.5)),
+        "the difference in table.md: {table}"
+    );
     let per = std::fs::read_to_string(out.join("percentiles.md")).unwrap();
     assert!(per.contains("| 10 |") && per.contains("| 60 |"), "{per}");
     for plot in [

@@ -224,12 +224,6 @@ fn compare(what: &str, ours: &[f64], t64: &[f64], t32: &[f64]) -> std::result::R
     }
 }
 
-fn check(what: &str, ours: &[f64], t64: &[f64], t32: &[f64]) {
-    if let Err(e) = compare(what, ours, t64, t32) {
-        panic!("{e}");
-    }
-}
-
 /// Every parameter's gradient of the step of `model`'s network on all rows of `x`, in the order
 /// of [`flat_layers`]: the one-graph step (`threads = 1`) or the split step.
 fn first_gradients(model: &Dagmm, x: &Array2<f32>, threads: usize) -> Vec<f64> {

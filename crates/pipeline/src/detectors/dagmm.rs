@@ -9,7 +9,7 @@ use std::path::Path;
 use dagmm_data::{FeaturesView, Precision};
 use dagmm_model::{Checkpointing, Dagmm as Model, DagmmConfig, DeviceChoice, ScoreKind};
 
-use super::{Capabilities, DetectorKind, Family, FitProgress, Fitted};
+use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores, ScoreName};
 use crate::Result;
@@ -108,7 +108,7 @@ impl Family for Dagmm {
         Ok(Fitted {
             detector: Box::new(DagmmDetector::new(model)),
             history,
-            classic: None,
+            report: FitReport::None,
         })
     }
 

@@ -8,7 +8,7 @@ use dagmm_data::{FeaturesView, Precision};
 use dagmm_model::{Checkpointing, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
-use super::{Capabilities, DetectorKind, Family, FitProgress, Fitted};
+use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
 use crate::classic::ClassicDetector;
 use crate::config::RunConfig;
 use crate::detector::Detector;
@@ -84,7 +84,7 @@ impl Family for Gaussian {
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
-            classic: Some(fit),
+            report: FitReport::Classic(fit),
         })
     }
 

@@ -8,7 +8,7 @@ use dagmm_data::{FeaturesView, Precision};
 use dagmm_model::{Checkpointing, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
-use super::{Capabilities, DetectorKind, Family, FitProgress, Fitted};
+use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
 use crate::classic::ClassicDetector;
 use crate::config::RunConfig;
 use crate::detector::Detector;
@@ -123,7 +123,7 @@ impl Family for Gmm {
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
-            classic: Some(fit),
+            report: FitReport::Classic(fit),
         })
     }
 

@@ -11,6 +11,7 @@
 mod dagmm;
 mod gaussian;
 mod gmm;
+mod ocsvm;
 
 use std::path::Path;
 
@@ -27,6 +28,7 @@ use crate::Result;
 pub use dagmm::DagmmDetector;
 pub use gaussian::GaussianSection;
 pub use gmm::GmmSection;
+pub use ocsvm::{OcSvmDetector, OcSvmFit, OcSvmSection, OCSVM_FILE};
 
 /// Which detector a run fits (`[model] kind`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
@@ -40,14 +42,17 @@ pub enum DetectorKind {
     Gmm,
     /// One Gaussian (multivariate or per-feature) on the input features.
     Gaussian,
+    /// The one-class SVM (RBF kernel, ν) on the input features: the paper's OC-SVM baseline.
+    Ocsvm,
 }
 
 impl DetectorKind {
     /// Every kind.
-    pub const ALL: [DetectorKind; 3] = [
+    pub const ALL: [DetectorKind; 4] = [
         DetectorKind::Dagmm,
         DetectorKind::Gmm,
         DetectorKind::Gaussian,
+        DetectorKind::Ocsvm,
     ];
 
     /// Where everything about this kind lives.
@@ -56,6 +61,7 @@ impl DetectorKind {
             DetectorKind::Dagmm => &dagmm::Dagmm,
             DetectorKind::Gmm => &gmm::Gmm,
             DetectorKind::Gaussian => &gaussian::Gaussian,
+            DetectorKind::Ocsvm => &ocsvm::OcSvm,
         }
     }
 
@@ -107,8 +113,18 @@ pub struct Fitted {
     pub detector: Box<dyn Detector>,
     /// Every epoch of every stage (neural detectors; empty for the others).
     pub history: Vec<EpochLosses>,
-    /// EM's diagnostics (the classic detectors).
-    pub classic: Option<ClassicFit>,
+    /// What the fit reports for the summary besides its epochs.
+    pub report: FitReport,
+}
+
+/// A fit's own figures for the summary.
+pub enum FitReport {
+    /// Nothing beyond the epochs (the neural detectors).
+    None,
+    /// EM's diagnostics (the classic mixtures).
+    Classic(ClassicFit),
+    /// The one-class SVM's solution and how many rows it was fitted on.
+    OcSvm(OcSvmFit),
 }
 
 /// Everything about one kind of detector. Every method reads the detector's own sections of a
