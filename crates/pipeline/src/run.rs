@@ -214,7 +214,7 @@ pub fn run_checkpointed(
     let n_flagged = flagged.iter().filter(|&&f| f == 1).count();
     let (classic, ocsvm) = match fitted.report {
         FitReport::None => (None, None),
-        FitReport::Classic(c) => (Some(c), None),
+        FitReport::Classic(c) => (Some(*c), None),
         FitReport::OcSvm(o) => (None, Some(o)),
     };
     let log_likelihood = test_scores.column("log_likelihood");

@@ -34,9 +34,9 @@ fn pretraining_runs_each_layer_pair_then_finetunes_and_lowers_each_stages_loss()
     let stages: Vec<String> = history.iter().map(|e| e.stage.to_string()).collect();
     let mut want = Vec::new();
     for layer in ["layer1", "layer2", "layer3"] {
-        want.extend(std::iter::repeat(layer.to_string()).take(4));
+        want.extend(std::iter::repeat_n(layer.to_string(), 4));
     }
-    want.extend(std::iter::repeat("finetune".to_string()).take(6));
+    want.extend(std::iter::repeat_n("finetune".to_string(), 6));
     assert_eq!(
         stages, want,
         "three layer pairs, then fine-tuning; no training epochs"

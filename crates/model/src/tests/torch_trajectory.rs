@@ -350,7 +350,8 @@ fn follow(f: &Fixture, t: &Trajectory, config: DagmmConfig) -> std::result::Resu
         .map_err(|e| e.to_string())?;
     assert_eq!(history.len(), t64.steps.len());
     type Term = fn(&Step) -> f64;
-    let terms: [(&str, Term, fn(&EpochLosses) -> f64); 4] = [
+    type Ours = fn(&EpochLosses) -> f64;
+    let terms: [(&str, Term, Ours); 4] = [
         ("total", |s| s.total, |e| e.total),
         ("reconstruction", |s| s.reconstruction, |e| e.reconstruction),
         ("energy", |s| s.energy, |e| e.energy),

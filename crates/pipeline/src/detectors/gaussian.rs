@@ -84,7 +84,7 @@ impl Family for Gaussian {
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
-            report: FitReport::Classic(fit),
+            report: FitReport::Classic(Box::new(fit)),
         })
     }
 

@@ -123,7 +123,7 @@ impl Family for Gmm {
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
-            report: FitReport::Classic(fit),
+            report: FitReport::Classic(Box::new(fit)),
         })
     }
 

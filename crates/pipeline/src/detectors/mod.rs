@@ -122,7 +122,7 @@ pub enum FitReport {
     /// Nothing beyond the epochs (the neural detectors).
     None,
     /// EM's diagnostics (the classic mixtures).
-    Classic(ClassicFit),
+    Classic(Box<ClassicFit>),
     /// The one-class SVM's solution and how many rows it was fitted on.
     OcSvm(OcSvmFit),
 }
