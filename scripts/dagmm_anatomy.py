@@ -35,6 +35,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from bench_torch_dagmm import energies, judge, load_setup, model_for, whole_set_mixture  # noqa: E402
+from pair_with_torch import mean_std  # noqa: E402
 
 
 @torch.no_grad()
@@ -80,11 +81,6 @@ def network_anatomy(model, data, cfg, percentile):
                       "smallest_direction_share_anomalies": float(np.median(share_smallest[labels == 1])),
                       "smallest_direction_share_normal": float(np.median(share_smallest[labels == 0]))})
     return out, comps
-
-
-def mean_std(values):
-    a = np.asarray(values, float)
-    return f"{a.mean():.4f} ± {a.std(ddof=1) if len(a) > 1 else 0.0:.4f}"
 
 
 def write_table(out, paths):

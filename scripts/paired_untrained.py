@@ -11,7 +11,7 @@ below, and the two-sided Wilcoxon signed-rank p (exact for small n, scipy) and p
 
 `--extra NAME=CSV` adds an entry from a CSV with columns seed, program, f1, roc_auc, untrained_f1,
 untrained_roc_auc (the rows whose program is `dagmm (ours)`), e.g. results/torch_pairing/runs.csv
-for the 200-epoch runs of the same seeds. Needs numpy and scipy.
+for the 200-epoch runs of the same seeds. Needs numpy and scipy; the tests are pair_with_torch.py's.
 """
 
 import argparse
@@ -21,8 +21,10 @@ import json
 import os
 import re
 
-import numpy as np
-from scipy import stats
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair_with_torch import mean_std, paired  # noqa: E402
 
 
 def entries_of(folder):
@@ -48,20 +50,6 @@ def entry_of_csv(path, program="dagmm (ours)"):
     return rows
 
 
-def paired(first, second):
-    d = np.asarray(first) - np.asarray(second)
-    if len(d) < 2 or not np.any(d):
-        return d, float("nan"), float("nan")
-    w = stats.wilcoxon(first, second, alternative="two-sided").pvalue
-    t = stats.ttest_rel(first, second).pvalue
-    return d, float(w), float(t)
-
-
-def mean_std(a):
-    a = np.asarray(a, float)
-    return f"{a.mean():.4f} ± {a.std(ddof=1):.4f}" if len(a) > 1 else f"{a.mean():.4f}"
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folder")
@@ -84,11 +72,11 @@ def main():
         rows = entries[entry]
         rows = sorted(rows)
         _, f1, auc, uf1, uauc = (list(c) for c in zip(*rows))
-        d, w, t = paired(f1, uf1)
-        da, wa, _ = paired(auc, uauc)
-        lines.append(f"| {entry} | {len(rows)} | {mean_std(f1)} | {mean_std(uf1)} | {d.mean():+.4f} | "
-                     f"{int((d > 0).sum())} / {int((d < 0).sum())} | {w:.3g} | {t:.3g} | {mean_std(auc)} | "
-                     f"{mean_std(uauc)} | {da.mean():+.4f} | {int((da > 0).sum())} / {int((da < 0).sum())} | {wa:.3g} |")
+        d, da = paired(f1, uf1), paired(auc, uauc)
+        lines.append(f"| {entry} | {len(rows)} | {mean_std(f1)} | {mean_std(uf1)} | {d['mean_difference']:+.4f} | "
+                     f"{d['wins']} / {d['losses']} | {d['wilcoxon_p']:.3g} | {d['paired_t_p']:.3g} | "
+                     f"{mean_std(auc)} | {mean_std(uauc)} | {da['mean_difference']:+.4f} | "
+                     f"{da['wins']} / {da['losses']} | {da['wilcoxon_p']:.3g} |")
     out = args.out or os.path.join(args.folder, "untrained_paired.md")
     with open(out, "w") as f:
         f.write("\n".join(lines) + "\n")

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 mod common;
-use common::{dagmm, text, write_data};
+use common::{copy_dir, dagmm, text, write_data};
 
 /// The browser to drive: `DAGMM_CHROMIUM`, else the first of Debian's names on `PATH`.
 fn chromium() -> Option<PathBuf> {
@@ -229,20 +229,6 @@ fn check_page(browser: &Path, page: &Path, images: usize) {
     );
 }
 
-/// Copies `from` into `to`, folders and files (the run folders of a committed result).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// Every committed sweep folder is reported again by `dagmm report` from its run
 /// folders alone (its pages are not committed: they embed the plots), in a copy, and each page
 /// passes the same check.
@@ -258,7 +244,7 @@ fn committed_reports_load_in_headless_chromium() {
             continue;
         }
         let copy = scratch.path().join(dir.file_name().unwrap());
-        copy_tree(&dir, &copy);
+        copy_dir(&dir, &copy);
         let _ = std::fs::remove_file(copy.join("report.html"));
         let o = dagmm(&["report", copy.to_str().unwrap()]);
         assert!(

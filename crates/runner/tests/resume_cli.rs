@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{dagmm, text, toy_dagmm_args, write_data};
+use common::{copy_dir, dagmm, text, toy_dagmm_args, write_data};
 
 /// `dagmm train` on the toy file, one batch per epoch, a checkpoint every 5 epochs.
 fn train_args(data: &Path, out: &Path, epochs: usize, extra: &[&str]) -> Vec<String> {
@@ -271,17 +271,4 @@ fn a_publication_cut_short_by_a_kill_is_finished_by_the_next_run() {
     assert!(run.join("summary.json").is_file() && !staging.exists() && !replaced.exists());
     let f1 = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["f1"].clone();
     assert_eq!(f1(&read(&run.join("summary.json"))), f1(&finished));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let p = e.unwrap().path();
-        let target = to.join(p.file_name().unwrap());
-        if p.is_dir() {
-            copy_dir(&p, &target);
-        } else {
-            std::fs::copy(&p, &target).unwrap();
-        }
-    }
 }

@@ -59,7 +59,6 @@ impl Family for Dagmm {
             uses_device: true,
             trains_by_epoch: true,
             checkpoints: true,
-            untrained_control: true,
             precision: Precision::F32,
         }
     }

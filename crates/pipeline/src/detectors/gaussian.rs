@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use dagmm_classic_gmm::GaussianKind;
-use dagmm_data::{FeaturesView, Precision};
+use dagmm_data::FeaturesView;
 use dagmm_model::{Checkpointing, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
@@ -48,13 +48,7 @@ impl Family for Gaussian {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            uses_device: false,
-            trains_by_epoch: false,
-            checkpoints: false,
-            untrained_control: false,
-            precision: Precision::F64,
-        }
+        Capabilities::FITTED_ONCE
     }
 
     fn validate(&self, config: &RunConfig) -> std::result::Result<(), String> {
@@ -86,14 +80,6 @@ impl Family for Gaussian {
             history: Vec::new(),
             report: FitReport::Classic(Box::new(fit)),
         })
-    }
-
-    fn untrained(
-        &self,
-        _config: &RunConfig,
-        _x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>> {
-        Ok(None)
     }
 
     fn load(&self, dir: &Path, _device: Option<DeviceChoice>) -> Result<Box<dyn Detector>> {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use dagmm_classic_gmm::{CovarianceType, GmmParams, InitMethod};
-use dagmm_data::{FeaturesView, Precision};
+use dagmm_data::FeaturesView;
 use dagmm_model::{Checkpointing, DeviceChoice};
 use serde::{Deserialize, Serialize};
 
@@ -81,13 +81,7 @@ impl Family for Gmm {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            uses_device: false,
-            trains_by_epoch: false,
-            checkpoints: false,
-            untrained_control: false,
-            precision: Precision::F64,
-        }
+        Capabilities::FITTED_ONCE
     }
 
     fn validate(&self, config: &RunConfig) -> std::result::Result<(), String> {
@@ -125,15 +119,6 @@ impl Family for Gmm {
             history: Vec::new(),
             report: FitReport::Classic(Box::new(fit)),
         })
-    }
-
-    fn untrained(
-        &self,
-        _config: &RunConfig,
-        _x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>> {
-        // EM has no untrained state worth comparing with.
-        Ok(None)
     }
 
     fn load(&self, dir: &Path, _device: Option<DeviceChoice>) -> Result<Box<dyn Detector>> {

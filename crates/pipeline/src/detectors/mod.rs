@@ -94,10 +94,19 @@ pub struct Capabilities {
     pub trains_by_epoch: bool,
     /// It saves checkpoints during its fit and resumes from them.
     pub checkpoints: bool,
-    /// It has an untrained control (the same model before fitting) worth judging.
-    pub untrained_control: bool,
     /// The precision its rows are stored in.
     pub precision: Precision,
+}
+
+impl Capabilities {
+    /// A detector fitted once, in memory, on f64 rows: no device, no epochs, no checkpoints (the
+    /// EM mixture, the single Gaussian, the one-class SVM).
+    pub const FITTED_ONCE: Capabilities = Capabilities {
+        uses_device: false,
+        trains_by_epoch: false,
+        checkpoints: false,
+        precision: Precision::F64,
+    };
 }
 
 /// What a fit reports while it runs.
@@ -168,12 +177,15 @@ pub trait Family: Sync {
         checkpoints: Option<&Checkpointing>,
         on_progress: &mut dyn FnMut(FitProgress<'_>),
     ) -> Result<Fitted>;
-    /// The untrained control fitted on `x` by the same protocol, where it has one.
+    /// The untrained control (the same model before fitting, fitted on `x` by the same protocol),
+    /// where it has one worth judging (none by default).
     fn untrained(
         &self,
-        config: &RunConfig,
-        x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>>;
+        _config: &RunConfig,
+        _x: FeaturesView<'_>,
+    ) -> Result<Option<Box<dyn Detector>>> {
+        Ok(None)
+    }
     /// Reads a detector saved in `dir` by [`Detector::save`]; one that [uses a
     /// device](Capabilities::uses_device) goes to `device` when given.
     fn load(&self, dir: &Path, device: Option<DeviceChoice>) -> Result<Box<dyn Detector>>;

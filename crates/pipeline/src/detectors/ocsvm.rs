@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use dagmm_data::{FeaturesView, Precision};
+use dagmm_data::FeaturesView;
 use dagmm_model::{Checkpointing, DeviceChoice};
 use linfa::prelude::{Fit, Pr};
 use linfa_svm::Svm;
@@ -92,13 +92,7 @@ impl Family for OcSvm {
     }
 
     fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            uses_device: false,
-            trains_by_epoch: false,
-            checkpoints: false,
-            untrained_control: false,
-            precision: Precision::F64,
-        }
+        Capabilities::FITTED_ONCE
     }
 
     fn validate(&self, config: &RunConfig) -> std::result::Result<(), String> {
@@ -142,14 +136,6 @@ impl Family for OcSvm {
             history: Vec::new(),
             report: FitReport::OcSvm(fit),
         })
-    }
-
-    fn untrained(
-        &self,
-        _config: &RunConfig,
-        _x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>> {
-        Ok(None)
     }
 
     fn load(&self, dir: &Path, _device: Option<DeviceChoice>) -> Result<Box<dyn Detector>> {

@@ -5,6 +5,20 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Copies the folder `from` into `to`, subfolders and files.
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let p = e.unwrap().path();
+        let target = to.join(p.file_name().unwrap());
+        if p.is_dir() {
+            copy_dir(&p, &target);
+        } else {
+            std::fs::copy(&p, &target).unwrap();
+        }
+    }
+}
+
 /// Runs the `dagmm` binary under test, without the caller's `DAGMM_DATA_DIR`.
 pub fn dagmm(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_dagmm"))
