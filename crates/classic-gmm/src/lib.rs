@@ -19,4 +19,5 @@ pub use algorithm::{log_sum_exp, Covariances, Criteria, EmIteration, GaussianMix
 pub use errors::{GmmError, Result};
 pub use gaussian::{GaussianDensity, GaussianKind};
 pub use hyperparams::{CovarianceType, GmmParams, InitMethod};
+pub use kmeans::{kmeans_plusplus, lloyd};
 pub use selection::{select_by_bic, BicSelection};

@@ -111,7 +111,7 @@ struct ModelFile {
     standardization: Option<ScoreStandardization>,
 }
 
-fn check_data(x: FeaturesView<'_>, input_dim: Option<usize>) -> Result<()> {
+pub(crate) fn check_data(x: FeaturesView<'_>, input_dim: Option<usize>) -> Result<()> {
     if x.nrows() == 0 || x.ncols() == 0 {
         return Err(ModelError::Data(format!(
             "empty matrix ({}, {})",

@@ -35,10 +35,13 @@
 //! # Ok::<(), dagmm_model::ModelError>(())
 //! ```
 
+mod baseline;
 mod checkpoint;
 mod config;
 mod dagmm;
+mod dcn;
 mod device;
+mod dsebm;
 mod epoch;
 mod error;
 mod network;
@@ -47,13 +50,16 @@ mod pretrain;
 mod tensors;
 mod train;
 
+pub use baseline::Schedule;
 pub use checkpoint::{CheckpointFile, Checkpointing, CHECKPOINT_FILE};
 pub use config::{
     DagmmConfig, EmConfig, PretrainingConfig, ScoreKind, ScoringConfig, ScoringMixture,
     TrainingConfig,
 };
 pub use dagmm::{Dagmm, ScoreStandardization, Scores, MODEL_FILE, WEIGHTS_FILE};
+pub use dcn::{Centroids, Dcn, DcnConfig, DcnScores};
 pub use device::{available_devices, AdapterRecord, DeviceChoice, DeviceInfo, WgpuAdapter};
+pub use dsebm::{Dsebm, DsebmConfig, DsebmNetwork, DsebmScore, DsebmScores};
 pub use epoch::{EpochLosses, TrainingStage};
 pub use error::ModelError;
 pub use network::{BatchLoss, DagmmNetwork, LinearValues, NetworkOutput, PlainLayers};

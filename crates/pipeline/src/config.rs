@@ -17,7 +17,9 @@ use dagmm_evaluation::PuConfig;
 use dagmm_model::compression::CompressionConfig;
 use dagmm_model::estimation::EstimationConfig;
 use dagmm_model::loss::LossConfig;
-use dagmm_model::{DeviceChoice, PretrainingConfig, ScoringConfig, TrainingConfig};
+use dagmm_model::{
+    DcnConfig, DeviceChoice, DsebmConfig, PretrainingConfig, ScoringConfig, TrainingConfig,
+};
 use serde::{Deserialize, Serialize};
 
 pub use crate::detectors::{DetectorKind, GaussianSection, GmmSection, OcSvmSection};
@@ -250,6 +252,10 @@ pub struct RunConfig {
     pub gaussian: Option<GaussianSection>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ocsvm: Option<OcSvmSection>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dsebm: Option<DsebmConfig>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dcn: Option<DcnConfig>,
 }
 
 impl RunConfig {
@@ -270,6 +276,8 @@ impl RunConfig {
             gmm: None,
             gaussian: None,
             ocsvm: None,
+            dsebm: None,
+            dcn: None,
         }
     }
 

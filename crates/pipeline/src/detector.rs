@@ -17,17 +17,19 @@ use crate::Result;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ScoreName {
-    /// DAGMM's sample energy under the fitted mixture.
+    /// A sample energy: DAGMM's under the fitted mixture, DSEBM's from its energy network.
     #[default]
     Energy,
     /// The standardised energy plus the weighted standardised reconstruction error.
     EnergyPlusReconstruction,
-    /// `‖x − x'‖²`.
+    /// `‖x − x'‖²` (DSEBM's `x' = x − ∂E/∂x`).
     ReconstructionError,
     /// `−log p(x)` under a fitted Gaussian or mixture.
     NegativeLogLikelihood,
     /// Minus a one-class SVM's decision value, `ρ − Σ α_i K(x_i, x)`.
     NegativeDecisionFunction,
+    /// The Euclidean distance of a row's code to its nearest centroid (DCN).
+    CentroidDistance,
 }
 
 impl ScoreName {
@@ -39,6 +41,7 @@ impl ScoreName {
             ScoreName::ReconstructionError => "reconstruction_error",
             ScoreName::NegativeLogLikelihood => "negative_log_likelihood",
             ScoreName::NegativeDecisionFunction => "negative_decision_function",
+            ScoreName::CentroidDistance => "centroid_distance",
         }
     }
 }

@@ -176,7 +176,8 @@ pub struct ScoreArgs {
     /// Output CSV, one line per row of --data: `index,score,<the detector's
     /// columns>[,pu_score],flagged[,label]`. index: the row's number in the data file (from 0);
     /// score: higher = more anomalous; the detector's columns: `energy,reconstruction_error` for
-    /// DAGMM and its variants, `log_likelihood` for gmm and gaussian; pu_score (1 − h/c) for a PU
+    /// DAGMM, its variants and DSEBM, `log_likelihood` for gmm and gaussian,
+    /// `reconstruction_error,cluster` for DCN, `decision_function` for the OC-SVM; pu_score (1 − h/c) for a PU
     /// run; flagged: 1 where the run's decision flags the row; label: when the data has labels.
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,

@@ -9,6 +9,8 @@
 //! of [`RunConfig`] belongs to exactly one detector or to the common part.
 
 mod dagmm;
+mod dcn;
+mod dsebm;
 mod gaussian;
 mod gmm;
 mod ocsvm;
@@ -26,6 +28,8 @@ use crate::detector::Detector;
 use crate::Result;
 
 pub use dagmm::DagmmDetector;
+pub use dcn::DcnDetector;
+pub use dsebm::DsebmDetector;
 pub use gaussian::GaussianSection;
 pub use gmm::GmmSection;
 pub use ocsvm::{OcSvmDetector, OcSvmFit, OcSvmSection, OCSVM_FILE};
@@ -44,15 +48,21 @@ pub enum DetectorKind {
     Gaussian,
     /// The one-class SVM (RBF kernel, ν) on the input features: the paper's OC-SVM baseline.
     Ocsvm,
+    /// The deep structured energy-based model: the paper's DSEBM-e and DSEBM-r baselines.
+    Dsebm,
+    /// The deep clustering network: the paper's DCN baseline.
+    Dcn,
 }
 
 impl DetectorKind {
     /// Every kind.
-    pub const ALL: [DetectorKind; 4] = [
+    pub const ALL: [DetectorKind; 6] = [
         DetectorKind::Dagmm,
         DetectorKind::Gmm,
         DetectorKind::Gaussian,
         DetectorKind::Ocsvm,
+        DetectorKind::Dsebm,
+        DetectorKind::Dcn,
     ];
 
     /// Where everything about this kind lives.
@@ -62,6 +72,8 @@ impl DetectorKind {
             DetectorKind::Gmm => &gmm::Gmm,
             DetectorKind::Gaussian => &gaussian::Gaussian,
             DetectorKind::Ocsvm => &ocsvm::OcSvm,
+            DetectorKind::Dsebm => &dsebm::Dsebm,
+            DetectorKind::Dcn => &dcn::Dcn,
         }
     }
 
@@ -106,6 +118,15 @@ impl Capabilities {
         trains_by_epoch: false,
         checkpoints: false,
         precision: Precision::F64,
+    };
+
+    /// A network trained by epochs on the config's device in one go, on f32 rows, without
+    /// checkpoints (DSEBM, DCN).
+    pub const TRAINED_IN_ONE_GO: Capabilities = Capabilities {
+        uses_device: true,
+        trains_by_epoch: true,
+        checkpoints: false,
+        precision: Precision::F32,
     };
 }
 
