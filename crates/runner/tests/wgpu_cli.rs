@@ -7,7 +7,8 @@
 //! Each config runs on a small labelled file instead of its data set (`--set data.*`), 2 epochs
 //! (and 1 epoch of each pretraining stage). The neural configs are every KDDCUP one (DAGMM, the
 //! seed-002 variants, the DAGMM paper's baselines: every training regime) and every data set's
-//! `dagmm.toml` (every network shape); the classic detectors do not run on a device.
+//! `dagmm.toml` (every network shape), and the KDDCUP DSEBM and DCN configs (their own test:
+//! their sections differ); the classic detectors and the OC-SVM do not run on a device.
 //! Dropout masks, the VAE's noise and the weights come from the run's host RNG, so flex and wgpu
 //! do the same arithmetic in a different summation order (f32). We allow 1e-3 absolute + 1e-3
 //! relative in the test energies after training and 0.01 in ROC AUC; on lavapipe the largest
@@ -239,5 +240,69 @@ fn plain_wgpu_refuses_a_software_adapter() {
             "{message}"
         );
         assert!(!message.contains("AdapterInfo"), "{message}");
+    }
+}
+
+/// DSEBM's and DCN's KDDCUP configs (their own sections: no `training.batch_size` to set), 2
+/// epochs (DCN: 2 of pretraining too), on the adapter and on flex from the same seed: the same
+/// ROC AUC within 0.01 and the same scores within the energies' tolerance.
+#[test]
+fn dsebm_and_dcn_train_and_score_on_wgpu_as_on_flex() {
+    let Some(device) = wgpu() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let data = write_data(tmp.path());
+    let path = format!("data.path={}", data.display());
+    for (name, sets) in [
+        ("dsebm_e", vec!["dsebm.training.batch_size=128"]),
+        ("dsebm_r", vec!["dsebm.training.batch_size=128"]),
+        (
+            "dcn",
+            vec!["dcn.training.batch_size=128", "dcn.pretrain_epochs=2"],
+        ),
+    ] {
+        let config = shipped_config(&format!("kddcup/{name}.toml"));
+        let mut runs = Vec::new();
+        for dev in [device.as_str(), "flex"] {
+            let out = tmp.path().join(format!("{name}-{dev}"));
+            let mut args = vec![
+                "train",
+                "--config",
+                config.to_str().unwrap(),
+                "--set",
+                "data.source=file",
+                "--set",
+                &path,
+                "--set",
+                "data.label_column=label",
+                "--epochs",
+                "2",
+                "--seed",
+                "3",
+                "--device",
+                dev,
+            ];
+            for s in &sets {
+                args.extend(["--set", s]);
+            }
+            args.extend(["--out", out.to_str().unwrap()]);
+            let o = dagmm(&args);
+            assert!(o.status.success(), "{name} on {dev}: {}", text(&o));
+            let s = summary(&out);
+            assert_eq!(s["device"], dev, "{name}");
+            assert_eq!(s["nan_free"], true, "{name}");
+            runs.push((s, out));
+        }
+        let (rg, rf) = (
+            runs[0].0["roc_auc"].as_f64().unwrap(),
+            runs[1].0["roc_auc"].as_f64().unwrap(),
+        );
+        assert!((rg - rf).abs() <= 0.01, "{name}: ROC AUC {rg} vs {rf}");
+        assert_close(
+            &column(&runs[0].1.join("scores.csv"), "score"),
+            &column(&runs[1].1.join("scores.csv"), "score"),
+            1e-3,
+            1e-3,
+            &format!("{name}: test scores, wgpu vs flex training"),
+        );
     }
 }
