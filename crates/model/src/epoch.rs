@@ -64,14 +64,14 @@ pub struct EpochLosses {
     pub epoch: usize,
     /// Objective `J`.
     pub total: f64,
-    /// Mean `‖x − x'‖²`.
+    /// Mean `‖x − x'‖²` (DSEBM: the score-matching loss, `x' = x̃ − ∂E/∂x̃`).
     pub reconstruction: f64,
-    /// Mean sample energy (before `λ1`).
+    /// Mean sample energy (before `λ1`); DSEBM: the mean energy of the corrupted rows.
     pub energy: f64,
     /// Covariance penalty (before `λ2`).
     pub penalty: f64,
     /// The compression variant's term (VAE: weighted KL; VQ-VAE: codebook + β·commitment; 0 for
-    /// the autoencoder).
+    /// the autoencoder); DCN's k-means term `(λ/2)‖z − m_s‖²`.
     pub regularization: f64,
     /// VQ-VAE: how many codes at least one row of the epoch chose.
     pub codes_used: Option<usize>,

@@ -136,9 +136,14 @@ impl Axis {
         Axis::linear(lo - pad, hi + pad)
     }
 
-    /// A symmetric-log axis covering `values`, ticked at 0 and at ±1, ±10, ±100, ...
+    /// A symmetric-log axis covering `values`, ticked at 0 and at ±1, ±10, ±100, ...; values that
+    /// all lie within ±1 (where the symmetric log is nearly linear and no decade is ticked) get a
+    /// padded linear axis instead.
     pub fn symlog(values: impl Iterator<Item = f64>) -> Axis {
         let (lo, hi) = finite_bounds(values).unwrap_or((0.0, 1.0));
+        if lo > -1.0 && hi < 1.0 {
+            return Axis::padded([lo, hi].into_iter());
+        }
         let (plo, phi) = (Scale::SymLog.to_page(lo), Scale::SymLog.to_page(hi));
         let pad = if phi > plo { 0.04 * (phi - plo) } else { 0.3 };
         let (plo, phi) = (plo - pad, phi + pad);
@@ -483,6 +488,11 @@ mod tests {
         let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
         assert_eq!(labels, ["−10", "0", "10", "100", "1k", "10k"]);
         assert!(a.holds(-8.0) && a.holds(12000.0));
+        // Within ±1 no decade would be ticked: a linear axis with ticks inside the range.
+        let a = Axis::symlog([0.021, 0.048].into_iter());
+        assert!(a.holds(0.021) && a.holds(0.048));
+        let inside = a.ticks.iter().filter(|t| a.holds(**t)).count();
+        assert!(inside >= 3, "{:?}", a.ticks);
     }
 
     #[test]

@@ -168,7 +168,7 @@ const LOSS_TERMS: &[(&str, &str)] = &[
     ("reconstruction", "reconstruction"),
     ("energy", "sample energy"),
     ("penalty", "covariance penalty"),
-    ("regularization", "variant's term (KL, VQ)"),
+    ("regularization", "variant's term (KL, VQ; DCN's k-means)"),
 ];
 
 /// The main stage's loss terms per epoch, as named in [`LOSS_TERMS`] (pretraining rows are left
