@@ -5,98 +5,77 @@
 //! beside it and the code is the embedding. The untrained control is k-means on the codes of the
 //! autoencoder at its initial weights.
 
+use std::marker::PhantomData;
 use std::path::Path;
 
 use dagmm_data::FeaturesView;
-use dagmm_model::{Checkpointing, Dcn as Model, DcnConfig, DeviceChoice};
+use dagmm_model::{Dcn as Model, DcnConfig, DeviceChoice, EpochLosses};
 
-use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
+use super::network::{NetworkFamily, NetworkModel};
+use super::DetectorKind;
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores, ScoreName};
 use crate::Result;
 
 /// The DCN family.
-pub(super) struct Dcn;
-
-fn section(config: &RunConfig) -> DcnConfig {
-    config.dcn.clone().unwrap_or_default()
-}
-
-impl Family for Dcn {
-    fn kind(&self) -> DetectorKind {
-        DetectorKind::Dcn
-    }
-
-    fn name(&self) -> &'static str {
-        "dcn"
-    }
-
-    fn sections(&self) -> &'static [&'static str] {
-        &["dcn"]
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::TRAINED_IN_ONE_GO
-    }
-
-    fn validate(&self, config: &RunConfig) -> std::result::Result<(), String> {
-        section(config).validate().map_err(|e| e.to_string())
-    }
-
-    fn resolve(&self, config: &mut RunConfig) {
-        config.dcn = Some(section(config));
-    }
-
-    fn epochs(&self, config: &RunConfig) -> Option<usize> {
-        Some(section(config).training.epochs)
-    }
-
-    fn epochs_field(&self) -> Option<&'static str> {
-        Some("dcn.training.epochs")
-    }
-
-    fn fit(
-        &self,
-        config: &RunConfig,
-        x: FeaturesView<'_>,
-        _labels: Option<&[u8]>,
-        _checkpoints: Option<&Checkpointing>,
-        on_progress: &mut dyn FnMut(FitProgress<'_>),
-    ) -> Result<Fitted> {
-        let (model, history) =
-            Model::fit(section(config), config.device, config.seed(), x, &mut |e| {
-                on_progress(FitProgress::Epoch(e))
-            })?;
-        Ok(Fitted {
-            detector: Box::new(DcnDetector { model }),
-            history,
-            report: FitReport::None,
-        })
-    }
-
-    fn untrained(
-        &self,
-        config: &RunConfig,
-        x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>> {
-        let mut untrained = section(config);
-        untrained.pretrain_epochs = 0;
-        untrained.training.epochs = 0;
-        let (model, _) = Model::fit(untrained, config.device, config.seed(), x, &mut |_| {})?;
-        Ok(Some(Box::new(DcnDetector { model })))
-    }
-
-    fn load(&self, dir: &Path, device: Option<DeviceChoice>) -> Result<Box<dyn Detector>> {
-        Ok(Box::new(DcnDetector {
-            model: Model::load(dir, device)?,
-        }))
-    }
-}
+pub(super) static DCN: NetworkFamily<DcnDetector> = NetworkFamily(PhantomData);
 
 /// A fitted DCN.
 #[derive(Debug, Clone)]
 pub struct DcnDetector {
     model: Model,
+}
+
+impl NetworkModel for DcnDetector {
+    type Config = DcnConfig;
+    const KIND: DetectorKind = DetectorKind::Dcn;
+    const NAME: &'static str = "dcn";
+    const SECTIONS: &'static [&'static str] = &["dcn"];
+    const EPOCHS_FIELD: &'static str = "dcn.training.epochs";
+
+    fn section(config: &RunConfig) -> &Option<DcnConfig> {
+        &config.dcn
+    }
+
+    fn section_mut(config: &mut RunConfig) -> &mut Option<DcnConfig> {
+        &mut config.dcn
+    }
+
+    fn validate(section: &DcnConfig) -> dagmm_model::Result<()> {
+        section.validate()
+    }
+
+    fn epochs(section: &DcnConfig) -> usize {
+        section.training.epochs
+    }
+
+    fn fit(
+        section: DcnConfig,
+        device: DeviceChoice,
+        seed: u64,
+        x: FeaturesView<'_>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<(Self, Vec<EpochLosses>)> {
+        let (model, history) = Model::fit(section, device, seed, x, on_epoch)?;
+        Ok((DcnDetector { model }, history))
+    }
+
+    fn untrained(
+        mut section: DcnConfig,
+        device: DeviceChoice,
+        seed: u64,
+        x: FeaturesView<'_>,
+    ) -> Result<Self> {
+        section.pretrain_epochs = 0;
+        section.training.epochs = 0;
+        Self::fit(section, device, seed, x, &mut |_| {}).map(|(d, _)| d)
+    }
+
+    fn load(dir: &Path, device: Option<DeviceChoice>) -> Result<Self> {
+        Ok(DcnDetector {
+            model: Model::load(dir, device)?,
+        })
+    }
 }
 
 impl Detector for DcnDetector {

@@ -4,95 +4,76 @@
 //! error `‖∂E/∂x‖²` (DSEBM-r); both are written beside it. The untrained control is the network
 //! at its initial weights.
 
+use std::marker::PhantomData;
 use std::path::Path;
 
 use dagmm_data::FeaturesView;
-use dagmm_model::{Checkpointing, DeviceChoice, Dsebm as Model, DsebmConfig, DsebmScore};
+use dagmm_model::{DeviceChoice, Dsebm as Model, DsebmConfig, DsebmScore, EpochLosses};
 
-use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
+use super::network::{NetworkFamily, NetworkModel};
+use super::DetectorKind;
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores, ScoreName};
 use crate::Result;
 
 /// The DSEBM family.
-pub(super) struct Dsebm;
-
-fn section(config: &RunConfig) -> DsebmConfig {
-    config.dsebm.clone().unwrap_or_default()
-}
-
-impl Family for Dsebm {
-    fn kind(&self) -> DetectorKind {
-        DetectorKind::Dsebm
-    }
-
-    fn name(&self) -> &'static str {
-        "dsebm"
-    }
-
-    fn sections(&self) -> &'static [&'static str] {
-        &["dsebm"]
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities::TRAINED_IN_ONE_GO
-    }
-
-    fn validate(&self, config: &RunConfig) -> std::result::Result<(), String> {
-        section(config).validate().map_err(|e| e.to_string())
-    }
-
-    fn resolve(&self, config: &mut RunConfig) {
-        config.dsebm = Some(section(config));
-    }
-
-    fn epochs(&self, config: &RunConfig) -> Option<usize> {
-        Some(section(config).training.epochs)
-    }
-
-    fn epochs_field(&self) -> Option<&'static str> {
-        Some("dsebm.training.epochs")
-    }
-
-    fn fit(
-        &self,
-        config: &RunConfig,
-        x: FeaturesView<'_>,
-        _labels: Option<&[u8]>,
-        _checkpoints: Option<&Checkpointing>,
-        on_progress: &mut dyn FnMut(FitProgress<'_>),
-    ) -> Result<Fitted> {
-        let (model, history) =
-            Model::fit(section(config), config.device, config.seed(), x, &mut |e| {
-                on_progress(FitProgress::Epoch(e))
-            })?;
-        Ok(Fitted {
-            detector: Box::new(DsebmDetector { model }),
-            history,
-            report: FitReport::None,
-        })
-    }
-
-    fn untrained(
-        &self,
-        config: &RunConfig,
-        x: FeaturesView<'_>,
-    ) -> Result<Option<Box<dyn Detector>>> {
-        let model = Model::new(section(config), config.device, config.seed(), x.ncols())?;
-        Ok(Some(Box::new(DsebmDetector { model })))
-    }
-
-    fn load(&self, dir: &Path, device: Option<DeviceChoice>) -> Result<Box<dyn Detector>> {
-        Ok(Box::new(DsebmDetector {
-            model: Model::load(dir, device)?,
-        }))
-    }
-}
+pub(super) static DSEBM: NetworkFamily<DsebmDetector> = NetworkFamily(PhantomData);
 
 /// A fitted DSEBM.
 #[derive(Debug, Clone)]
 pub struct DsebmDetector {
     model: Model,
+}
+
+impl NetworkModel for DsebmDetector {
+    type Config = DsebmConfig;
+    const KIND: DetectorKind = DetectorKind::Dsebm;
+    const NAME: &'static str = "dsebm";
+    const SECTIONS: &'static [&'static str] = &["dsebm"];
+    const EPOCHS_FIELD: &'static str = "dsebm.training.epochs";
+
+    fn section(config: &RunConfig) -> &Option<DsebmConfig> {
+        &config.dsebm
+    }
+
+    fn section_mut(config: &mut RunConfig) -> &mut Option<DsebmConfig> {
+        &mut config.dsebm
+    }
+
+    fn validate(section: &DsebmConfig) -> dagmm_model::Result<()> {
+        section.validate()
+    }
+
+    fn epochs(section: &DsebmConfig) -> usize {
+        section.training.epochs
+    }
+
+    fn fit(
+        section: DsebmConfig,
+        device: DeviceChoice,
+        seed: u64,
+        x: FeaturesView<'_>,
+        on_epoch: &mut dyn FnMut(&EpochLosses),
+    ) -> Result<(Self, Vec<EpochLosses>)> {
+        let (model, history) = Model::fit(section, device, seed, x, on_epoch)?;
+        Ok((DsebmDetector { model }, history))
+    }
+
+    fn untrained(
+        section: DsebmConfig,
+        device: DeviceChoice,
+        seed: u64,
+        x: FeaturesView<'_>,
+    ) -> Result<Self> {
+        let model = Model::new(section, device, seed, x.ncols())?;
+        Ok(DsebmDetector { model })
+    }
+
+    fn load(dir: &Path, device: Option<DeviceChoice>) -> Result<Self> {
+        Ok(DsebmDetector {
+            model: Model::load(dir, device)?,
+        })
+    }
 }
 
 impl Detector for DsebmDetector {

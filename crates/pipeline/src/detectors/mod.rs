@@ -13,6 +13,7 @@ mod dcn;
 mod dsebm;
 mod gaussian;
 mod gmm;
+mod network;
 mod ocsvm;
 
 use std::path::Path;
@@ -72,8 +73,8 @@ impl DetectorKind {
             DetectorKind::Gmm => &gmm::Gmm,
             DetectorKind::Gaussian => &gaussian::Gaussian,
             DetectorKind::Ocsvm => &ocsvm::OcSvm,
-            DetectorKind::Dsebm => &dsebm::Dsebm,
-            DetectorKind::Dcn => &dcn::Dcn,
+            DetectorKind::Dsebm => &dsebm::DSEBM,
+            DetectorKind::Dcn => &dcn::DCN,
         }
     }
 
