@@ -8,6 +8,7 @@ use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
+use crate::baseline::{load_weights, save_folder};
 use crate::checkpoint::{check_format, data_digest, parse_json, Checkpointing};
 use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
@@ -537,18 +538,6 @@ impl Dagmm {
     /// resolved config, mixture, score statistics) and `weights.bpk` (the networks, Burn burnpack).
     /// Other files the caller puts in the directory are left alone.
     pub fn save(&self, dir: &Path) -> Result<()> {
-        fs::create_dir_all(dir).map_err(|source| ModelError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let weights = dir.join(WEIGHTS_FILE);
-        self.network
-            .clone()
-            .save_file(&weights)
-            .map_err(|e| ModelError::Weights {
-                path: weights.clone(),
-                message: e.to_string(),
-            })?;
         let file = ModelFile {
             format: FORMAT.into(),
             version: VERSION,
@@ -557,12 +546,7 @@ impl Dagmm {
             mixture: self.mixture.clone(),
             standardization: self.standardization,
         };
-        let path = dir.join(MODEL_FILE);
-        let json = serde_json::to_string_pretty(&file).map_err(|source| ModelError::Json {
-            path: path.clone(),
-            source,
-        })?;
-        fs::write(&path, json).map_err(|source| ModelError::Io { path, source })
+        save_folder(dir, &self.network, &file)
     }
 
     /// Load a directory written by [`save`](Self::save), on the device its config names.
@@ -608,14 +592,7 @@ impl Dagmm {
             }
         }
         let mut model = Self::new(config, file.input_dim)?;
-        let weights = dir.join(WEIGHTS_FILE);
-        model.network = model
-            .network
-            .try_load_file(&weights)
-            .map_err(|e| ModelError::Weights {
-                path: weights.clone(),
-                message: e.to_string(),
-            })?;
+        model.network = load_weights(dir, model.network)?;
         model.mixture = file.mixture;
         model.standardization = file.standardization;
         Ok(model)
