@@ -162,6 +162,19 @@ impl DsebmNetwork {
     }
 }
 
+/// Denoising score matching on the rows `x` corrupted by `noise` (`x̃ = x + noise`): the mean
+/// over rows of `‖x − (x̃ − ∂E/∂x̃)‖²`, and the mean energy of the corrupted rows (`[1]` each).
+pub(crate) fn score_matching_loss(
+    net: &DsebmNetwork,
+    x: Tensor<2>,
+    noise: Tensor<2>,
+) -> (Tensor<1>, Tensor<1>) {
+    let noisy = x.clone() + noise;
+    let (energy, grad) = net.energy_and_gradient(noisy.clone());
+    let loss = (x - (noisy - grad)).square().sum_dim(1).mean();
+    (loss, energy.mean())
+}
+
 /// DSEBM's scores of some rows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DsebmScores {
@@ -261,21 +274,13 @@ impl Dsebm {
                         })
                         .collect()
                 };
-                let noisy =
-                    xb.clone() + Tensor::from_data(TensorData::new(eps, [n, d]), batch.device);
-                let (energy, grad) = net.energy_and_gradient(noisy.clone());
-                let loss = (xb - (noisy - grad)).square().sum_dim(1).mean();
+                let noise = Tensor::from_data(TensorData::new(eps, [n, d]), batch.device);
+                let (loss, energy) = score_matching_loss(net, xb, noise);
                 let value = loss.clone().inner();
                 let zero = value.clone().zeros_like();
                 StepOutput {
                     terms: Tensor::cat(
-                        vec![
-                            value.clone(),
-                            value,
-                            energy.inner().mean(),
-                            zero.clone(),
-                            zero,
-                        ],
+                        vec![value.clone(), value, energy.inner(), zero.clone(), zero],
                         0,
                     ),
                     objective: Objective::Graph(loss),

@@ -755,5 +755,6 @@ fn ndarray_device_trains_too() {
 mod baselines;
 mod checkpoints;
 mod external_baselines;
+mod torch_dsebm;
 mod torch_trajectory;
 mod variants;
