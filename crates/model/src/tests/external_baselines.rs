@@ -353,21 +353,25 @@ fn dcn_starts_from_lloyds_fixed_point_and_scores_the_distance_to_the_nearest_cen
 
 #[test]
 fn bad_settings_name_their_field() {
-    let mut d = DsebmConfig::default();
-    d.hidden_layers = vec![8, 0];
+    let d = DsebmConfig {
+        hidden_layers: vec![8, 0],
+        ..DsebmConfig::default()
+    };
     assert!(d
         .validate()
         .unwrap_err()
         .to_string()
         .contains("dsebm.hidden_layers"));
-    let mut c = DcnConfig::default();
-    c.n_clusters = 0;
+    let c = DcnConfig {
+        n_clusters: 0,
+        ..DcnConfig::default()
+    };
     assert!(c
         .validate()
         .unwrap_err()
         .to_string()
         .contains("dcn.n_clusters"));
-    c = DcnConfig::default();
+    let mut c = DcnConfig::default();
     c.training.batch_size = 0;
     assert!(c.validate().unwrap_err().to_string().contains("batch_size"));
     // Fewer rows than clusters is a data error, not a panic.
