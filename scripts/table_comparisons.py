@@ -4,7 +4,7 @@ point), from the runs' own summaries: `comparisons.md` beside the folder's `tabl
 
 For every data set (Table 3: every contamination level) it lists each method's seeds, F1 and ROC
 AUC as mean ± std over its seeds, the paper's F1 and our difference to it (marked where it exceeds
-twice our standard deviation, or any difference where we have one seed), and each method paired
+twice our standard deviation; never with one seed, which has no spread), and each method paired
 seed by seed (the same seeds give the same split) with the best method by mean F1: the mean F1
 difference, wins/losses, the paired t-test's two-sided p and the Wilcoxon signed-rank test's
 (with five seeds the exact Wilcoxon p cannot fall below 0.0625, so "apart" means paired t
@@ -26,7 +26,9 @@ import sys
 import tomllib
 
 import numpy as np
-from scipy import stats
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from pair_with_torch import mean_std, paired  # noqa: E402
 
 ALPHA = 0.05
 
@@ -53,24 +55,17 @@ def load_runs(folder):
     return entries, runs
 
 
-def ms(v):
-    v = np.asarray(v, float)
-    if len(v) == 0:
-        return "–"
-    return f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v[0]:.4f}"
-
-
-def paired(a, b):
-    a, b = np.asarray(a, float), np.asarray(b, float)
-    d = a - b
-    if len(d) < 2:
+def paired_over_seeds(a, b):
+    """`pair_with_torch.paired` of a − b, None below two seeds; where every difference is the same
+    (no spread, scipy's t-test p undefined) p is 0 for a nonzero difference and 1 for none."""
+    if len(a) < 2:
         return None
-    t = stats.ttest_rel(a, b).pvalue if np.any(d != d[0]) or d[0] != 0 else 1.0
-    if isinstance(t, float) and math.isnan(t):
-        t = 0.0 if d[0] != 0 else 1.0
-    w = stats.wilcoxon(a, b).pvalue if np.any(d != 0) else 1.0
-    return {"n": len(d), "mean": d.mean(), "wins": int((d > 0).sum()), "losses": int((d < 0).sum()),
-            "t": float(t), "w": float(w)}
+    p = paired(a, b)
+    t = p["paired_t_p"]
+    if math.isnan(t):
+        t = 0.0 if p["mean_difference"] != 0 else 1.0
+    return {"mean": p["mean_difference"], "wins": p["wins"], "losses": p["losses"], "t": t,
+            "w": p["wilcoxon_p"]}
 
 
 def fmt_p(p):
@@ -107,9 +102,9 @@ def wide_table(entries, runs, order):
             seeds = sorted(m)
             f1 = [m[k]["f1"] for k in seeds]
             unt = [m[k].get("untrained_f1") for k in seeds if m[k].get("untrained_f1") is not None]
-            cells.append(ms(f1) + (f" [{len(seeds)} seed{'s' if len(seeds) > 1 else ''}]" if len(seeds) < 5 else "")
+            cells.append(mean_std(f1) + (f" [{len(seeds)} seed{'s' if len(seeds) > 1 else ''}]" if len(seeds) < 5 else "")
                          + (f" ({np.mean(unt):.4f})" if unt else ""))
-            cells.append(ms([m[k]["roc_auc"] for k in seeds]))
+            cells.append(mean_std([m[k]["roc_auc"] for k in seeds]))
             paper = e.get("paper", {}).get("f1") if e else None
             cells.append("–" if paper is None else f"{paper:.4f}")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
@@ -158,7 +153,7 @@ def main():
                 vs, tp, wp, ap_ = "best", "", "", ""
             else:
                 shared = [k for k in seeds if k in methods[best]]
-                p = paired([methods[name][k]["f1"] for k in shared], [methods[best][k]["f1"] for k in shared])
+                p = paired_over_seeds([methods[name][k]["f1"] for k in shared], [methods[best][k]["f1"] for k in shared])
                 if p is None:
                     vs, tp, wp, ap_ = "–", "–", "–", "–"
                 else:
@@ -170,10 +165,10 @@ def main():
             unt = [(u, f) for u, f in unt if u is not None]
             ut = "–"
             if unt:
-                pu = paired([f for _, f in unt], [u for u, _ in unt])
+                pu = paired_over_seeds([f for _, f in unt], [u for u, _ in unt])
                 d = np.mean([f - u for u, f in unt])
                 ut = f"{d:+.4f}" + (f" ({fmt_p(pu['t'])})" if pu else "")
-            lines.append(f"| {e['label']} | {len(seeds)} | {ms(f1)} | {ms(auc)} | "
+            lines.append(f"| {e['label']} | {len(seeds)} | {mean_std(f1)} | {mean_std(auc)} | "
                          f"{'–' if paper is None else f'{paper:.4f}'} | {diff} | {vs} | {tp} | {wp} | {ap_} | {ut} |")
         fewer = [entries[(ds, n)]["label"] for n in methods if len(methods[n]) < most]
         lines += ["", f"Best by mean F1 among the methods at {most} seed(s): **{entries[(ds, best)]['label']}**"

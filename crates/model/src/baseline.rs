@@ -1,5 +1,6 @@
 //! What the deep external baselines of the DAGMM paper (DSEBM, DCN) share: the schedule of a
-//! training stage ([`Schedule`]), and a model folder of a JSON description beside Burn weights.
+//! training stage ([`Schedule`]); and what they share with DAGMM: a model folder of a JSON
+//! description beside Burn weights, and the batches rows are scored in.
 
 use std::fs;
 use std::path::Path;

@@ -8,7 +8,7 @@ use dagmm_estimation::{FittedMixture, MixtureFitter, MixtureKind};
 use ndarray::Array2;
 use serde::{Deserialize, Serialize};
 
-use crate::baseline::{load_weights, save_folder};
+use crate::baseline::{batches, load_weights, save_folder};
 use crate::checkpoint::{check_format, data_digest, parse_json, Checkpointing};
 use crate::pretrain::pretrain;
 use crate::tensors::{read_f64, upload_rows};
@@ -339,7 +339,7 @@ impl Dagmm {
             self.config.z_dim(),
         );
         for pass in 0..fitter.passes() {
-            for (start, end) in self.batches(x.nrows()) {
+            for (start, end) in batches(x.nrows(), self.config.scoring.batch_size) {
                 let out = self
                     .network
                     .forward(upload_rows(x, start..end, &device), None);
@@ -354,7 +354,7 @@ impl Dagmm {
         let device = self.device();
         let zd = self.config.z_dim();
         let mut z = Vec::with_capacity(x.nrows() * zd);
-        for (start, end) in self.batches(x.nrows()) {
+        for (start, end) in batches(x.nrows(), self.config.scoring.batch_size) {
             let out = self
                 .network
                 .forward(upload_rows(x, start..end, &device), None);
@@ -443,7 +443,7 @@ impl Dagmm {
         let mut energy = Vec::with_capacity(n);
         let mut reconstruction_error = Vec::with_capacity(n);
         let mut z = Vec::with_capacity(if with_z { n * zd } else { 0 });
-        for (start, end) in self.batches(n) {
+        for (start, end) in batches(n, self.config.scoring.batch_size) {
             let m = end - start;
             let out = self
                 .network
@@ -464,11 +464,6 @@ impl Dagmm {
         let z =
             Array2::from_shape_vec((if with_z { n } else { 0 }, zd), z).expect("n × z_dim values");
         Ok((energy, reconstruction_error, z))
-    }
-
-    fn batches(&self, n: usize) -> impl Iterator<Item = (usize, usize)> {
-        let b = self.config.scoring.batch_size;
-        (0..n).step_by(b).map(move |s| (s, (s + b).min(n)))
     }
 
     /// The Burn device the model lives on (plain, without autodiff).

@@ -240,12 +240,8 @@ impl Dcn {
                 StageStart::fresh(),
                 None,
                 &mut |ae: &Autoencoder, batch| {
-                    let xb = batch.upload();
-                    let loss = (xb.clone() - ae.decode(ae.encode(xb)))
-                        .square()
-                        .sum_dim(1)
-                        .mean();
-                    step_output(loss, None)
+                    let (_, error) = reconstruct(ae, batch.upload());
+                    step_output(error.mean(), None)
                 },
                 on_epoch,
             )?;
@@ -271,9 +267,8 @@ impl Dcn {
                 StageStart::fresh(),
                 None,
                 &mut |ae: &Autoencoder, batch| {
-                    let xb = batch.upload();
-                    let n = xb.dims()[0];
-                    let z = ae.encode(xb.clone());
+                    let (z, error) = reconstruct(ae, batch.upload());
+                    let n = z.dims()[0];
                     let targets: Vec<f32> = {
                         let zh = read_f64(z.clone().inner());
                         let c = &mut *centroids.borrow_mut();
@@ -287,7 +282,7 @@ impl Dcn {
                     };
                     let targets =
                         Tensor::from_data(TensorData::new(targets, [n, dim]), batch.device);
-                    let reconstruction = (xb - ae.decode(z.clone())).square().sum_dim(1).mean();
+                    let reconstruction = error.mean();
                     let clustering = (z - targets)
                         .square()
                         .sum_dim(1)
@@ -322,12 +317,7 @@ impl Dcn {
         let mut reconstruction_error = Vec::with_capacity(n);
         for (start, end) in batches(n, SCORING_BATCH) {
             let m = end - start;
-            let xb = upload_rows(x, start..end, &device);
-            let zb = self.autoencoder.encode(xb.clone());
-            let r = (xb - self.autoencoder.decode(zb.clone()))
-                .square()
-                .sum_dim(1)
-                .reshape([m]);
+            let (zb, r) = reconstruct(&self.autoencoder, upload_rows(x, start..end, &device));
             let flat = read_f64(Tensor::cat(vec![r, zb.reshape([m * dim])], 0));
             reconstruction_error.extend_from_slice(&flat[..m]);
             z.extend_from_slice(&flat[m..]);
@@ -422,6 +412,15 @@ impl Dcn {
             centroids: file.centroids,
         })
     }
+}
+
+/// The codes `z = f(x)` of a batch and each row's reconstruction error `‖x − g(z)‖²` (`[n]`):
+/// what pretraining, joint training and scoring each compute.
+fn reconstruct(ae: &Autoencoder, x: Tensor<2>) -> (Tensor<2>, Tensor<1>) {
+    let n = x.dims()[0];
+    let z = ae.encode(x.clone());
+    let error = (x - ae.decode(z.clone())).square().sum_dim(1).reshape([n]);
+    (z, error)
 }
 
 /// A step's output: the reconstruction term, and the k-means term (reported as the

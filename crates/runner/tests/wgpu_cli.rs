@@ -25,7 +25,8 @@ use serde_json::Value;
 
 mod common;
 use common::{
-    columns, configs_dir, dagmm, shipped_config, summary, text, train_on_toy_data, write_data,
+    columns, configs_dir, dagmm, shipped_config, summary, text, train_on_file, train_on_toy_data,
+    write_data,
 };
 
 /// The adapter under test, or `None` where it cannot start (and CI did not require it).
@@ -251,7 +252,6 @@ fn dsebm_and_dcn_train_and_score_on_wgpu_as_on_flex() {
     let Some(device) = wgpu() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let data = write_data(tmp.path());
-    let path = format!("data.path={}", data.display());
     for (name, sets) in [
         ("dsebm_e", vec!["dsebm.training.batch_size=128"]),
         ("dsebm_r", vec!["dsebm.training.batch_size=128"]),
@@ -264,28 +264,11 @@ fn dsebm_and_dcn_train_and_score_on_wgpu_as_on_flex() {
         let mut runs = Vec::new();
         for dev in [device.as_str(), "flex"] {
             let out = tmp.path().join(format!("{name}-{dev}"));
-            let mut args = vec![
-                "train",
-                "--config",
-                config.to_str().unwrap(),
-                "--set",
-                "data.source=file",
-                "--set",
-                &path,
-                "--set",
-                "data.label_column=label",
-                "--epochs",
-                "2",
-                "--seed",
-                "3",
-                "--device",
-                dev,
-            ];
+            let mut args = vec!["--seed", "3", "--device", dev];
             for s in &sets {
                 args.extend(["--set", s]);
             }
-            args.extend(["--out", out.to_str().unwrap()]);
-            let o = dagmm(&args);
+            let o = train_on_file(&config, &data, &args, &out);
             assert!(o.status.success(), "{name} on {dev}: {}", text(&o));
             let s = summary(&out);
             assert_eq!(s["device"], dev, "{name}");

@@ -76,6 +76,14 @@ pub fn shipped_config(name: &str) -> PathBuf {
 /// `dagmm train --config CONFIG` for 2 epochs on the toy file `data` (see [`write_data`]: its
 /// `label` column, batch 128) into `out`, with `extra` arguments before `--out`.
 pub fn train_on_toy_data(config: &Path, data: &Path, extra: &[&str], out: &Path) -> Output {
+    let mut args = vec!["--set", "training.batch_size=128"];
+    args.extend_from_slice(extra);
+    train_on_file(config, data, &args, out)
+}
+
+/// `dagmm train --config CONFIG` for 2 epochs on the toy file `data` (its `label` column) into
+/// `out`, with `extra` arguments before `--out` (a detector's own batch size among them).
+pub fn train_on_file(config: &Path, data: &Path, extra: &[&str], out: &Path) -> Output {
     let path = format!("data.path={}", data.display());
     let mut args = vec![
         "train",
@@ -87,8 +95,6 @@ pub fn train_on_toy_data(config: &Path, data: &Path, extra: &[&str], out: &Path)
         &path,
         "--set",
         "data.label_column=label",
-        "--set",
-        "training.batch_size=128",
         "--epochs",
         "2",
     ];
