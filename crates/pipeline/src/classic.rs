@@ -74,6 +74,39 @@ impl ClassicModel {
     }
 }
 
+/// What `summary.json` records of a fitted mixture: its shape, weights and settings. Its means
+/// and covariances are in the model folder only (K·d² numbers: hundreds of megabytes on a wide
+/// data set). Summaries of earlier versions, which held them too, read back (the extra fields
+/// are passed by).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClassicShape {
+    pub kind: String,
+    pub n_components: usize,
+    pub covariance_type: CovarianceType,
+    pub weights: Vec<f64>,
+    /// The number of features.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub n_features: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub params: Option<GmmParams>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reg_covar: Option<f64>,
+}
+
+impl From<&ClassicModel> for ClassicShape {
+    fn from(m: &ClassicModel) -> Self {
+        ClassicShape {
+            kind: m.kind.clone(),
+            n_components: m.n_components,
+            covariance_type: m.covariance_type,
+            weights: m.weights.clone(),
+            n_features: m.means.first().map(Vec::len),
+            params: m.params.clone(),
+            reg_covar: m.reg_covar,
+        }
+    }
+}
+
 /// One row of a BIC selection.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct BicRow {

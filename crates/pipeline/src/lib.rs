@@ -21,6 +21,7 @@ mod detector;
 pub mod detectors;
 mod error;
 pub mod files;
+pub mod memory;
 pub mod peer;
 pub mod protocol;
 mod pu;
@@ -29,7 +30,8 @@ mod run;
 
 pub use apply::{align_columns, SavedDetector, ScoredRows, MODEL_DIR};
 pub use classic::{
-    BicRow, BicSelectionRecord, ClassicDetector, ClassicFit, ClassicModel, CLASSIC_FILE,
+    BicRow, BicSelectionRecord, ClassicDetector, ClassicFit, ClassicModel, ClassicShape,
+    CLASSIC_FILE,
 };
 pub use config::{
     DataSection, EvaluationSection, GaussianSection, GmmSection, RunConfig, Source, Split,
@@ -43,6 +45,7 @@ pub use detectors::{
 pub use error::{PipelineError, Result};
 pub use pu::{pu_decide, PuOutcome};
 pub use records::{
-    Curves, Decision, DecisionKind, Metric, ModelCard, RuleOutcome, RunSummary, SUMMARY_FILE,
+    Curves, Decision, DecisionKind, Metric, ModelCard, RuleOutcome, RunSummary, CARD_FILE,
+    SUMMARY_FILE,
 };
 pub use run::{run, run_checkpointed, RunEvent, RunOutput, TestRows, Timings};

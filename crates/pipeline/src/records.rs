@@ -12,7 +12,7 @@ use dagmm_evaluation::{
 use dagmm_model::{DeviceChoice, EpochLosses};
 use serde::{Deserialize, Serialize};
 
-use crate::classic::{BicSelectionRecord, ClassicModel};
+use crate::classic::{BicSelectionRecord, ClassicShape};
 use crate::config::{DataSection, DetectorKind, Source, Split, ThresholdRule};
 use crate::detector::ScoreName;
 use crate::detectors::OcSvmFit;
@@ -172,8 +172,9 @@ pub struct RunSummary {
     pub bic: Option<f64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aic: Option<f64>,
+    /// Classic detectors: the mixture's shape and weights (its parameters: `model/`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model: Option<ClassicModel>,
+    pub model: Option<ClassicShape>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub selection: Option<BicSelectionRecord>,
     /// The one-class SVM's fit: ν, γ, ρ, support vectors, and the rows fitted of those there

@@ -9,6 +9,7 @@ use dagmm_classic_gmm::EmIteration;
 use dagmm_model::{Checkpointing, EpochLosses};
 use serde::{Deserialize, Serialize};
 
+use crate::classic::ClassicShape;
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores};
 use crate::detectors::{FitProgress, FitReport};
@@ -83,6 +84,12 @@ pub fn run_checkpointed(
         config.device.try_device()?;
     }
     let prepared = prepare(config)?;
+    crate::memory::check_fits(
+        config,
+        prepared.n_rows,
+        prepared.train.ncols(),
+        crate::memory::available_bytes(),
+    )?;
     let load_seconds = wall.elapsed().as_secs_f64();
     on_event(RunEvent::Prepared(&prepared));
     let evaluation = &config.evaluation;
@@ -266,7 +273,7 @@ pub fn run_checkpointed(
         lower_bound: classic.as_ref().map(|c| c.lower_bound),
         bic: classic.as_ref().map(|c| c.bic),
         aic: classic.as_ref().map(|c| c.aic),
-        model: classic.as_ref().map(|c| c.model.clone()),
+        model: classic.as_ref().map(|c| ClassicShape::from(&c.model)),
         selection: classic.as_ref().and_then(|c| c.selection.clone()),
         ocsvm,
         seed: Some(config.seed()),

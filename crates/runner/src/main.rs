@@ -8,6 +8,7 @@ mod charts;
 mod classic;
 mod cli;
 mod git;
+mod lock;
 mod output;
 mod plots;
 mod progress;
@@ -35,6 +36,19 @@ fn main() {
     // a wgpu adapter in this build; every tensor of ours names its device. Set before any thread.
     if std::env::var_os("BURN_DEVICE").is_none() {
         std::env::set_var("BURN_DEVICE", "flex");
+    }
+    // Paths and the command line go into JSON records (manifest.json), which hold text: an
+    // argument that is not UTF-8 cannot be recorded as given, so it is refused before anything.
+    if let Some((i, arg)) = std::env::args_os()
+        .enumerate()
+        .find(|(_, a)| a.to_str().is_none())
+    {
+        eprintln!(
+            "error: argument {i} (`{}`) is not valid UTF-8; dagmm records its command line and \
+             paths in its run files as UTF-8 text: rename the file or folder",
+            arg.to_string_lossy()
+        );
+        std::process::exit(2);
     }
     let cli = Cli::parse();
     // The checkout's commit as the command starts, before a long sweep lets it move on.

@@ -169,7 +169,9 @@ impl Manifest {
             format: FORMAT.into(),
             version: VERSION,
             finished_at,
-            command: std::env::args().collect(),
+            command: std::env::args_os()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect(),
             config_file: config_file.display().to_string(),
             seed: Some(config.seed()),
             device: uses_device.then_some(config.device),

@@ -32,6 +32,7 @@ use crate::report_html::Figure;
 use crate::report_plots::{
     class_histogram, line_chart, loss_panels, Histogram, LineChart, LossPanel, Series,
 };
+use crate::runs::{run_state, RunState};
 use crate::sweep::{Experiment, EXPERIMENT_FILE};
 
 const METRICS: &[(Metric, &str)] = &[
@@ -140,6 +141,28 @@ fn summaries(dir: &Path, found: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
+/// Removes the temporary files an earlier report left in `dir` when it was killed mid-write
+/// (`table.tmp-1a2b.md`: `dagmm_data::atomic`); the caller holds the report's lock, so none is
+/// being written.
+fn remove_temporaries(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in entries.flatten() {
+        if dagmm_data::atomic::is_temporary(&e.file_name().to_string_lossy())
+            && e.file_type().is_ok_and(|t| t.is_file())
+        {
+            std::fs::remove_file(e.path()).with_context(|| {
+                format!(
+                    "cannot remove {}, left by a killed report",
+                    e.path().display()
+                )
+            })?;
+        }
+    }
+    Ok(())
+}
+
 /// Mean and sample standard deviation (0 for a single value).
 pub fn mean_std(values: &[f64]) -> (f64, f64) {
     let n = values.len() as f64;
@@ -224,6 +247,13 @@ fn load_groups(dir: &Path) -> Result<Groups> {
     let mut groups = Groups::new();
     for path in &found {
         let run_dir = path.parent().expect("a file has a parent");
+        if let RunState::Damaged(why) = run_state(run_dir) {
+            eprintln!(
+                "warning: {} is left out of the report: not a whole run ({why})",
+                run_dir.display()
+            );
+            continue;
+        }
         let rel = run_dir
             .parent()
             .and_then(|g| g.strip_prefix(dir).ok())
@@ -272,6 +302,12 @@ fn load_groups(dir: &Path) -> Result<Groups> {
             manifest,
             losses: loss_terms(&run_dir.join("losses.csv"))?,
         });
+    }
+    if groups.is_empty() {
+        bail!(
+            "no whole run under {} (each run found lacks a file, as said above)",
+            dir.display()
+        );
     }
     for g in groups.values_mut() {
         g.runs.sort_by_key(|r| r.summary.seed.unwrap_or(u64::MAX));
@@ -353,6 +389,13 @@ pub fn print_report(dir: &Path) -> Result<()> {
 
 /// Writes every file of the report into `dir`.
 pub fn run_report(dir: &Path) -> Result<Written> {
+    if !dir.is_dir() {
+        bail!("{} is not a folder of runs", dir.display());
+    }
+    // One report at a time into a folder; what a killed one left half-written goes.
+    let _lock = crate::lock::lock_report(dir)?;
+    remove_temporaries(dir)?;
+    remove_temporaries(&dir.join("plots"))?;
     let groups = load_groups(dir)?;
     let mut written = Vec::new();
     let table = write_tables(dir, &groups)?;
@@ -879,9 +922,24 @@ mod tests {
         }
     }
 
+    /// A finished run's folder as a report reads it: the summary, a config and a manifest.
     fn write_summary(run: &Path, s: &RunSummary) {
         std::fs::create_dir_all(run).unwrap();
         output::write_json(&run.join(SUMMARY_FILE), s).unwrap();
+        let config = dagmm_pipeline::RunConfig::new(
+            dagmm_pipeline::DetectorKind::Dagmm,
+            dagmm_pipeline::DataSection::file("data.csv".into(), None, None),
+            Default::default(),
+        );
+        std::fs::write(run.join("config.toml"), config.to_toml().unwrap()).unwrap();
+        let manifest = Manifest::new(
+            &config,
+            Path::new("c.toml"),
+            None,
+            "now".into(),
+            Default::default(),
+        );
+        output::write_json(&run.join(MANIFEST_FILE), &manifest).unwrap();
     }
 
     #[test]

@@ -53,13 +53,17 @@ pub fn staging_dir(out: &Path) -> Result<PathBuf> {
             out.display()
         );
     };
-    Ok(out.with_file_name(format!("{}{STAGING_SUFFIX}", name.to_string_lossy())))
+    let mut staging = name.to_os_string();
+    staging.push(STAGING_SUFFIX);
+    Ok(out.with_file_name(staging))
 }
 
-/// Whether a folder name is a run's staging folder or a replaced run about to be removed (they
-/// are not results: `dagmm report` passes them by).
+/// Whether a folder name is a run's staging folder, a replaced run about to be removed or a
+/// run's lock file (they are not results: `dagmm report` passes them by).
 pub fn is_transient(name: &str) -> bool {
-    name.ends_with(STAGING_SUFFIX) || name.contains(".replaced-")
+    name.ends_with(STAGING_SUFFIX)
+        || name.contains(".replaced-")
+        || name.ends_with(crate::lock::RUN_LOCK_SUFFIX)
 }
 
 /// What a run folder holds: anything else in an `--out` folder is the user's, and a run that
@@ -94,7 +98,12 @@ fn check_target(out: &Path, sweep: Option<&SweepEntryRecord>) -> Result<()> {
         return Ok(());
     }
     let manifest = out.join(MANIFEST_FILE);
+    let only_run_files = names.iter().all(|n| RUN_ENTRIES.contains(&n.as_str()));
     let Ok(m) = dagmm_pipeline::files::read_json::<Manifest>(&manifest) else {
+        if sweep.is_some() && only_run_files && out.join(SUMMARY_FILE).is_file() {
+            // A run of this sweep that lost its manifest: the sweep runs it again.
+            return Ok(());
+        }
         bail!(
             "{} exists and is not a run folder (no dagmm {MANIFEST_FILE} in it); a run replaces \
              its whole folder, so choose a new --out",
@@ -126,6 +135,63 @@ fn check_target(out: &Path, sweep: Option<&SweepEntryRecord>) -> Result<()> {
         );
     }
     Ok(())
+}
+
+/// What a run folder holds, as a sweep and a report judge it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunState {
+    /// No `summary.json` (written last): not run, or not to its end.
+    Unfinished,
+    /// Every file of a finished run is there and reads back.
+    Finished,
+    /// `summary.json` is there, but a file the run wrote is missing or does not read: the
+    /// reason. A sweep runs it again; a report leaves it out.
+    Damaged(String),
+}
+
+/// Judges the run folder `dir`. A finished run has `config.toml`, `manifest.json` and
+/// `summary.json`, each reading back, and its per-row files: `model/` (with its card),
+/// `scores.csv` and, for a detector that trains by epoch, `losses.csv`. The repository keeps
+/// results without `model/` and `scores.csv` (results/README.md), so a folder lacking both is
+/// finished; one lacking only one of them, or `losses.csv` beside them, is not.
+pub fn run_state(dir: &Path) -> RunState {
+    let summary_path = dir.join(SUMMARY_FILE);
+    if !summary_path.is_file() {
+        return RunState::Unfinished;
+    }
+    let damaged = |what: String| RunState::Damaged(what);
+    let summary =
+        match dagmm_pipeline::files::read_json::<dagmm_pipeline::RunSummary>(&summary_path) {
+            Ok(s) => s,
+            Err(e) => return damaged(format!("{SUMMARY_FILE} does not read: {e}")),
+        };
+    for file in ["config.toml", MANIFEST_FILE] {
+        if !dir.join(file).is_file() {
+            return damaged(format!("it has no {file}"));
+        }
+    }
+    if let Err(e) = dagmm_pipeline::files::read_json::<Manifest>(&dir.join(MANIFEST_FILE)) {
+        return damaged(format!("{MANIFEST_FILE} does not read: {e}"));
+    }
+    let model = dir.join(MODEL_DIR);
+    let scores = dir.join("scores.csv");
+    match (model.exists(), scores.is_file()) {
+        (false, false) => {}
+        (true, false) => return damaged("it has model/ but no scores.csv".into()),
+        (false, true) => return damaged("it has scores.csv but no model/".into()),
+        (true, true) => {
+            if !model.join(dagmm_pipeline::CARD_FILE).is_file() {
+                return damaged(format!("its model/ has no {}", dagmm_pipeline::CARD_FILE));
+            }
+            if std::fs::metadata(&scores).map_or(true, |m| m.len() == 0) {
+                return damaged("its scores.csv is empty".into());
+            }
+            if summary.first_loss.is_some() && !dir.join("losses.csv").is_file() {
+                return damaged("it has no losses.csv".into());
+            }
+        }
+    }
+    RunState::Finished
 }
 
 /// Finishes a publication a kill interrupted: `OUT` moved aside as `OUT.replaced-PID` and the
@@ -198,6 +264,8 @@ pub fn run_into(
     resume: Resume,
 ) -> Result<RunOutput> {
     let staging = staging_dir(out)?;
+    // This process owns `out`, its staging folder and its publication until the run ends.
+    let _lock = crate::lock::lock_run(out)?;
     recover_interrupted_publish(out)?;
     check_target(out, sweep)?;
     let checkpoint_dir = staging.join(CHECKPOINT_DIR);
@@ -304,6 +372,18 @@ fn write_run(
     let output = run_checkpointed(config, checkpoints.as_ref(), &mut |event| match event {
         RunEvent::Prepared(p) => {
             progress.println(&describe(config, p));
+            if p.train.ncols() > p.train.nrows() {
+                // Said even without a terminal: it explains a poor or singular fit.
+                progress.suspend(|| {
+                    eprintln!(
+                        "warning: {} features outnumber the {} rows fitted on: a covariance \
+                         estimated from them is singular (held up only by its regularisation) \
+                         and a network can memorise them; consider fewer features or more rows",
+                        p.train.ncols(),
+                        p.train.nrows()
+                    )
+                });
+            }
             if extras.pictures {
                 let x = p.test().view().leading_columns_f64(2);
                 let columns = p.columns[..x.ncols()].to_vec();

@@ -38,7 +38,7 @@ use crate::cli::Shard;
 use crate::output;
 use crate::progress::{clock, on_terminal, EpochProgress};
 use crate::record::SweepEntryRecord;
-use crate::runs::{run_into, Extras, Resume};
+use crate::runs::{run_into, run_state, Extras, Resume, RunState};
 use crate::train::result_line;
 
 /// File name of the experiment copy in a sweep's output folder.
@@ -222,9 +222,25 @@ fn grid_points(grid: &BTreeMap<String, Vec<toml::Value>>) -> Vec<Vec<(String, to
     points
 }
 
-/// Whether a run folder holds a finished run.
-pub fn finished(dir: &Path) -> bool {
-    dir.join(dagmm_pipeline::SUMMARY_FILE).is_file()
+/// Refuses an experiment whose grid gives two runs one folder (`seeds = [0, 0]`, a grid value
+/// written twice, or two values that name the same folder, as `0.1` and `"0.1"`).
+fn refuse_shared_folders(file: &Path, tasks: &[Task]) -> Result<()> {
+    let mut seen: BTreeMap<&Path, &Task> = BTreeMap::new();
+    for t in tasks {
+        if let Some(first) = seen.insert(&t.dir, t) {
+            bail!(
+                "{}: runs `{}` and `{}` would both write {} ({} and {}); every seed and grid \
+                 value of an entry must be distinct",
+                file.display(),
+                first.entry.name,
+                t.entry.name,
+                t.dir.display(),
+                first.overrides.join(" "),
+                t.overrides.join(" ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// `--jobs` when not given: one run per core of this machine.
@@ -239,12 +255,14 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
     }
     let experiment = Experiment::load(file)?;
     let all = experiment.tasks(file, out);
+    refuse_shared_folders(file, &all)?;
     // Check every config before running anything: a typo fails now, not an hour in.
     for t in &all {
         RunConfig::load(&t.config, &t.overrides)
             .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?;
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let _locks = crate::lock::lock_sweep(out, shard.map(|s| (s.index, s.count)))?;
     output::write_bytes(
         &out.join(EXPERIMENT_FILE),
         toml::to_string_pretty(&experiment)?.as_bytes(),
@@ -255,11 +273,30 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
         .filter(|(i, _)| shard.is_none_or(|s| i % s.count == s.index - 1))
         .map(|(_, t)| t)
         .collect();
-    // A run whose publication a kill interrupted is finished once it is put in place.
+    // A run whose publication a kill interrupted is finished once it is put in place (by this
+    // process when no other holds the run).
     for t in &mine {
-        crate::runs::recover_interrupted_publish(&t.dir)?;
+        if t.dir.parent().is_some_and(Path::is_dir) {
+            if let Ok(_lock) = crate::lock::lock_run(&t.dir) {
+                crate::runs::recover_interrupted_publish(&t.dir)?;
+            }
+        }
     }
-    let (done, todo): (Vec<Task>, Vec<Task>) = mine.into_iter().partition(|t| finished(&t.dir));
+    let mut done = Vec::new();
+    let mut todo = Vec::new();
+    for t in mine {
+        match run_state(&t.dir) {
+            RunState::Finished => done.push(t),
+            RunState::Unfinished => todo.push(t),
+            RunState::Damaged(why) => {
+                eprintln!(
+                    "{} is not a whole run ({why}): running it again",
+                    t.dir.display()
+                );
+                todo.push(t);
+            }
+        }
+    }
     eprintln!(
         "{}: {} runs{}; {} finished already, {} to run, {} at a time",
         file.display(),

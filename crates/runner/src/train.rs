@@ -2,6 +2,8 @@
 //! with a saved detector). The work is the pipeline's: this file turns arguments into its calls
 //! and prints what came back.
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 use dagmm_data::LoadOptions;
 use dagmm_pipeline::config::locate;
@@ -143,6 +145,44 @@ pub fn run_export(args: &ExportArgs) -> Result<()> {
     Ok(())
 }
 
+/// Refuses an `out` that is one of the `inputs` (option, path, whether a folder whose files
+/// `out` must not be among): writing it would replace what the command reads.
+fn refuse_overwriting_inputs(out: &Path, inputs: &[(&str, &Path, bool)]) -> Result<()> {
+    // The path `out` will have: itself if it exists, else its folder's real path and its name.
+    let out_real = match out.canonicalize() {
+        Ok(p) => p,
+        Err(_) => {
+            let parent = match out.parent() {
+                Some(p) if !p.as_os_str().is_empty() => p,
+                _ => Path::new("."),
+            };
+            match (parent.canonicalize(), out.file_name()) {
+                (Ok(p), Some(name)) => p.join(name),
+                _ => return Ok(()), // a new folder: nothing there to replace
+            }
+        }
+    };
+    for &(option, input, folder) in inputs {
+        let Ok(real) = input.canonicalize() else {
+            continue;
+        };
+        if out_real == real || (folder && out_real.starts_with(&real)) {
+            bail!(
+                "--out {} is {} {option} {}: writing the scores there would replace what this \
+                 command reads; choose another --out",
+                out.display(),
+                if out_real == real {
+                    "the file given as"
+                } else {
+                    "inside"
+                },
+                input.display()
+            );
+        }
+    }
+    Ok(())
+}
+
 pub fn run_score(args: &ScoreArgs) -> Result<()> {
     let device = args
         .device
@@ -150,8 +190,18 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
         .map(str::parse::<dagmm_model::DeviceChoice>)
         .transpose()
         .context("--device")?;
-    let saved = SavedDetector::load(&args.model, device)?;
     let path = locate(&args.data)?;
+    refuse_overwriting_inputs(
+        &args.out,
+        &[
+            ("--data", path.as_path(), false),
+            ("--model", args.model.as_path(), true),
+        ]
+        .into_iter()
+        .chain(args.names.as_deref().map(|n| ("--names", n, false)))
+        .collect::<Vec<_>>(),
+    )?;
+    let saved = SavedDetector::load(&args.model, device)?;
     let data = dagmm_data::load(
         &path,
         LoadOptions {
