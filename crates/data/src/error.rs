@@ -20,21 +20,21 @@ pub enum DataError {
         expected: usize,
         found: usize,
     },
-    #[error("{path}, line {line}, column `{column}`: `{value}` is not a number")]
+    #[error("{path}, line {line}, column `{column}`: `{}` is not a number", quoted(.value))]
     NotNumeric {
         path: PathBuf,
         line: u64,
         column: String,
         value: String,
     },
-    #[error("{path}, line {line}, column `{column}`: `{value}` is not finite (NaN or infinity)")]
+    #[error("{path}, line {line}, column `{column}`: `{}` is not finite (NaN or infinity)", quoted(.value))]
     NotFinite {
         path: PathBuf,
         line: u64,
         column: String,
         value: String,
     },
-    #[error("{path}, line {line}: label `{value}` is neither 0 nor 1")]
+    #[error("{path}, line {line}: label `{}` is neither 0 nor 1", quoted(.value))]
     BadLabel {
         path: PathBuf,
         line: u64,
@@ -87,6 +87,22 @@ pub enum DataError {
         name: String,
         available: String,
     },
+    /// A KDDCUP99 file whose first line does not have the fields its names file lists.
+    #[error("{path}, line {line}: {found} fields, where {names} lists {listed} columns and the label ({expected} fields); if {names} is cut short, restore it (KDDCUP99's lists 41 columns); if {path} is not a KDDCUP99 file (every `kddcup*` and `.gz` file is read as one), give it as .csv, .mat or .npz")]
+    KddcupShape {
+        path: PathBuf,
+        names: PathBuf,
+        line: u64,
+        listed: usize,
+        expected: usize,
+        found: usize,
+    },
+    #[error("{path}: the compressed stream is corrupt ({message}); the garbled text it gave at line {line} is not data: download the file again")]
+    Corrupt {
+        path: PathBuf,
+        line: u64,
+        message: String,
+    },
     #[error("{path}: the compressed stream ends early (truncated or corrupt .gz) after line {line}: {message}")]
     Truncated {
         path: PathBuf,
@@ -128,6 +144,30 @@ impl DataError {
     }
 }
 
+/// The most of a cell an error message quotes.
+const QUOTED_CHARS: usize = 60;
+
+/// A cell's text as an error message quotes it: control characters (a NUL byte, a tab) escaped
+/// as `\0`, `\t`, and no more than 60 characters, the rest counted (`… (5000000 characters in
+/// all)`), so a message stays one readable line whatever the file holds.
+pub fn quoted(value: &str) -> String {
+    let mut out = String::new();
+    let mut shown = 0;
+    for c in value.chars() {
+        if shown == QUOTED_CHARS {
+            out.push_str(&format!("… ({} characters in all)", value.chars().count()));
+            return out;
+        }
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        shown += 1;
+    }
+    out
+}
+
 /// `value` as text that stays short for huge or tiny magnitudes (`1e308`, not 309 digits): how
 /// every error message of the project quotes a value.
 pub fn short_number(value: f64) -> String {
@@ -140,3 +180,27 @@ pub fn short_number(value: f64) -> String {
 }
 
 pub type Result<T> = std::result::Result<T, DataError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_quoted_cell_is_short_and_shows_its_control_characters() {
+        assert_eq!(quoted("1.5"), "1.5");
+        assert_eq!(quoted("a\0b\tc"), "a\\u{0}b\\tc");
+        let huge = "x".repeat(5_000_000);
+        let q = quoted(&huge);
+        assert_eq!(
+            q,
+            format!("{}… (5000000 characters in all)", "x".repeat(60))
+        );
+        let e = DataError::NotNumeric {
+            path: "d.csv".into(),
+            line: 3,
+            column: "b".into(),
+            value: huge,
+        };
+        assert!(e.to_string().len() < 150, "{e}");
+    }
+}

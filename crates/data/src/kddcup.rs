@@ -150,6 +150,38 @@ pub fn load_kddcup(data: &Path, names: &Path) -> Result<Dataset> {
 /// [`load_kddcup`]'s rows as the file holds them: numbers and category codes, expanded one row
 /// at a time (38 numbers and 3 codes per row of the 10% file instead of 118 numbers).
 pub fn read_kddcup(data: &Path, names: &Path) -> Result<LoadedRows> {
+    read_kddcup_rows(data, names).map_err(|e| blame_corruption(data, e))
+}
+
+/// A gzip file whose text does not parse may be garbled by a corrupt stream (the CRC is checked
+/// only at its end): when decompressing the rest fails, the corruption is the error.
+fn blame_corruption(data: &Path, e: DataError) -> DataError {
+    let line = match &e {
+        DataError::Ragged { line, .. }
+        | DataError::NotNumeric { line, .. }
+        | DataError::NotFinite { line, .. }
+        | DataError::NotUtf8 { line, .. }
+        | DataError::KddcupShape { line, .. } => *line,
+        _ => return e,
+    };
+    let Ok(mut file) = File::open(data) else {
+        return e;
+    };
+    if !matches!(is_gzip(&mut file, data), Ok(true)) {
+        return e;
+    }
+    let mut decoder = MultiGzDecoder::new(BufReader::new(file));
+    match std::io::copy(&mut decoder, &mut std::io::sink()) {
+        Ok(_) => e,
+        Err(io) => DataError::Corrupt {
+            path: data.to_path_buf(),
+            line,
+            message: io.to_string(),
+        },
+    }
+}
+
+fn read_kddcup_rows(data: &Path, names: &Path) -> Result<LoadedRows> {
     let attributes = read_names(names)?;
     let expected_fields = attributes.len() + 1;
 
@@ -222,6 +254,17 @@ pub fn read_kddcup(data: &Path, names: &Path) -> Result<LoadedRows> {
             continue;
         }
         let found = line.bytes().filter(|&b| b == b',').count() + 1;
+        if found != expected_fields && labels.is_empty() {
+            // The first line: the file and the names file disagree on the layout itself.
+            return Err(DataError::KddcupShape {
+                path: data.to_path_buf(),
+                names: names.to_path_buf(),
+                line: line_no,
+                listed: attributes.len(),
+                expected: expected_fields,
+                found,
+            });
+        }
         if found != expected_fields {
             return Err(DataError::Ragged {
                 path: data.to_path_buf(),
@@ -530,11 +573,24 @@ rate: continuous.\n";
 
     #[test]
     fn wrong_field_count_names_line_and_counts() {
+        // The first line: the file and its names file disagree on the layout.
         let (_dir, names, data) = setup("0,tcp,http,SF,181,0,normal.\n");
+        let err = load_kddcup(&data, &names).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!(
+                "{}, line 1: 7 fields, where {} lists 7 columns and the label (8 fields)",
+                data.display(),
+                names.display()
+            )),
+            "{err}"
+        );
+        // A later line: that line is ragged.
+        let (_dir, names, data) =
+            setup("0,tcp,http,SF,181,0,0.5,normal.\n0,tcp,http,SF,181,0,normal.\n");
         let err = load_kddcup(&data, &names).unwrap_err();
         assert_eq!(
             err.to_string(),
-            format!("{}, line 1: expected 8 fields, found 7", data.display())
+            format!("{}, line 2: expected 8 fields, found 7", data.display())
         );
     }
 

@@ -45,6 +45,13 @@ pub fn load_rows(path: &Path, options: LoadOptions) -> Result<LoadedRows> {
         .file_name()
         .map(|n| n.to_string_lossy().to_lowercase())
         .unwrap_or_default();
+    if options.names.is_some() && !(name.starts_with("kddcup") || name.ends_with(".gz")) {
+        return Err(DataError::format(
+            path,
+            "--names (a KDDCUP99 names file) applies to KDDCUP99 files only (`kddcup*` or \
+             `.gz`); this file names its columns itself: leave --names out",
+        ));
+    }
     if name.ends_with(".csv") {
         csv_file::load_csv(path, options.label_column).map(LoadedRows::dense)
     } else if name.ends_with(".mat") {
@@ -69,6 +76,17 @@ pub fn load_rows(path: &Path, options: LoadOptions) -> Result<LoadedRows> {
         )?;
         let beside = path.with_file_name("kddcup.names");
         let names = options.names.unwrap_or(&beside);
+        if !names.exists() {
+            return Err(DataError::format(
+                path,
+                format!(
+                    "read as a KDDCUP99 file (every `kddcup*` and `.gz` file is), whose column \
+                     list {} does not exist: give it with --names (data.names), or, if this is \
+                     not KDDCUP99, give the data as .csv, .mat or .npz",
+                    names.display()
+                ),
+            ));
+        }
         kddcup::read_kddcup(path, names)
     } else {
         Err(DataError::format(

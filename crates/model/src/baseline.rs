@@ -124,19 +124,114 @@ pub(crate) fn read_description<T: DeserializeOwned>(
     parse_json(&path, &text)
 }
 
-/// `module` with the weights of `dir/weights.bpk`.
+/// `module` with the weights of `dir/weights.bpk`, every one of them finite.
 pub(crate) fn load_weights<M: Module>(dir: &Path, module: M) -> Result<M> {
     let weights = dir.join(WEIGHTS_FILE);
-    module
-        .try_load_file(&weights)
-        .map_err(|e| ModelError::Weights {
-            path: weights.clone(),
-            message: e.to_string(),
-        })
+    let error = |message: String| ModelError::Weights {
+        path: weights.clone(),
+        message,
+    };
+    match fs::metadata(&weights) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(error(
+                "missing: the model folder holds its description but not its weights; train \
+                 the model again"
+                    .into(),
+            ))
+        }
+        Ok(m) if m.len() == 0 => {
+            return Err(error(
+                "empty (0 bytes): the weights were not saved whole; train the model again".into(),
+            ))
+        }
+        _ => {}
+    }
+    let module = module.try_load_file(&weights).map_err(|e| {
+        error(format!(
+            "not readable as this model's weights (cut short, damaged, or another model's): {e}"
+        ))
+    })?;
+    let mut check = NonFinite::default();
+    module.visit(&mut check);
+    if let Some(name) = check.first {
+        return Err(error(format!(
+            "the weights of `{name}` are not finite (NaN or infinity): a model whose training \
+             diverged, or a damaged file; train the model again"
+        )));
+    }
+    Ok(module)
+}
+
+/// Finds the first parameter holding a NaN or an infinity, by its path in the module.
+#[derive(Default)]
+struct NonFinite {
+    path: Vec<String>,
+    first: Option<String>,
+}
+
+impl burn::module::ModuleVisitor for NonFinite {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(
+        &mut self,
+        param: &burn::module::Param<burn::tensor::Tensor<D>>,
+    ) {
+        if self.first.is_none() && param.val().to_data().iter::<f64>().any(|v| !v.is_finite()) {
+            self.first = Some(if self.path.is_empty() {
+                "a parameter".into()
+            } else {
+                self.path.join(".")
+            });
+        }
+    }
 }
 
 /// The `(start, end)` bounds of `n` rows cut into batches of `batch` (scoring).
 pub(crate) fn batches(n: usize, batch: usize) -> impl Iterator<Item = (usize, usize)> {
     let b = batch.max(1);
     (0..n).step_by(b).map(move |s| (s, (s + b).min(n)))
+}
+
+#[cfg(test)]
+mod weight_file_tests {
+    use super::*;
+    use burn::nn::{Linear, LinearConfig};
+    use burn::tensor::{Device, Tensor};
+
+    fn linear() -> Linear {
+        LinearConfig::new(3, 2).init(&Device::flex())
+    }
+
+    #[test]
+    fn missing_empty_cut_and_non_finite_weights_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = |dir: &Path| load_weights(dir, linear()).unwrap_err().to_string();
+        assert!(err(dir.path()).contains("weights.bpk: missing"));
+        let path = dir.path().join(WEIGHTS_FILE);
+        fs::write(&path, b"").unwrap();
+        assert!(err(dir.path()).contains("weights.bpk: empty (0 bytes)"));
+
+        linear().save_file(&path).unwrap();
+        assert!(load_weights(dir.path(), linear()).is_ok());
+        let whole = fs::read(&path).unwrap();
+        fs::write(&path, &whole[..whole.len() / 2]).unwrap();
+        assert!(err(dir.path()).contains("cut short"), "{}", err(dir.path()));
+
+        // A NaN in the bias: named by its path in the module.
+        let mut nan = linear();
+        let bias = nan.bias.take().unwrap();
+        nan.bias = Some(bias.map(|b| b.clone().add_scalar(f32::NAN) + Tensor::zeros_like(&b)));
+        nan.save_file(&path).unwrap();
+        let message = err(dir.path());
+        assert!(
+            message.contains("the weights of `bias` are not finite"),
+            "{message}"
+        );
+    }
 }

@@ -20,7 +20,7 @@ use dagmm_data::atomic::{is_temporary, write_atomically};
 use dagmm_data::FeaturesView;
 use serde::{Deserialize, Serialize};
 
-use crate::epoch::EpochLosses;
+use crate::epoch::{EpochLosses, TrainingStage};
 use crate::{DagmmConfig, DagmmNetwork, ModelError, Result};
 
 /// Name of the file that describes a checkpoint folder's checkpoint.
@@ -342,6 +342,42 @@ impl Checkpointing {
         };
         write().map_err(io(&path))?;
         Ok((len, bytes + text.len() as u64))
+    }
+
+    /// Checks that the checkpoint `file` read from `dir` is whole before a run continues it: its
+    /// weights and Adam files are there and not empty, its history reads back, and the history's
+    /// main-stage epochs agree with `epochs_done` (an edited `checkpoint.json` is refused). The
+    /// error names the broken file first.
+    pub fn check(dir: &Path, file: &CheckpointFile) -> Result<()> {
+        for name in std::iter::once(&file.weights).chain(file.optimizer.as_ref()) {
+            let path = dir.join(name);
+            match std::fs::metadata(&path) {
+                Ok(m) if m.len() > 0 => {}
+                Ok(_) => {
+                    return Err(ModelError::Format {
+                        path,
+                        message: "empty (0 bytes)".into(),
+                    })
+                }
+                Err(e) => return Err(io(&path)(e)),
+            }
+        }
+        let history = Self::history(dir, file)?;
+        let trained = history
+            .iter()
+            .filter(|e| e.stage == TrainingStage::Train)
+            .count();
+        if trained != file.epochs_done {
+            return Err(ModelError::Format {
+                path: dir.join(CHECKPOINT_FILE),
+                message: format!(
+                    "says epochs_done = {}, but its history ({HISTORY_FILE}) holds {trained} \
+                     epochs of the main stage: the two disagree (was checkpoint.json edited?)",
+                    file.epochs_done
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// The epochs a checkpoint holds: the first `history_len` lines of its history file.

@@ -183,7 +183,8 @@ pub(crate) fn run_epochs<M: Module>(
             "no full batch of {batch} rows in {n} rows with drop_last"
         )));
     }
-    let mut history = Vec::with_capacity(plan.epochs.saturating_sub(start.epochs_done));
+    let mut history =
+        Vec::with_capacity(plan.epochs.saturating_sub(start.epochs_done).min(100_000));
     for epoch in start.epochs_done + 1..=plan.epochs {
         let started = Instant::now();
         order.shuffle(shuffle_rng);

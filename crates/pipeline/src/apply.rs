@@ -9,7 +9,7 @@ use dagmm_model::DeviceChoice;
 use ndarray::Array2;
 
 use crate::detector::{Detector, RowScores};
-use crate::detectors::load_detector;
+use crate::detectors::{load_detector, DetectorKind};
 use crate::protocol::both_classes;
 use crate::records::{Decision, ModelCard, CARD_FILE};
 use crate::{PipelineError, Result};
@@ -53,7 +53,40 @@ impl SavedDetector {
             )));
         };
         let card = ModelCard::load(&model_dir)?;
-        let detector = load_detector(card.detector, &model_dir, device)?;
+        let detector = load_detector(card.detector, &model_dir, device).map_err(|e| {
+            // A card that names another kind than the files are: say so beside the cause.
+            let holds: Vec<String> = std::fs::read_dir(&model_dir)
+                .map(|entries| {
+                    entries
+                        .flatten()
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            let expected = match card.detector {
+                DetectorKind::Gmm | DetectorKind::Gaussian => crate::classic::CLASSIC_FILE,
+                DetectorKind::Ocsvm => crate::detectors::OCSVM_FILE,
+                DetectorKind::Dagmm | DetectorKind::Dsebm | DetectorKind::Dcn => {
+                    dagmm_model::MODEL_FILE
+                }
+            };
+            if holds.iter().any(|h| h == expected) {
+                e
+            } else {
+                let mut holds = holds;
+                holds.sort();
+                PipelineError::Format {
+                    path: model_dir.join(CARD_FILE),
+                    message: format!(
+                        "names a {} detector, whose saved form is {expected}, but the folder \
+                         holds {}: the card and the model files disagree (was the card edited \
+                         or copied from another run?)",
+                        card.detector.name(),
+                        holds.join(", ")
+                    ),
+                }
+            }
+        })?;
         if detector.input_dim() != card.columns.len() {
             return Err(PipelineError::Format {
                 path: model_dir.join(CARD_FILE),
@@ -77,6 +110,23 @@ impl SavedDetector {
         let (features, ignored_columns) = align_columns(data, &self.card.columns, path)?;
         let x = self.card.scaler.transform(features.view())?;
         let scores = self.detector.score(x.view().into())?;
+        if let Some(i) = scores.score.iter().position(|s| !s.is_finite()) {
+            // The value furthest from the training rows' range, as scaled, is the likely cause.
+            let row = x.row(i);
+            let j = (0..row.len())
+                .max_by(|&a, &b| row[a].abs().total_cmp(&row[b].abs()))
+                .unwrap_or(0);
+            return Err(PipelineError::Invalid(format!(
+                "{}: row {i} (counting from 0, as scores.csv's `index`) scores {}: its column \
+                 `{}` holds {}, which is {} after the training rows' scaling, too far out for \
+                 the detector; training refuses such values too: remove or correct the row",
+                path.display(),
+                scores.score[i],
+                self.card.columns.get(j).map_or("?", String::as_str),
+                dagmm_data::short_number(features[[i, j]]),
+                dagmm_data::short_number(row[j])
+            )));
+        }
         let (decision_score, cut, pu_score, flagged) = match &self.card.decision {
             Decision::Cut { threshold, .. } => (
                 scores.score.clone(),

@@ -216,6 +216,24 @@ impl ClassicDetector {
         on_iteration: &mut dyn FnMut(&EmIteration),
     ) -> Result<(Self, ClassicFit)> {
         let params = section.params(seed);
+        let rows = x.nrows();
+        match section.select_k {
+            Some([min, max]) if max > rows => {
+                return Err(PipelineError::Invalid(format!(
+                    "gmm.select_k = [{min}, {max}] (--select-k {min}..{max}) tries up to {max} \
+                     components, but only {rows} rows are fitted on, and a mixture needs at least \
+                     as many rows as components: make the range's top at most {rows}"
+                )))
+            }
+            None if section.n_components > rows => {
+                return Err(PipelineError::Invalid(format!(
+                    "gmm.n_components = {k} (-k/--components {k}) needs at least {k} rows to fit \
+                     on, and there are {rows}",
+                    k = section.n_components
+                )))
+            }
+            _ => {}
+        }
         let (gmm, selection) = match section.select_k {
             Some([min, max]) => {
                 let s = select_by_bic(&params, x, min, max)?;

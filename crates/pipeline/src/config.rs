@@ -385,6 +385,14 @@ impl RunConfig {
                 });
             }
         }
+        if !kind.capabilities().uses_device && self.device != DeviceChoice::default() {
+            return Err(format!(
+                "device = \"{}\": a {} detector runs on the CPU and uses no device (the run would \
+                 record one it never used); leave device (--device) out",
+                self.device,
+                kind.name()
+            ));
+        }
         kind.family().validate(self)?;
         self.validate_protocol()
     }
@@ -407,6 +415,14 @@ impl RunConfig {
             (ThresholdRule::Value, _, Some(v)) if !v.is_finite() => {
                 return Err(format!(
                     "evaluation.threshold_value must be finite, got {v}"
+                ))
+            }
+            (rule, _, Some(v)) if rule != ThresholdRule::Value => {
+                return Err(format!(
+                    "evaluation.threshold_value = {v} is a fixed cut, which evaluation.threshold \
+                     = \"{}\" does not use: set evaluation.threshold = \"value\" to cut there, \
+                     or leave threshold_value out",
+                    rule.name()
                 ))
             }
             _ => {}
@@ -520,6 +536,17 @@ fn read_table(path: &Path, chain: &mut Vec<PathBuf>) -> Result<toml::Table> {
         return Err(config_error(format!(
             "`extends` makes a cycle: {}",
             names.join(" extends ")
+        )));
+    }
+    if !base_path.is_file() {
+        return Err(config_error(format!(
+            "`extends = \"{base}\"` names {}, which {}",
+            base_path.display(),
+            if base_path.is_dir() {
+                "is a folder, not a config file"
+            } else {
+                "does not exist (it is read relative to this config's folder)"
+            }
         )));
     }
     let mut merged = read_table(&base_path, chain)?;
@@ -716,7 +743,18 @@ mod tests {
         );
         let missing = write(&dir, "missing.toml", "extends = \"nope.toml\"\n");
         let err = RunConfig::load(&missing, &[]).unwrap_err().to_string();
-        assert!(err.contains("nope.toml"), "{err}");
+        assert!(
+            err.contains("missing.toml")
+                && err.contains("`extends = \"nope.toml\"`")
+                && err.contains("does not exist"),
+            "{err}"
+        );
+        let folder = write(&dir, "folder.toml", "extends = \".\"\n");
+        let err = RunConfig::load(&folder, &[]).unwrap_err().to_string();
+        assert!(
+            err.contains("folder.toml") && err.contains("is a folder"),
+            "{err}"
+        );
         let cycle = write(&dir, "cycle.toml", "extends = \"cycle2.toml\"\n");
         write(&dir, "cycle2.toml", "extends = \"cycle.toml\"\n");
         let err = RunConfig::load(&cycle, &[]).unwrap_err().to_string();
@@ -827,6 +865,17 @@ mod tests {
         let p = write(&dir, "run.toml", MINIMAL);
         for (sets, want) in [
             (vec!["evaluation.threshold=\"value\""], "threshold_value"),
+            (
+                vec!["model.kind=\"gmm\"", "device=\"wgpu:cpu\""],
+                "uses no device",
+            ),
+            (
+                vec![
+                    "evaluation.threshold=\"test_contamination\"",
+                    "evaluation.threshold_value=3",
+                ],
+                "does not use",
+            ),
             (
                 vec![
                     "evaluation.split=\"all_anomalies_in_test\"",

@@ -288,6 +288,18 @@ pub fn run_into(
         ),
         _ => {}
     }
+    if let Some(c) = &waiting {
+        if resume != Resume::No {
+            Checkpointing::check(&checkpoint_dir, c).map_err(|e| {
+                anyhow::anyhow!(
+                    "{e}: the checkpoint in {} is damaged and cannot be continued; delete {} to \
+                     start the run again",
+                    checkpoint_dir.display(),
+                    staging.display()
+                )
+            })?;
+        }
+    }
     if waiting.is_none() && staging.exists() {
         // What a run that failed before its first checkpoint left.
         std::fs::remove_dir_all(&staging)
@@ -319,7 +331,21 @@ pub fn run_into(
     let output = match result {
         Ok(output) => output,
         Err(e) => {
+            let cause = format!("{e:#}");
             return Err(match Checkpointing::read(&checkpoint_dir).ok().flatten() {
+                // A checkpoint file that does not load (its weights or Adam state cut short or
+                // damaged): the file first, and no advice to resume it again.
+                Some(c)
+                    if resumed_after == Some(c.epochs_done)
+                        && cause.starts_with(&checkpoint_dir.display().to_string()) =>
+                {
+                    anyhow::anyhow!(
+                        "{cause}: the checkpoint in {} is damaged and cannot be continued; \
+                         delete {} to start the run again",
+                        checkpoint_dir.display(),
+                        staging.display()
+                    )
+                }
                 Some(c) => e.context(format!(
                     "{} holds the checkpoint after epoch {}: {} continues from it (a loss that \
                      went non-finite wants a changed setting, e.g. --set \
@@ -372,6 +398,9 @@ fn write_run(
     let output = run_checkpointed(config, checkpoints.as_ref(), &mut |event| match event {
         RunEvent::Prepared(p) => {
             progress.println(&describe(config, p));
+            if let Some(w) = numeric_header_warning(&p.path, &p.columns) {
+                progress.suspend(|| eprintln!("{w}"));
+            }
             if p.train.ncols() > p.train.nrows() {
                 // Said even without a terminal: it explains a poor or singular fit.
                 progress.suspend(|| {
@@ -430,6 +459,30 @@ fn write_run(
             .with_context(|| format!("cannot remove {}", checkpoint_dir.display()))?;
     }
     Ok(output)
+}
+
+/// A warning for a CSV file whose every header cell reads as a number: most likely a file
+/// without a header, whose first row was taken as the column names and is not among the rows.
+pub fn numeric_header_warning(path: &Path, columns: &[String]) -> Option<String> {
+    let csv = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("csv"));
+    (csv && !columns.is_empty() && columns.iter().all(|c| c.trim().parse::<f64>().is_ok())).then(
+        || {
+            format!(
+                "warning: every cell of the first line of {} is a number ({}, …), and it was \
+                 read as the header (the column names): if the file has no header, its first \
+                 row is missing from the data; add a header line",
+                path.display(),
+                columns
+                    .iter()
+                    .take(3)
+                    .map(String::as_str)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
+    )
 }
 
 /// One line about the rows: the file, the parts, the device.

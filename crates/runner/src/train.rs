@@ -38,7 +38,30 @@ fn load_config(
             ),
         }
     }
-    Ok(RunConfig::load(file, &overrides)?)
+    RunConfig::load(file, &overrides).map_err(|e| {
+        // Quote the shorthands as the user typed them, not the overrides they became.
+        let mut message = e.to_string();
+        if let Some(e) = epochs {
+            for field in [
+                "training.epochs",
+                "dsebm.training.epochs",
+                "dcn.training.epochs",
+            ] {
+                message =
+                    message.replace(&format!("override `{field}={e}`"), &format!("--epochs {e}"));
+            }
+        }
+        if let Some(s) = seed {
+            message = message.replace(&format!("override `seed={s}`"), &format!("--seed {s}"));
+        }
+        if let Some(d) = device {
+            message = message.replace(
+                &format!("override `device=\"{d}\"`"),
+                &format!("--device {d}"),
+            );
+        }
+        anyhow::anyhow!(message)
+    })
 }
 
 /// The line a finished run prints.
@@ -209,6 +232,9 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
             names: args.names.as_deref(),
         },
     )?;
+    if let Some(w) = crate::runs::numeric_header_warning(&path, &data.columns) {
+        eprintln!("{w}");
+    }
     let scored = saved
         .score(&data, &path)
         .with_context(|| format!("scoring {} with {}", path.display(), saved.dir.display()))?;

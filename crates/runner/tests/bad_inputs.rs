@@ -694,6 +694,275 @@ fn cases(f: &Files) -> Vec<Case> {
         ]),
         &["mnist"],
     );
+
+    // ---- Round two (issue 22): messages that point at the cause.
+    let gz = |bytes: &[u8]| -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    };
+    let names_text: String = (0..41)
+        .map(|i| {
+            format!(
+                "f{i}: {}.\n",
+                if (1..4).contains(&i) {
+                    "symbolic"
+                } else {
+                    "continuous"
+                }
+            )
+        })
+        .collect();
+    let names = f.file(
+        "kddcup.names",
+        format!("normal.,smurf.\n{names_text}").as_bytes(),
+    );
+    let csv_gz = f.file("rows.csv.gz", &gz(b"a,b,label\n1,2,0\n3,4,1\n"));
+    add(
+        "a gzipped CSV, which is read as KDDCUP99",
+        gmm(&csv_gz, &[]),
+        &["rows.csv.gz", "line 1: 3 fields", "give it as .csv"],
+    );
+    let row: String = (0..41)
+        .map(|i| {
+            if (1..4).contains(&i) {
+                "x".to_string()
+            } else {
+                "1".to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",");
+    let many_rows: String = (0..3000)
+        .map(|i| format!("{row},{}\n", if i % 2 == 0 { "normal." } else { "smurf." }))
+        .collect();
+    let mut corrupt = gz(many_rows.as_bytes());
+    let middle = corrupt.len() / 2;
+    for b in &mut corrupt[middle..middle + 16] {
+        *b ^= 0x55;
+    }
+    let corrupt = f.file("kddcup_corrupt.gz", &corrupt);
+    add(
+        "gzip bytes corrupted mid-stream",
+        gmm(&corrupt, &["--names", &names]),
+        &[
+            "kddcup_corrupt.gz",
+            "compressed stream is corrupt",
+            "download the file again",
+        ],
+    );
+    let short_names = f.file(
+        "short.names",
+        format!(
+            "normal.,smurf.\n{}",
+            names_text.lines().take(20).collect::<Vec<_>>().join("\n")
+        )
+        .as_bytes(),
+    );
+    let kdd_ok = f.file("kddcup_ok.data", many_rows.as_bytes());
+    add(
+        "a names file cut short",
+        gmm(&kdd_ok, &["--names", &short_names]),
+        &[
+            "kddcup_ok.data",
+            "line 1: 42 fields",
+            "short.names lists 20 columns",
+            "is cut short",
+        ],
+    );
+    add(
+        "--names on a CSV",
+        gmm(&good, &["--names", &names]),
+        &["data.csv", "--names", "KDDCUP99 files only"],
+    );
+    let nul = f.file("nul.csv", b"a,b\n1,2\n3,\0x\n");
+    add(
+        "a NUL byte in a cell",
+        gmm(&nul, &[]),
+        &["nul.csv", "line 3", "`\\u{0}x` is not a number"],
+    );
+    let huge_cell = f.file(
+        "huge_cell.csv",
+        format!("a,b\n1,2\n3,{}\n", "y".repeat(5_000_000)).as_bytes(),
+    );
+    add(
+        "a 5 MB cell",
+        gmm(&huge_cell, &[]),
+        &["huge_cell.csv", "line 3", "(5000000 characters in all)"],
+    );
+    let rows64: String = std::fs::read_to_string(&good)
+        .unwrap()
+        .lines()
+        .take(65)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let rows64 = f.file("rows64.csv", rows64.as_bytes());
+    add(
+        "--select-k beyond the rows",
+        gmm(
+            &rows64,
+            &["--label-column", "label", "--select-k", "1..200"],
+        ),
+        &["--select-k 1..200", "only 64 rows"],
+    );
+    let contamination_value = config(
+        "contamination_value.toml",
+        &base.replace(
+            "anomaly_percentile = 10.0",
+            "threshold = \"test_contamination\"\nthreshold_value = 3.0",
+        ),
+    );
+    add(
+        "threshold_value under the test-contamination rule",
+        train(&contamination_value, &[]),
+        &[
+            "contamination_value.toml",
+            "threshold_value = 3",
+            "does not use",
+        ],
+    );
+    let extends_missing = config("extends_missing.toml", "extends = \"absent.toml\"\n");
+    add(
+        "extends naming a missing file",
+        train(&extends_missing, &[]),
+        &[
+            "extends_missing.toml",
+            "`extends = \"absent.toml\"`",
+            "does not exist",
+        ],
+    );
+    let extends_folder = config("extends_folder.toml", "extends = \".\"\n");
+    add(
+        "extends naming a folder",
+        train(&extends_folder, &[]),
+        &["extends_folder.toml", "`extends", "is a folder"],
+    );
+    add(
+        "--epochs with a bad --set of the same field",
+        train(&ok, &["--set", "training.epochs=-1", "--epochs", "3"]),
+        &["override `training.epochs=-1`", "whole number"],
+    );
+    add(
+        "--set training.epochs= (empty)",
+        train(&ok, &["--set", "training.epochs=", "--epochs", "3"]),
+        &["training.epochs="],
+    );
+    let gmm_device = config(
+        "gmm_device.toml",
+        &format!("model.kind = \"gmm\"\ndevice = \"wgpu:discrete:7\"\n[data]\nsource = \"file\"\npath = \"{good}\"\nlabel_column = \"label\"\n[evaluation]\nanomaly_percentile = 10.0\n"),
+    );
+    add(
+        "a device for a detector that uses none",
+        train(&gmm_device, &[]),
+        &["gmm_device.toml", "uses no device"],
+    );
+    // A model of the toy file, and copies of it broken in three ways.
+    let model_run = f.path("model_run");
+    let trained = dagmm(&[
+        "train",
+        "--config",
+        &ok,
+        "--epochs",
+        "1",
+        "--out",
+        model_run.to_str().unwrap(),
+    ]);
+    assert!(trained.status.success(), "{}", text(&trained));
+    let score = |model: &str, data: &str, to: &str| {
+        strings(&[
+            "score",
+            "--model",
+            model,
+            "--data",
+            data,
+            "--label-column",
+            "label",
+            "--out",
+            to,
+        ])
+    };
+    let copy = |name: &str| -> std::path::PathBuf {
+        let to = f.path(name);
+        common::copy_dir(&model_run, &to);
+        to
+    };
+    let relabelled = copy("relabelled");
+    let card = relabelled.join("model/detector.json");
+    let text_card = std::fs::read_to_string(&card)
+        .unwrap()
+        .replace("\"dagmm\"", "\"gmm\"");
+    std::fs::write(&card, text_card).unwrap();
+    add(
+        "a model card relabelled as another kind",
+        score(
+            relabelled.to_str().unwrap(),
+            &good,
+            &f.path("s1.csv").display().to_string(),
+        ),
+        &[
+            "relabelled/model/detector.json",
+            "names a gmm detector",
+            "disagree",
+        ],
+    );
+    let empty = copy("empty_weights");
+    std::fs::write(empty.join("model/weights.bpk"), b"").unwrap();
+    add(
+        "an empty weights.bpk",
+        score(
+            empty.to_str().unwrap(),
+            &good,
+            &f.path("s2.csv").display().to_string(),
+        ),
+        &["empty_weights/model/weights.bpk", "empty (0 bytes)"],
+    );
+    let cut = copy("cut_weights");
+    let bytes = std::fs::read(cut.join("model/weights.bpk")).unwrap();
+    std::fs::write(cut.join("model/weights.bpk"), &bytes[..bytes.len() / 2]).unwrap();
+    add(
+        "a weights.bpk cut short",
+        score(
+            cut.to_str().unwrap(),
+            &good,
+            &f.path("s3.csv").display().to_string(),
+        ),
+        &["cut_weights/model/weights.bpk", "cut short"],
+    );
+    let same = f.file("same.csv", std::fs::read(&good).unwrap().as_slice());
+    add(
+        "score --out that is the --data file",
+        score(model_run.to_str().unwrap(), &same, &same),
+        &["--out", "same.csv", "replace what this command reads"],
+    );
+    add(
+        "score --out inside the model folder",
+        score(
+            model_run.to_str().unwrap(),
+            &good,
+            &model_run.join("model/scores.csv").display().to_string(),
+        ),
+        &["inside --model", "choose another --out"],
+    );
+    let extreme = f.path("extreme.csv");
+    let mut lines: Vec<String> = std::fs::read_to_string(&good)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    let mut cells: Vec<String> = lines[3].split(',').map(String::from).collect();
+    cells[0] = "1e300".into();
+    lines[3] = cells.join(",");
+    std::fs::write(&extreme, lines.join("\n") + "\n").unwrap();
+    let extreme = extreme.display().to_string();
+    add(
+        "a cell of 1e300 in scored rows",
+        score(
+            model_run.to_str().unwrap(),
+            &extreme,
+            &f.path("s4.csv").display().to_string(),
+        ),
+        &["extreme.csv", "row 2", "`f0` holds 1e300"],
+    );
     v
 }
 
@@ -740,4 +1009,131 @@ fn every_bad_input_gets_a_clear_error_and_none_panics() {
         all.len(),
         failures.join("\n")
     );
+}
+
+/// What is not a refusal but must be said, and what a refusal must not leave behind: warnings on
+/// stderr for a header of numbers and for more features than rows; a run too large for memory
+/// refused before it allocates, with the figure; a non-UTF-8 `--out` refused before anything is
+/// written; `summary.json` free of the mixture's parameters.
+#[test]
+fn warnings_size_checks_and_paths_that_cannot_be_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = write_data(dir.path());
+    let run = |args: &[&str]| dagmm(args);
+
+    // A CSV without a header: its first row became the column names.
+    let body = std::fs::read_to_string(&good).unwrap();
+    let headless = dir.path().join("headless.csv");
+    std::fs::write(&headless, body.split_once('\n').unwrap().1).unwrap();
+    let out = dir.path().join("headless_run");
+    let o = run(&[
+        "gmm",
+        "--data",
+        headless.to_str().unwrap(),
+        "--percentile",
+        "5",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("every cell of the first line of")
+            && text(&o).contains("its first row is missing"),
+        "{}",
+        text(&o)
+    );
+
+    // 40 rows of 60 features: a warning, and a summary without the 2 × 60 × 60 covariances.
+    let mut wide = (0..60)
+        .map(|j| format!("f{j}"))
+        .collect::<Vec<_>>()
+        .join(",")
+        + "\n";
+    for i in 0..40 {
+        let row: Vec<String> = (0..60)
+            .map(|j| format!("{}", ((i * 61 + j * 17) % 97) as f64 / 97.0))
+            .collect();
+        wide.push_str(&(row.join(",") + "\n"));
+    }
+    let wide_file = dir.path().join("wide.csv");
+    std::fs::write(&wide_file, wide).unwrap();
+    let out = dir.path().join("wide_run");
+    let o = run(&[
+        "gmm",
+        "--data",
+        wide_file.to_str().unwrap(),
+        "--percentile",
+        "5",
+        "-k",
+        "2",
+        "--reg-covar",
+        "1e-3",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(
+        text(&o).contains("60 features outnumber the 40 rows"),
+        "{}",
+        text(&o)
+    );
+    let summary = std::fs::read_to_string(out.join("summary.json")).unwrap();
+    let s: serde_json::Value = serde_json::from_str(&summary).unwrap();
+    assert_eq!(s["model"]["n_components"], 2);
+    assert_eq!(s["model"]["n_features"], 60);
+    assert!(s["model"].get("covariances").is_none() && s["model"].get("means").is_none());
+    assert!(summary.len() < 20_000, "{} bytes", summary.len());
+
+    // A layer of a billion units: refused with the figure, before anything is allocated.
+    let config = dir.path().join("huge.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[data]\nsource = \"file\"\npath = \"{}\"\nlabel_column = \"label\"\n\
+             [evaluation]\nanomaly_percentile = 10.0\n\
+             [compression]\nencoder_layers = [12, 4, 1000000000]\n",
+            good.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("huge_run");
+    let o = run(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("this run needs about")
+            && text(&o).contains("compression.encoder_layers = [12, 4, 1000000000]")
+            && text(&o).contains("available"),
+        "{}",
+        text(&o)
+    );
+    assert!(!out.exists() && !dir.path().join("huge_run.partial").exists());
+
+    // A folder name that is not UTF-8 cannot go into manifest.json as given.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bad = dir.path().join(std::ffi::OsStr::from_bytes(b"run\xff"));
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_dagmm"))
+            .arg("gmm")
+            .arg("--data")
+            .arg(&good)
+            .args(["--percentile", "5", "--out"])
+            .arg(&bad)
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+        assert!(text(&o).contains("is not valid UTF-8"), "{}", text(&o));
+        let left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("run"))
+            .collect();
+        assert!(left.is_empty(), "{left:?}");
+    }
 }

@@ -272,3 +272,115 @@ fn a_publication_cut_short_by_a_kill_is_finished_by_the_next_run() {
     let f1 = |text: &str| serde_json::from_str::<serde_json::Value>(text).unwrap()["f1"].clone();
     assert_eq!(f1(&read(&run.join("summary.json"))), f1(&finished));
 }
+
+#[test]
+fn a_broken_checkpoint_is_named_first_and_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let run = dir.path().join("run");
+    let staging = dir.path().join("run.partial");
+    let checkpoint_dir = staging.join("checkpoint");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dagmm"))
+        .args(train_args(&data, &run, 400, &[]))
+        .env_remove("DAGMM_DATA_DIR")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !checkpoint_dir.join("checkpoint.json").is_file() {
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "no checkpoint"
+        );
+        assert!(child.try_wait().unwrap().is_none(), "the run ended early");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let saved = dir.path().join("saved");
+    copy_dir(&staging, &saved);
+    let file: serde_json::Value =
+        serde_json::from_str(&read(&saved.join("checkpoint/checkpoint.json"))).unwrap();
+    let done = file["epochs_done"].as_u64().unwrap();
+    let weights = file["weights"].as_str().unwrap().to_string();
+    let adam = file["optimizer"].as_str().unwrap().to_string();
+    let c = |name: &str| checkpoint_dir.join(name);
+    type Break = Box<dyn Fn()>;
+    let cases: Vec<(&str, Break, String)> = vec![
+        (
+            "missing weights",
+            Box::new({
+                let p = c(&weights);
+                move || std::fs::remove_file(&p).unwrap()
+            }),
+            c(&weights).display().to_string(),
+        ),
+        (
+            "missing Adam state",
+            Box::new({
+                let p = c(&adam);
+                move || std::fs::remove_file(&p).unwrap()
+            }),
+            c(&adam).display().to_string(),
+        ),
+        (
+            "empty weights",
+            Box::new({
+                let p = c(&weights);
+                move || std::fs::write(&p, b"").unwrap()
+            }),
+            format!("{}: empty (0 bytes)", c(&weights).display()),
+        ),
+        (
+            "a history cut short",
+            Box::new({
+                let p = c("history.jsonl");
+                move || {
+                    let text = std::fs::read(&p).unwrap();
+                    std::fs::write(&p, &text[..text.len() / 2]).unwrap()
+                }
+            }),
+            format!("{}: holds", c("history.jsonl").display()),
+        ),
+        (
+            "an edited epochs_done",
+            Box::new({
+                let p = c("checkpoint.json");
+                move || {
+                    let text = std::fs::read_to_string(&p).unwrap().replace(
+                        &format!("\"epochs_done\": {done}"),
+                        &format!("\"epochs_done\": {}", done - 1),
+                    );
+                    std::fs::write(&p, text).unwrap()
+                }
+            }),
+            format!(
+                "{}: says epochs_done = {}, but its history",
+                c("checkpoint.json").display(),
+                done - 1
+            ),
+        ),
+    ];
+    for (name, break_it, first) in cases {
+        let _ = std::fs::remove_dir_all(&staging);
+        copy_dir(&saved, &staging);
+        break_it();
+        let o = dagmm(&["train", "--resume", "--out", run.to_str().unwrap()]);
+        let message = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {message}");
+        assert!(
+            message.starts_with(&format!("error: {first}")),
+            "{name}: the broken file comes first: {message}"
+        );
+        assert!(
+            message.contains("is damaged and cannot be continued")
+                && !message.contains("continues from it"),
+            "{name}: {message}"
+        );
+        assert!(
+            staging.is_dir(),
+            "{name}: the checkpoint is left for the user"
+        );
+    }
+}
