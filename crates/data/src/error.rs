@@ -55,7 +55,7 @@ pub enum DataError {
         detail: String,
     },
     /// A header that names the same column twice.
-    #[error("{path}, line {line}: column `{name}` appears twice in the header (columns {first} and {second})")]
+    #[error("{path}, line {line}: column `{}` appears twice in the header (columns {first} and {second})", quoted(.name))]
     DuplicateColumn {
         path: PathBuf,
         line: u64,
@@ -81,7 +81,7 @@ pub enum DataError {
         /// What overflows: `range` (min-max scaling) or `variance` (z-score).
         quantity: &'static str,
     },
-    #[error("{path}: no label column named `{name}` (the header has: {available})")]
+    #[error("{path}: no label column named `{}` (the header has: {})", quoted(.name), quoted_list(.available))]
     MissingLabelColumn {
         path: PathBuf,
         name: String,
@@ -164,6 +164,24 @@ pub fn quoted(value: &str) -> String {
             out.push(c);
         }
         shown += 1;
+    }
+    out
+}
+
+/// A list of names as a message quotes it: each name [`quoted`], and no more than 2,000
+/// characters in all.
+fn quoted_list(list: &str) -> String {
+    let parts: Vec<String> = list.split(", ").map(quoted).collect();
+    let mut out = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if out.len() + p.len() > 2000 {
+            out.push_str(&format!(", … ({} more)", parts.len() - i));
+            break;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(p);
     }
     out
 }

@@ -18,8 +18,10 @@
 //! paper = { precision = 0.9642, recall = 0.9461, f1 = 0.9551, roc_auc = 0.9828 }
 //! ```
 //!
-//! Resuming: a run whose folder holds `summary.json` (written last) is finished and skipped, so a
-//! killed sweep picks up where it stopped. `--shard i/n` keeps every n-th run (the i-th of each
+//! Resuming: a finished run (`crate::runs::run_state`: `summary.json`, written last, with every
+//! other file of the run) is skipped, so a killed sweep picks up where it stopped; a run folder
+//! missing a file is run again. A sweep holds `OUT/.sweep.lock` (shared by the shards of one
+//! sweep), so a second sweep into `OUT` is refused. `--shard i/n` keeps every n-th run (the i-th of each
 //! n, in the file's order), so n machines given the same file and `--out` split the work with
 //! no overlap; `dagmm report OUT` merges what they wrote. The experiment file is copied to
 //! `OUT/experiment.toml` for the report (labels, the paper's figures).
