@@ -284,11 +284,27 @@ impl RunConfig {
     /// Reads `path`, applies `overrides` (`a.b=value`, value in TOML syntax, bare words taken as
     /// strings), and checks every field.
     pub fn load(path: &Path, overrides: &[String]) -> Result<RunConfig> {
+        let table = read_table(path, &mut Vec::new())?;
+        Self::from_table(table, overrides, path)
+    }
+
+    /// A config from TOML text (no `extends`), with `overrides`; `name` is what its messages
+    /// call it (a file name, or "the default config for data.csv").
+    pub fn from_toml(text: &str, overrides: &[String], name: &Path) -> Result<RunConfig> {
+        let table: toml::Table =
+            text.parse()
+                .map_err(|e: toml::de::Error| PipelineError::Config {
+                    file: name.to_path_buf(),
+                    message: e.to_string().trim_end().to_string(),
+                })?;
+        Self::from_table(table, overrides, name)
+    }
+
+    fn from_table(mut table: toml::Table, overrides: &[String], path: &Path) -> Result<RunConfig> {
         let config_error = |message: String| PipelineError::Config {
             file: path.to_path_buf(),
             message,
         };
-        let mut table = read_table(path, &mut Vec::new())?;
         for o in overrides {
             apply_override(&mut table, o).map_err(PipelineError::Invalid)?;
         }

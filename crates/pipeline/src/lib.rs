@@ -17,6 +17,7 @@
 mod apply;
 mod classic;
 pub mod config;
+pub mod defaults;
 mod detector;
 pub mod detectors;
 mod error;

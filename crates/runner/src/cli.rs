@@ -57,10 +57,13 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct TrainArgs {
-    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml. With --resume it may be left
-    /// out: the interrupted run's own config is used.
-    #[arg(long, value_name = "FILE", required_unless_present = "resume")]
+    /// The run config (TOML), e.g. configs/kddcup/dagmm.toml. Without it, --data gets the
+    /// default config (DAGMM with a network for the file's width; see the README); with
+    /// --resume, the interrupted run's own config is used.
+    #[arg(long, value_name = "FILE", required_unless_present_any = ["resume", "data"])]
     pub config: Option<PathBuf>,
+    #[command(flatten)]
+    pub own_data: OwnDataArgs,
     /// Override a config field, e.g. --set training.batch_size=2048 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
@@ -104,6 +107,25 @@ pub struct SweepArgs {
     /// Run only shard i of n (1-based), e.g. --shard 2/4 for a Slurm array task or GNU parallel.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// Run every entry on this file instead of its config's data; entries without a config get
+    /// the default config, and the data set is named after the file (OUT/<file stem>/...).
+    #[command(flatten)]
+    pub own_data: OwnDataArgs,
+}
+
+/// A data file of the user's, for `train` and `sweep`.
+#[derive(Debug, Clone, Args)]
+pub struct OwnDataArgs {
+    /// Data file (.csv, .mat, .npz, KDDCUP99): replaces the config's data (as --set
+    /// data.source=file --set data.path=FILE); without --config, the default config is used.
+    #[arg(long, value_name = "FILE")]
+    pub data: Option<PathBuf>,
+    /// CSV: the 0/1 label column of --data (1 = anomaly).
+    #[arg(long, value_name = "NAME", requires = "data")]
+    pub label_column: Option<String>,
+    /// KDDCUP99: the names file of --data (default: kddcup.names beside it).
+    #[arg(long, value_name = "FILE", requires = "data")]
+    pub names: Option<PathBuf>,
 }
 
 /// `i/n`: this machine's share of a sweep's runs (1-based).

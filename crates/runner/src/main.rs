@@ -10,6 +10,7 @@ mod cli;
 mod git;
 mod lock;
 mod output;
+mod own_data;
 mod plots;
 mod progress;
 mod record;
@@ -97,6 +98,7 @@ fn run(cli: Cli) -> Result<()> {
             &args.out,
             args.jobs.unwrap_or_else(sweep::default_jobs),
             args.shard,
+            own_data::OwnData::from_args(&args.own_data)?.as_ref(),
         ),
         Command::Report { dir } => report::print_report(&dir),
         Command::Data {

@@ -38,6 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::cli::Shard;
 use crate::output;
+use crate::own_data::OwnData;
 use crate::progress::{clock, on_terminal, EpochProgress};
 use crate::record::SweepEntryRecord;
 use crate::runs::{run_into, run_state, Extras, Resume, RunState};
@@ -65,7 +66,9 @@ pub struct Entry {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label: Option<String>,
-    pub config: PathBuf,
+    /// The config file; none: the default config for `dagmm sweep --data FILE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<PathBuf>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -85,8 +88,11 @@ pub struct Entry {
 pub struct Task {
     /// Output folder.
     pub dir: PathBuf,
-    /// Config file (resolved against the experiment file's folder).
-    pub config: PathBuf,
+    /// Config file (resolved against the experiment file's folder); none: the default config
+    /// for the sweep's `--data`.
+    pub config: Option<PathBuf>,
+    /// The sweep's `--data`, in every run's config instead of its own data.
+    pub own: Option<OwnData>,
     /// `--set` overrides, the seed last.
     pub overrides: Vec<String>,
     /// What the manifest records about the entry.
@@ -139,12 +145,15 @@ impl Experiment {
     /// Every run, seed-major: the first seed of every entry and grid point (entries as written,
     /// grid keys in order with the last varying fastest), then the second seed of each, … — so a
     /// sweep stopped early has every method on its first seeds rather than one method on all.
-    pub fn tasks(&self, file: &Path, out: &Path) -> Vec<Task> {
+    pub fn tasks(&self, file: &Path, out: &Path, own: Option<&OwnData>) -> Vec<Task> {
         let base = file.parent().unwrap_or(Path::new("."));
         let mut tasks: Vec<(usize, Task)> = Vec::new();
         for r in &self.runs {
-            let config = base.join(&r.config);
-            let data = r.data_folder();
+            let config = r.config.as_ref().map(|c| base.join(c));
+            let data = match (&r.data, own) {
+                (None, Some(own)) => own.data_set_name(),
+                _ => r.data_folder(),
+            };
             for point in grid_points(&r.grid) {
                 let mut dir = out.join(&data).join(&r.name);
                 let mut overrides = r.set.clone();
@@ -164,6 +173,7 @@ impl Experiment {
                         Task {
                             dir: dir.join(format!("seed{seed}")),
                             config: config.clone(),
+                            own: own.cloned(),
                             overrides: o,
                             entry: SweepEntryRecord {
                                 name: r.name.clone(),
@@ -186,14 +196,42 @@ impl Experiment {
 }
 
 impl Entry {
-    /// The data set's folder: `data`, else the config's folder (`configs/kddcup/x.toml` → `kddcup`).
+    /// The data set's folder: `data`, else the config's folder (`configs/kddcup/x.toml` →
+    /// `kddcup`). A sweep on `--data FILE` names it after the file instead
+    /// ([`Experiment::tasks`]).
     pub fn data_folder(&self) -> String {
         self.data.clone().unwrap_or_else(|| {
             self.config
-                .parent()
+                .as_deref()
+                .and_then(Path::parent)
                 .and_then(Path::file_name)
                 .map_or_else(|| "data".into(), |n| n.to_string_lossy().into_owned())
         })
+    }
+}
+
+impl Task {
+    /// The run's config: its file or the default one, the sweep's `--data` in its data's place,
+    /// the entry's overrides and the seed after.
+    pub fn load_config(&self) -> Result<RunConfig> {
+        Ok(match (&self.own, &self.config) {
+            (Some(own), config) => own.config(config.as_deref(), &self.overrides)?,
+            (None, Some(config)) => RunConfig::load(config, &self.overrides)?,
+            (None, None) => bail!(
+                "run `{}` names no config: give it `config = \"...\"`, or run the sweep on a file \
+                 with --data FILE (the default config)",
+                self.entry.name
+            ),
+        })
+    }
+
+    /// What the manifest records as the run's config file.
+    pub fn config_name(&self) -> PathBuf {
+        match (&self.config, &self.own) {
+            (Some(c), _) => c.clone(),
+            (None, Some(own)) => own.default_config_name(),
+            (None, None) => PathBuf::from("(none)"),
+        }
     }
 }
 
@@ -251,16 +289,22 @@ pub fn default_jobs() -> usize {
 }
 
 /// `dagmm sweep`.
-pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> Result<()> {
+pub fn run_sweep(
+    file: &Path,
+    out: &Path,
+    jobs: usize,
+    shard: Option<Shard>,
+    own: Option<&OwnData>,
+) -> Result<()> {
     if jobs == 0 {
         bail!("--jobs must be at least 1");
     }
     let experiment = Experiment::load(file)?;
-    let all = experiment.tasks(file, out);
+    let all = experiment.tasks(file, out, own);
     refuse_shared_folders(file, &all)?;
     // Check every config before running anything: a typo fails now, not an hour in.
     for t in &all {
-        RunConfig::load(&t.config, &t.overrides)
+        t.load_config()
             .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?;
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
@@ -395,7 +439,7 @@ pub fn run_sweep(file: &Path, out: &Path, jobs: usize, shard: Option<Shard>) -> 
 
 /// Runs one task; its result line.
 fn run_task(task: &Task, multi: &MultiProgress) -> Result<String> {
-    let config = RunConfig::load(&task.config, &task.overrides)?;
+    let config = task.load_config()?;
     let progress = EpochProgress::new(
         config.epochs(),
         &task.dir.display().to_string(),
@@ -403,7 +447,7 @@ fn run_task(task: &Task, multi: &MultiProgress) -> Result<String> {
     );
     let result = run_into(
         &config,
-        &task.config,
+        &task.config_name(),
         &task.dir,
         &progress,
         Some(&task.entry),
@@ -444,7 +488,7 @@ seeds = [7]
         let dir = tempfile::tempdir().unwrap();
         let file = write(dir.path(), "exp.toml", EXP);
         let exp = Experiment::load(&file).unwrap();
-        let tasks = exp.tasks(&file, Path::new("OUT"));
+        let tasks = exp.tasks(&file, Path::new("OUT"), None);
         let dirs: Vec<String> = tasks.iter().map(|t| t.dir.display().to_string()).collect();
         assert_eq!(
             dirs,
@@ -466,7 +510,10 @@ seeds = [7]
                 "seed=7"
             ]
         );
-        assert_eq!(tasks[0].config, dir.path().join("configs/set/dagmm.toml"));
+        assert_eq!(
+            tasks[0].config.as_deref(),
+            Some(dir.path().join("configs/set/dagmm.toml").as_path())
+        );
         assert_eq!(tasks[0].entry.paper["f1"], 0.9);
     }
 

@@ -11,14 +11,39 @@ use dagmm_pipeline::{RunConfig, RunSummary, SavedDetector};
 
 use crate::cli::{ExportArgs, ScoreArgs, TrainArgs};
 use crate::output::write_scores_csv;
+use crate::own_data::OwnData;
 use crate::progress::EpochProgress;
 use crate::runs::{run_into, staging_dir, Extras, Resume};
 
-/// Reads `file` with the `--set` overrides and the shorthands after them: `--seed`, `--device`,
-/// and `--epochs`, which sets the field its detector trains for (refused for a detector that
-/// does not train by epoch).
+/// Where a run's config comes from: a file (with the user's data in its place when `--data` is
+/// given), or the default config for `--data`.
+pub enum ConfigSource<'a> {
+    File(&'a std::path::Path, Option<&'a OwnData>),
+    Default(&'a OwnData),
+}
+
+impl ConfigSource<'_> {
+    fn load(&self, overrides: &[String]) -> Result<RunConfig> {
+        match self {
+            ConfigSource::File(file, None) => Ok(RunConfig::load(file, overrides)?),
+            ConfigSource::File(file, Some(own)) => own.config(Some(file), overrides),
+            ConfigSource::Default(own) => own.config(None, overrides),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            ConfigSource::File(file, _) => file.display().to_string(),
+            ConfigSource::Default(own) => own.default_config_name().display().to_string(),
+        }
+    }
+}
+
+/// Reads the config with the `--set` overrides and the shorthands after them: `--seed`,
+/// `--device`, and `--epochs`, which sets the field its detector trains for (refused for a
+/// detector that does not train by epoch).
 fn load_config(
-    file: &std::path::Path,
+    source: &ConfigSource,
     set: &[String],
     epochs: Option<usize>,
     seed: Option<u64>,
@@ -28,19 +53,19 @@ fn load_config(
     overrides.extend(seed.map(|s| format!("seed={s}")));
     overrides.extend(device.map(|d| format!("device=\"{d}\"")));
     if let Some(e) = epochs {
-        let kind = RunConfig::load(file, &overrides)?.kind();
+        let kind = source.load(&overrides)?.kind();
         match kind.family().epochs_field() {
             Some(field) => overrides.push(format!("{field}={e}")),
             None => bail!(
                 "--epochs: a {} detector does not train by epoch ({})",
                 kind.name(),
-                file.display()
+                source.name()
             ),
         }
     }
-    RunConfig::load(file, &overrides).map_err(|e| {
+    source.load(&overrides).map_err(|e| {
         // Quote the shorthands as the user typed them, not the overrides they became.
-        let mut message = e.to_string();
+        let mut message = format!("{e:#}");
         if let Some(e) = epochs {
             for field in [
                 "training.epochs",
@@ -96,12 +121,13 @@ pub fn result_line(s: &RunSummary) -> String {
 }
 
 pub fn run_train(args: &TrainArgs) -> Result<()> {
+    let own = OwnData::from_args(&args.own_data)?;
     // A resumed run without --config continues with the config it saved (its manifest names
     // that config where it ends up, in the published run folder).
-    let config_file = match (&args.config, args.resume) {
-        (Some(file), _) => file.clone(),
-        (None, true) => {
-            let saved = staging_dir(&args.out)?.join("config.toml");
+    let saved = staging_dir(&args.out)?.join("config.toml");
+    let source = match (&args.config, args.resume, &own) {
+        (Some(file), _, own) => ConfigSource::File(file, own.as_ref()),
+        (None, true, _) => {
             if !saved.is_file() {
                 bail!(
                     "nothing to resume: {} does not exist (the staging folder of an interrupted \
@@ -110,20 +136,27 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
                     args.out.display()
                 );
             }
-            saved
+            ConfigSource::File(&saved, None)
         }
-        (None, false) => bail!("--config FILE is required (it may be left out with --resume)"),
+        (None, false, Some(own)) => ConfigSource::Default(own),
+        (None, false, None) => {
+            bail!(
+                "--config FILE or --data FILE is required (--config may be left out with --resume)"
+            )
+        }
     };
     let config = load_config(
-        &config_file,
+        &source,
         &args.set,
         args.epochs,
         args.seed,
         args.device.as_deref(),
     )?;
-    let recorded = match &args.config {
-        Some(file) => file.clone(),
-        None => args.out.join("config.toml"),
+    let recorded = match (&args.config, &own) {
+        (Some(file), _) => file.clone(),
+        (None, _) if args.resume => args.out.join("config.toml"),
+        (None, Some(own)) => own.default_config_name(),
+        (None, None) => args.out.join("config.toml"),
     };
     let progress = EpochProgress::new(config.epochs(), "", None);
     let resume = if args.resume {
@@ -151,7 +184,13 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
 }
 
 pub fn run_export(args: &ExportArgs) -> Result<()> {
-    let config = load_config(&args.config, &args.set, args.epochs, args.seed, None)?;
+    let config = load_config(
+        &ConfigSource::File(&args.config, None),
+        &args.set,
+        args.epochs,
+        args.seed,
+        None,
+    )?;
     let setup = dagmm_pipeline::peer::export_peer_setup(&config, &args.out)?;
     let u = &setup.untrained;
     println!(

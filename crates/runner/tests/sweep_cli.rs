@@ -380,3 +380,102 @@ fn a_sweep_mixing_gmm_pae_gmm_em_and_dagmm_shards_resumes_and_reports_one_table(
         "{rules}"
     );
 }
+
+/// A researcher's own file: `train --data` with no config, and a sweep on `--data` whose entries
+/// name no config (the default network, changed by their overrides), named after the file.
+#[test]
+fn own_data_trains_and_sweeps_with_the_default_config_named_after_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = write_data(dir.path());
+    let mine = dir.path().join("my_rows.csv");
+    std::fs::copy(&data, &mine).unwrap();
+    let m = mine.to_str().unwrap();
+
+    let run = dir.path().join("run");
+    let o = dagmm(&[
+        "train",
+        "--data",
+        m,
+        "--label-column",
+        "label",
+        "--epochs",
+        "3",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    let config = std::fs::read_to_string(run.join("config.toml")).unwrap();
+    // 8 features: Thyroid's network shape and two components, the paper's protocol.
+    for line in [
+        "kind = \"dagmm\"",
+        "threshold = \"test_contamination\"",
+        "n_components = 2",
+    ] {
+        assert!(config.contains(line), "{line}: {config}");
+    }
+    let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
+    assert!(manifest.contains("(the default config for"), "{manifest}");
+
+    let exp = dir.path().join("own.toml");
+    std::fs::write(
+        &exp,
+        "seeds = [0, 1]\n\
+         [[run]]\nname = \"dagmm\"\nlabel = \"DAGMM\"\nset = [\"training.epochs=2\"]\n\
+         [[run]]\nname = \"gmm\"\nset = [\"model.kind=\\\"gmm\\\"\"]\n",
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--data",
+        m,
+        "--label-column",
+        "label",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(o.status.success(), "{}", text(&o));
+    for method in ["dagmm", "gmm"] {
+        for seed in [0, 1] {
+            let r = out.join("my_rows").join(method).join(format!("seed{seed}"));
+            assert!(r.join("summary.json").is_file(), "{}", r.display());
+        }
+    }
+    let gmm = std::fs::read_to_string(out.join("my_rows/gmm/seed0/config.toml")).unwrap();
+    assert!(
+        gmm.contains("kind = \"gmm\"") && gmm.contains("my_rows.csv"),
+        "{gmm}"
+    );
+    let report = dagmm(&["report", out.to_str().unwrap()]);
+    assert!(report.status.success(), "{}", text(&report));
+    assert!(
+        text(&report).contains("| my_rows | DAGMM |"),
+        "{}",
+        text(&report)
+    );
+
+    // Without --data an entry without a config is refused, before anything runs.
+    let o = dagmm(&[
+        "sweep",
+        exp.to_str().unwrap(),
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(text(&o).contains("names no config"), "{}", text(&o));
+    // Unlabelled rows with the default config: the share to flag must be said.
+    let o = dagmm(&[
+        "train",
+        "--data",
+        m,
+        "--out",
+        dir.path().join("y").to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    assert!(
+        text(&o).contains("--set evaluation.anomaly_percentile=5"),
+        "{}",
+        text(&o)
+    );
+}
