@@ -20,9 +20,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Fit an EM Gaussian mixture and flag the rows of lowest log-likelihood.
+    /// Fit an EM Gaussian mixture and flag the rows of lowest log-likelihood. Thresholds are
+    /// log-likelihoods here, as printed and drawn (histogram.png); summary.json and scores.csv
+    /// hold the score, its negative (higher = more anomalous), beside `log_likelihood`.
     Gmm(GmmArgs),
     /// Fit one Gaussian (multivariate or per-feature) and flag the rows of lowest density.
+    /// Thresholds are log-likelihoods here, as for `gmm`.
     Gaussian(GaussianArgs),
     /// Run a config (any detector: DAGMM and its variants and baselines, GMM, Gaussian) under its
     /// protocol: split, fit, score the test rows, judge, and save the detector.
@@ -36,8 +39,12 @@ pub enum Command {
     /// Tables (mean ± std over seeds), per-percentile tables and plots of every run below a
     /// directory (several shards' folders merge by being under one directory).
     Report {
-        /// A directory holding run folders (e.g. results/paper_table6).
+        /// A directory holding run folders (e.g. results/paper_table6), or one run's folder.
         dir: PathBuf,
+        /// Where the report goes (default: DIR; for one run's folder, RUN-report beside it, so
+        /// that the run folder holds only the run's files).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Data sets: download with checksum checks.
     Data {
@@ -239,7 +246,8 @@ pub struct InputArgs {
     /// KDDCUP99: the names file (default: kddcup.names beside the data).
     #[arg(long, value_name = "FILE")]
     pub names: Option<PathBuf>,
-    /// Feature scaling fitted on the rows the model is fitted on.
+    /// Feature scaling fitted on the rows the model is fitted on. Default none: the tutorials'
+    /// (seeds 000, 001) raw features; the paper's configs (`dagmm train`) use min-max.
     #[arg(long, value_enum, default_value = "none")]
     pub scale: ScaleArg,
     /// Output directory: scores.csv, summary.json, scatter.png, histogram.png, model/,

@@ -100,7 +100,7 @@ fn run(cli: Cli) -> Result<()> {
             args.shard,
             own_data::OwnData::from_args(&args.own_data)?.as_ref(),
         ),
-        Command::Report { dir } => report::print_report(&dir),
+        Command::Report { dir, out } => report::print_report(&dir, out.as_deref()),
         Command::Data {
             command: DataCommand::Fetch { name, dir },
         } => {

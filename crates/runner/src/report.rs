@@ -264,6 +264,25 @@ fn load_groups(dir: &Path) -> Result<Groups> {
             })
             .unwrap_or_default();
         let (data, method) = match rel.as_slice() {
+            // DIR is one run's folder: the data set from its file, the method from its folder.
+            [] if run_dir == dir => {
+                let summary: RunSummary = read_json(path)?;
+                let data = Path::new(&summary.data)
+                    .file_name()
+                    .map_or("data".into(), |n| n.to_string_lossy().into_owned());
+                let data = data
+                    .split('.')
+                    .next()
+                    .filter(|d| !d.is_empty())
+                    .unwrap_or("data")
+                    .to_string();
+                let method = dir
+                    .canonicalize()
+                    .ok()
+                    .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+                    .unwrap_or_else(|| "run".into());
+                (data, method)
+            }
             [] => (".".to_string(), ".".to_string()),
             [only] => (".".to_string(), only.clone()),
             [first, rest @ ..] => (first.clone(), rest.join("/")),
@@ -361,8 +380,9 @@ pub struct Written {
 
 /// `dagmm report DIR`: writes the report and prints the main table and the files it wrote
 /// (the pictures as one line per folder).
-pub fn print_report(dir: &Path) -> Result<()> {
-    let written = run_report(dir)?;
+pub fn print_report(source: &Path, out: Option<&Path>) -> Result<()> {
+    let dir = &out.map_or_else(|| default_report_dir(source), Path::to_path_buf);
+    let written = run_report_to(source, dir)?;
     print!("{}", written.table);
     println!("\nwrote:");
     let pictures = written
@@ -387,16 +407,45 @@ pub fn print_report(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes every file of the report into `dir`.
+/// Writes every file of the report of the runs under `dir` into `dir`.
 pub fn run_report(dir: &Path) -> Result<Written> {
+    run_report_to(dir, dir)
+}
+
+/// Where `dagmm report DIR` writes without `--out`: into DIR, or, when DIR is one run's folder,
+/// beside it (`RUN-report`), so that the run folder keeps only a run's files (a later `train
+/// --out RUN` may replace it).
+pub fn default_report_dir(dir: &Path) -> PathBuf {
+    if dir.join(SUMMARY_FILE).is_file() {
+        let name = dir
+            .canonicalize()
+            .ok()
+            .and_then(|d| d.file_name().map(|n| n.to_os_string()))
+            .unwrap_or_else(|| "run".into());
+        let mut report = name;
+        report.push("-report");
+        match dir.file_name().and(dir.parent()) {
+            Some(parent) => parent.join(report),
+            None => dir.join("..").join(report),
+        }
+    } else {
+        dir.to_path_buf()
+    }
+}
+
+/// Writes every file of the report of the runs under `dir` into `out`.
+pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
     if !dir.is_dir() {
         bail!("{} is not a folder of runs", dir.display());
     }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     // One report at a time into a folder; what a killed one left half-written goes.
-    let _lock = crate::lock::lock_report(dir)?;
-    remove_temporaries(dir)?;
-    remove_temporaries(&dir.join("plots"))?;
+    let _lock = crate::lock::lock_report(out)?;
+    remove_temporaries(out)?;
+    remove_temporaries(&out.join("plots"))?;
     let groups = load_groups(dir)?;
+    let source = dir;
+    let dir = out;
     let mut written = Vec::new();
     let table = write_tables(dir, &groups)?;
     let mut tables = vec![("Results", table.clone())];
@@ -413,7 +462,7 @@ pub fn run_report(dir: &Path) -> Result<Written> {
             written.push(dir.join("plots").join(format!("{}.{ext}", f.stem)));
         }
     }
-    let experiment_file = dir.join(EXPERIMENT_FILE);
+    let experiment_file = source.join(EXPERIMENT_FILE);
     let experiment = if experiment_file.is_file() {
         let text = std::fs::read_to_string(&experiment_file)
             .with_context(|| format!("cannot read {}", experiment_file.display()))?;

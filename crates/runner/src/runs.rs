@@ -442,13 +442,29 @@ fn write_run(
     )?;
     if let Some(data) = &judged {
         plots::scatter_truth_vs_prediction(&out.join("scatter.png"), data, &t.flagged)?;
-        plots::score_histogram(
-            &out.join("histogram.png"),
-            &t.scores.score,
-            t.labels.as_deref(),
-            output.summary.threshold,
-            output.summary.score.name(),
-        )?;
+        // The classic detectors speak log-likelihood on the terminal (`log-likelihood threshold
+        // -9.1567`), so their picture does too: the same number, the same sign.
+        if output.summary.score == dagmm_pipeline::ScoreName::NegativeLogLikelihood {
+            let log_likelihood: Vec<f64> = t.scores.score.iter().map(|s| -s).collect();
+            plots::score_histogram(
+                &out.join("histogram.png"),
+                &log_likelihood,
+                t.labels.as_deref(),
+                -output.summary.threshold,
+                "log-likelihood (rows below the cut are flagged)",
+            )?;
+        } else {
+            plots::score_histogram(
+                &out.join("histogram.png"),
+                &t.scores.score,
+                t.labels.as_deref(),
+                output.summary.threshold,
+                &format!(
+                    "{} (rows above the cut are flagged)",
+                    output.summary.score.name()
+                ),
+            )?;
+        }
     }
     let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
     manifest.resumed_after_epoch = resumed_after;

@@ -425,15 +425,28 @@ pub fn run_sweep(
     let ran = total - done.len() as u64;
     let hours = started.elapsed().as_secs_f64() / 3600.0;
     eprintln!(
-        "all runs finished ({ran} run here in {}{}); `dagmm report {}` writes the tables",
+        "all runs finished ({ran} run here in {}{})",
         clock(started.elapsed()),
         if ran > 0 && hours > 0.0 {
             format!(", {:.0} runs/hour with --jobs {jobs}", ran as f64 / hours)
         } else {
             String::new()
         },
-        out.display()
     );
+    // The report of what is under OUT now (a shard's report holds the other shards' finished
+    // runs too; the last shard to end writes the whole one). Its failure fails no run.
+    match crate::report::run_report(out) {
+        Ok(written) => eprintln!(
+            "wrote the report: {} ({} files; `dagmm report {}` writes it again)",
+            out.join("report.html").display(),
+            written.files.len(),
+            out.display()
+        ),
+        Err(e) => eprintln!(
+            "the report was not written ({e:#}); `dagmm report {}` writes it",
+            out.display()
+        ),
+    }
     Ok(())
 }
 

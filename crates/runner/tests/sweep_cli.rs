@@ -447,6 +447,9 @@ fn own_data_trains_and_sweeps_with_the_default_config_named_after_the_file() {
         gmm.contains("kind = \"gmm\"") && gmm.contains("my_rows.csv"),
         "{gmm}"
     );
+    // The sweep wrote its report when it ended.
+    assert!(text(&o).contains("wrote the report"), "{}", text(&o));
+    assert!(out.join("report.html").is_file() && out.join("table.md").is_file());
     let report = dagmm(&["report", out.to_str().unwrap()]);
     assert!(report.status.success(), "{}", text(&report));
     assert!(
@@ -454,6 +457,48 @@ fn own_data_trains_and_sweeps_with_the_default_config_named_after_the_file() {
         "{}",
         text(&report)
     );
+
+    // One run's report goes beside the run (or to --out), titled by the run, and the run folder
+    // keeps only a run's files: `train --out RUN` may replace it afterwards.
+    let before: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    let one = dagmm(&["report", run.to_str().unwrap()]);
+    assert!(one.status.success(), "{}", text(&one));
+    let beside = dir.path().join("run-report");
+    assert!(text(&one).contains("| my_rows | run |"), "{}", text(&one));
+    assert!(
+        beside.join("plots/my_rows_losses.png").is_file(),
+        "{}",
+        text(&one)
+    );
+    let after: Vec<_> = std::fs::read_dir(&run)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(before, after);
+    let elsewhere = dir.path().join("elsewhere");
+    let one = dagmm(&[
+        "report",
+        run.to_str().unwrap(),
+        "--out",
+        elsewhere.to_str().unwrap(),
+    ]);
+    assert!(one.status.success(), "{}", text(&one));
+    assert!(elsewhere.join("report.html").is_file());
+    let again = dagmm(&[
+        "train",
+        "--data",
+        m,
+        "--label-column",
+        "label",
+        "--epochs",
+        "2",
+        "--out",
+        run.to_str().unwrap(),
+    ]);
+    assert!(again.status.success(), "{}", text(&again));
 
     // Without --data an entry without a config is refused, before anything runs.
     let o = dagmm(&[
