@@ -14,6 +14,8 @@ mod own_data;
 mod plots;
 mod progress;
 mod record;
+#[cfg(test)]
+mod reference_tests;
 mod report;
 mod report_html;
 mod report_plots;

@@ -29,12 +29,15 @@ pub struct EpochProgress {
     display: Display,
     total: u64,
     started: Instant,
-    /// As lines: when the next EM iteration is written (time since `started`).
-    next_em_line: Mutex<Duration>,
+    /// As lines: when the next EM iteration, pretraining epoch or main-stage line may be written
+    /// (time since `started`).
+    next_line: Mutex<Duration>,
     /// Whether [`println`](Self::println) shows its lines.
     describe: bool,
 }
 
+/// As lines, the training's epochs are written at most this often (and the last one always).
+const LINE_EVERY: Duration = Duration::from_secs(30);
 /// EM fits shorter than this show no iterations.
 const EM_QUIET: Duration = Duration::from_secs(2);
 /// As lines, an EM fit writes at most one iteration this often.
@@ -88,7 +91,7 @@ impl EpochProgress {
             display,
             total,
             started: Instant::now(),
-            next_em_line: Mutex::new(EM_QUIET),
+            next_line: Mutex::new(EM_QUIET),
             describe: true,
         }
     }
@@ -128,16 +131,35 @@ impl EpochProgress {
                 }
             }
             Display::Lines { prefix, next_tenth } => {
-                if !main || self.total == 0 {
+                let elapsed = self.started.elapsed();
+                if !main {
+                    // Pretraining: its first epoch of each stage, then at most a line every
+                    // LINE_EVERY, so a log is not silent for minutes before the main stage.
+                    let mut next = self.next_line.lock().expect("progress lock");
+                    if e.epoch == 1 || elapsed >= *next {
+                        eprintln!(
+                            "{prefix}{} epoch {}: {losses} [{}]",
+                            e.stage,
+                            e.epoch,
+                            clock(elapsed)
+                        );
+                        *next = elapsed + LINE_EVERY;
+                    }
+                    return;
+                }
+                if self.total == 0 {
                     return;
                 }
                 let mut next = next_tenth.lock().expect("progress lock");
                 let epoch = e.epoch as u64;
-                if epoch * 10 < *next * self.total && epoch < self.total {
+                // Every tenth of the main stage, but no more often than LINE_EVERY (a sweep's
+                // log of short runs gets its result lines, not ten lines a run), and the last.
+                let mut last_line = self.next_line.lock().expect("progress lock");
+                if epoch < self.total && (epoch * 10 < *next * self.total || elapsed < *last_line) {
                     return;
                 }
                 *next = epoch * 10 / self.total + 1;
-                let elapsed = self.started.elapsed();
+                *last_line = elapsed + LINE_EVERY;
                 let eta = (epoch > 0 && epoch < self.total)
                     .then(|| elapsed.mul_f64((self.total - epoch) as f64 / epoch as f64))
                     .map_or(String::new(), |d| format!(", eta {}", clock(d)));
@@ -163,7 +185,7 @@ impl EpochProgress {
         match &self.display {
             Display::Bar(bar) => bar.set_message(message),
             Display::Lines { prefix, .. } => {
-                let mut next = self.next_em_line.lock().expect("progress lock");
+                let mut next = self.next_line.lock().expect("progress lock");
                 if elapsed >= *next || it.change < it.tol {
                     eprintln!("{prefix}{message} [{}]", clock(elapsed));
                     *next = elapsed + EM_LINE_EVERY;

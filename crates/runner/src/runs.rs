@@ -501,6 +501,63 @@ pub fn numeric_header_warning(path: &Path, columns: &[String]) -> Option<String>
     )
 }
 
+/// The detector as a line names it: its kind, and for DAGMM's family the switches that make it
+/// a variant or a baseline (`dagmm (reconstruction loss only, scored by the reconstruction
+/// error)` is the paper's E2E-AE).
+pub fn detector_words(config: &RunConfig) -> String {
+    let kind = config.kind();
+    if kind != dagmm_pipeline::DetectorKind::Dagmm {
+        return kind.name().to_string();
+    }
+    use dagmm_model::compression::CompressionKind;
+    use dagmm_model::estimation::MixtureKind;
+    use dagmm_model::loss::LossKind;
+    use dagmm_model::{ScoreKind, ScoringMixture};
+    let d = config.dagmm();
+    let mut switches: Vec<&str> = Vec::new();
+    match d.compression.kind {
+        CompressionKind::Autoencoder => {}
+        CompressionKind::Vae => switches.push("VAE compression"),
+        CompressionKind::VqVae => switches.push("VQ-VAE compression"),
+    }
+    if d.estimation.mixture == MixtureKind::Laplacian {
+        switches.push("Laplacian mixture");
+    }
+    if d.loss.kind == LossKind::AnomalyAware {
+        switches.push("anomaly-aware loss");
+    }
+    if d.loss.lambda_energy == 0.0 && d.loss.lambda_cov == 0.0 {
+        switches.push("reconstruction loss only");
+    }
+    if d.loss.reconstruction_weight == 0.0 {
+        switches.push("no reconstruction loss");
+    }
+    if d.pretraining.is_some() {
+        switches.push("layer-wise pretrained");
+    }
+    if d.training.freeze_compression {
+        switches.push("compression frozen");
+    }
+    if d.training.epochs == 0 {
+        switches.push("not trained");
+    }
+    match d.scoring.kind {
+        ScoreKind::Energy => {}
+        ScoreKind::EnergyPlusReconstruction => {
+            switches.push("scored by energy + reconstruction error")
+        }
+        ScoreKind::Reconstruction => switches.push("scored by the reconstruction error"),
+    }
+    if d.scoring.mixture == ScoringMixture::Em {
+        switches.push("mixture refitted by EM");
+    }
+    if switches.is_empty() {
+        "dagmm".into()
+    } else {
+        format!("dagmm ({})", switches.join(", "))
+    }
+}
+
 /// One line about the rows: the file, the parts, the device.
 fn describe(config: &RunConfig, p: &PreparedData) -> String {
     let anomalies = |n: Option<usize>| n.map_or(String::new(), |a| format!(" ({a} anomalies)"));
@@ -525,6 +582,6 @@ fn describe(config: &RunConfig, p: &PreparedData) -> String {
         anomalies(p.n_train_anomalies()),
         p.test().nrows(),
         anomalies(p.n_test_anomalies()),
-        config.kind().name(),
+        detector_words(config),
     )
 }

@@ -359,9 +359,9 @@ pub fn run_sweep(
     let total = (done.len() + todo.len()) as u64;
     let sweep_bar = if on_terminal() {
         let bar = multi.add(ProgressBar::new(total));
-        if let Ok(style) = ProgressStyle::with_template(
-            "sweep {bar:28} {pos}/{len} runs [{elapsed_precise}, eta {eta}]",
-        ) {
+        if let Ok(style) =
+            ProgressStyle::with_template("sweep {bar:28} {pos}/{len} runs [{elapsed_precise}{msg}]")
+        {
             bar.set_style(style);
         }
         bar
@@ -392,6 +392,8 @@ pub fn run_sweep(
         } else {
             eprintln!("{line}");
         }
+        // The bar shows the same time left as the lines (one estimate, not two).
+        sweep_bar.set_message(format!(", eta {}", clock(eta)));
         sweep_bar.inc(1);
     };
     std::thread::scope(|scope| {

@@ -57,12 +57,15 @@ fn a_killed_sweep_resumes_without_redoing_finished_runs() {
     let dir = tempfile::tempdir().unwrap();
     let exp = write_experiment(dir.path(), 60);
     let out = dir.path().join("out");
+    // One job, so runs go in order (with one per core the second run could end first).
     let mut child = Command::new(env!("CARGO_BIN_EXE_dagmm"))
         .args([
             "sweep",
             exp.to_str().unwrap(),
             "--out",
             out.to_str().unwrap(),
+            "--jobs",
+            "1",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
