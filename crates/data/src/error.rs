@@ -122,7 +122,7 @@ pub enum DataError {
     Download { url: String, message: String },
     #[error("data set `{name}` not found; looked in: {searched}")]
     NotFound { name: String, searched: String },
-    #[error("unknown data set `{0}` (known: kddcup99)")]
+    #[error("unknown data set `{0}` (known: kddcup99, odds, and adbench:NAME for ADBench's Classical sets, e.g. adbench:cardio; `dagmm data list` lists them all)")]
     UnknownDataset(String),
     #[error("{0}")]
     InvalidArgument(String),

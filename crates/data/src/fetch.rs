@@ -37,28 +37,288 @@ pub struct RemoteFile {
 /// A data set that [`fetch`] can download.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RemoteDataset {
-    /// The name used on the command line and as the folder under the data directory.
+    /// The name used on the command line (`kddcup99`, `odds`, `adbench:cardio`).
     pub name: &'static str,
+    /// The folder under the data directory the files go to (`kddcup99`, `odds`, `adbench`): the
+    /// shared data folder's layout, so the configs' relative paths (`odds/thyroid.mat`) find them.
+    pub folder: &'static str,
     /// The folder URL the files are under, ending in `/`.
     pub base_url: &'static str,
     pub files: &'static [RemoteFile],
 }
 
-/// Every data set [`fetch`] knows.
-pub const KNOWN_DATASETS: &[RemoteDataset] = &[RemoteDataset {
-    name: "kddcup99",
-    base_url: "http://kdd.ics.uci.edu/databases/kddcup99/",
-    files: &[
-        RemoteFile {
-            name: "kddcup.data_10_percent.gz",
-            sha256: "8045aca0d84e70e622d1148d7df782496f6333bf6eb979a1b0837c42a9fd9561",
-        },
-        RemoteFile {
-            name: "kddcup.names",
-            sha256: "4b903fb4d68c17d02b5c776998c21fa9d9d8b018348849bed7aadeda21893386",
-        },
-    ],
-}];
+/// ODDS (Rayana 2016) as PyOD redistributes it, pinned to the commit that added the files.
+const ODDS_URL: &str = "https://raw.githubusercontent.com/yzhao062/pyod/ef6d5e8dc828615f498286c1d6a22cbd02fd4cd2/notebooks/data/";
+/// ADBench's Classical tabular sets (Han et al. 2022), pinned to a commit of its repository.
+const ADBENCH_URL: &str = "https://raw.githubusercontent.com/Minqi824/ADBench/3dac8221081e190f157d78e93bfa8867f90d0965/adbench/datasets/Classical/";
+
+/// One ADBench Classical set: its command-line name, its file, the file's sha256.
+macro_rules! adbench {
+    ($name:literal, $file:literal, $sha:literal) => {
+        RemoteDataset {
+            name: $name,
+            folder: "adbench",
+            base_url: ADBENCH_URL,
+            files: &[RemoteFile {
+                name: $file,
+                sha256: $sha,
+            }],
+        }
+    };
+}
+
+/// Every data set [`fetch`] knows: KDDCUP99 from the UCI archive, ODDS's Thyroid and Arrhythmia
+/// (the DAGMM paper's), and ADBench's Classical sets whose files its repository holds (every one
+/// but backdoor, census, fraud and speech, stored there as large files). The checksums were
+/// computed from the files themselves; ODDS's and ADBench's Thyroid are those of
+/// `../shared/data/odds/`.
+pub const KNOWN_DATASETS: &[RemoteDataset] = &[
+    RemoteDataset {
+        name: "kddcup99",
+        folder: "kddcup99",
+        base_url: "http://kdd.ics.uci.edu/databases/kddcup99/",
+        files: &[
+            RemoteFile {
+                name: "kddcup.data_10_percent.gz",
+                sha256: "8045aca0d84e70e622d1148d7df782496f6333bf6eb979a1b0837c42a9fd9561",
+            },
+            RemoteFile {
+                name: "kddcup.names",
+                sha256: "4b903fb4d68c17d02b5c776998c21fa9d9d8b018348849bed7aadeda21893386",
+            },
+        ],
+    },
+    RemoteDataset {
+        name: "odds",
+        folder: "odds",
+        base_url: ODDS_URL,
+        files: &[
+            RemoteFile {
+                name: "thyroid.mat",
+                sha256: "49155d7861b977e90808faf68343ff67a67f63090c2744d514dbb67ac68e7e33",
+            },
+            RemoteFile {
+                name: "arrhythmia.mat",
+                sha256: "e4d47e499591ae31e5d7f0cd983367092353eac240f48e14c9b36457edb3460d",
+            },
+        ],
+    },
+    adbench!(
+        "adbench:aloi",
+        "1_ALOI.npz",
+        "792d0b5bd1147bfc9574a1974f157b39fbd4cbed8ecd04cf983fd554498ed477"
+    ), // 2904730 bytes
+    adbench!(
+        "adbench:annthyroid",
+        "2_annthyroid.npz",
+        "e738f7c58a8740d2c4aac4c71ff49ce5e1d1aa16f44178135fc9c09df05fad1b"
+    ), // 66547 bytes
+    adbench!(
+        "adbench:breastw",
+        "4_breastw.npz",
+        "4f37ce07dbc25ddad8178fdc6d664ab46d2d0000ee28c2787c3c7ff3c03ef9f6"
+    ), // 3023 bytes
+    adbench!(
+        "adbench:campaign",
+        "5_campaign.npz",
+        "74dd4d0072d6c6f1aabab63bc102f9633454f32bb936fa9bcfbd38f9f2386bcd"
+    ), // 728999 bytes
+    adbench!(
+        "adbench:cardio",
+        "6_cardio.npz",
+        "bc5009bde6930b4d298b594f31b34485a9a17210cff0e8fb00a8c3068b885a2d"
+    ), // 68471 bytes
+    adbench!(
+        "adbench:cardiotocography",
+        "7_Cardiotocography.npz",
+        "5ae84910430f05923e11b6f537243263977c9136949dabd891e3570aeec51e29"
+    ), // 37911 bytes
+    adbench!(
+        "adbench:celeba",
+        "8_celeba.npz",
+        "1cadfdea14cd8d240eca715a70c09c88af8621d086a7478c63f602d97adef0b5"
+    ), // 1700937 bytes
+    adbench!(
+        "adbench:cover",
+        "10_cover.npz",
+        "945a097c3542ae81a551bf1c06dcad78a755d94f84fcaf1d60687e42d1a656df"
+    ), // 2537258 bytes
+    adbench!(
+        "adbench:donors",
+        "11_donors.npz",
+        "5824ec854465f2763b4bfe3da1ae9f25ed5433b5c6e265d42e37da4f82a58679"
+    ), // 2938691 bytes
+    adbench!(
+        "adbench:fault",
+        "12_fault.npz",
+        "ec27301f9a4cf7c5d8b22c360cf37ddb043b7fb062465723dfd8b34e2771e5dd"
+    ), // 192040 bytes
+    adbench!(
+        "adbench:glass",
+        "14_glass.npz",
+        "aa7a8db1d475ba01a10488af454bc15220a3d5951b010b03b7020567d8152cdc"
+    ), // 10755 bytes
+    adbench!(
+        "adbench:hepatitis",
+        "15_Hepatitis.npz",
+        "4a87a2f7d8013e5bfde63294fae61ec7a612322de72f338a7f9491749025ad98"
+    ), // 1644 bytes
+    adbench!(
+        "adbench:http",
+        "16_http.npz",
+        "9d98710091551587f4740cfc851a6b064fff6319a337c2dc77ee6da4bcc2e02c"
+    ), // 2179269 bytes
+    adbench!(
+        "adbench:internetads",
+        "17_InternetAds.npz",
+        "bdd8ad5cf5bf2cb96cba53dde30d522d0f6a279083a8e2bc7efbac5981b04385"
+    ), // 78157 bytes
+    adbench!(
+        "adbench:ionosphere",
+        "18_Ionosphere.npz",
+        "bca46cb0cfd1bf9ddef6cde5ad2215d54fb0189508d0d4c4eb98e788cad69001"
+    ), // 42913 bytes
+    adbench!(
+        "adbench:landsat",
+        "19_landsat.npz",
+        "ba17e2158c07469597b89db49d3982c874c6b713ff6670721ddc88969da77987"
+    ), // 223827 bytes
+    adbench!(
+        "adbench:letter",
+        "20_letter.npz",
+        "f986d3da80cf1fa2aea83a5ebe73b7d4800e0d4c01fdd1ae074b58d20f10d039"
+    ), // 23946 bytes
+    adbench!(
+        "adbench:lymphography",
+        "21_Lymphography.npz",
+        "dad977b04f4ea65b78ccd0e9f76b45175bad605165b37e63f3cc177845e67037"
+    ), // 1895 bytes
+    adbench!(
+        "adbench:magic.gamma",
+        "22_magic.gamma.npz",
+        "0be375984d7af9ea7a63b12206c240840d8b7daa3607021c5fb8756407dd86f1"
+    ), // 1296704 bytes
+    adbench!(
+        "adbench:mammography",
+        "23_mammography.npz",
+        "a0308ac9712d78321073b1c2dc98dc37665c0f35c1cc33019416fe8f8d7de7ea"
+    ), // 166764 bytes
+    adbench!(
+        "adbench:mnist",
+        "24_mnist.npz",
+        "be7706272325fdd3592c1be555ae1a82f916a2f8545f4f8cbaa548ab102cc44c"
+    ), // 455359 bytes
+    adbench!(
+        "adbench:musk",
+        "25_musk.npz",
+        "2ed3f4392197b76a1e59116ff880c7720a4b026cf4842073a53b56fdea265017"
+    ), // 736255 bytes
+    adbench!(
+        "adbench:optdigits",
+        "26_optdigits.npz",
+        "60de17a375a278ba220a7849727d998aa02b5e2f9fd17732a004bba28de4656e"
+    ), // 197633 bytes
+    adbench!(
+        "adbench:pageblocks",
+        "27_PageBlocks.npz",
+        "10a9b4d5bb5d3b9083caab4c4062f665610eada703c3d927bf7c34b1f2d0d223"
+    ), // 102998 bytes
+    adbench!(
+        "adbench:pendigits",
+        "28_pendigits.npz",
+        "c4936b89dcdad59d303020e492f763a0f54170080d787c77497609acbb9c2d79"
+    ), // 653509 bytes
+    adbench!(
+        "adbench:pima",
+        "29_Pima.npz",
+        "215454bb263a2f040945c9ea7bd7f06f1e89a61a3143bdb6f196e3887e801a7d"
+    ), // 11023 bytes
+    adbench!(
+        "adbench:satellite",
+        "30_satellite.npz",
+        "1f048f5686f1b8c16a227fdfa3c81a62cd9a92715714a6b24c69b1c5ad96b46e"
+    ), // 129874 bytes
+    adbench!(
+        "adbench:satimage-2",
+        "31_satimage-2.npz",
+        "1b056e357f801b8b20c3f380a30224a3c4088d7ed764ec5a24828dc9b1918d6f"
+    ), // 181405 bytes
+    adbench!(
+        "adbench:shuttle",
+        "32_shuttle.npz",
+        "26900b0f6be45d9ddb7a402c9b2f956ceda42d23a8ca4cf4406b8bc1352823d1"
+    ), // 332929 bytes
+    adbench!(
+        "adbench:skin",
+        "33_skin.npz",
+        "d02aa01ffc1b6bf2b8b1ac250c90e8a8eacd0cefc962940ed5cc4bf5deac9c95"
+    ), // 618680 bytes
+    adbench!(
+        "adbench:smtp",
+        "34_smtp.npz",
+        "d2569fc9bc12115419e3f5b37d19921e10e6c26e5ad1e61064cfb0fbc402dfdd"
+    ), // 496392 bytes
+    adbench!(
+        "adbench:spambase",
+        "35_SpamBase.npz",
+        "d0c46c7928e43f6496bcd06e09de0b70f6bc8143792dfa0a43f450263d254e9b"
+    ), // 152038 bytes
+    adbench!(
+        "adbench:stamps",
+        "37_Stamps.npz",
+        "99fe739447284f613fa54bf2dccdb51c5120175ce6260adec6dad77576c42509"
+    ), // 20569 bytes
+    adbench!(
+        "adbench:thyroid",
+        "38_thyroid.npz",
+        "8de161b3f235b7647bb0b39a836d983ff61d67bf234edac461da2d71e889cb87"
+    ), // 39882 bytes
+    adbench!(
+        "adbench:vertebral",
+        "39_vertebral.npz",
+        "0816286f92b96fe6867664a41a031ac7228dcfbf1a5feefe50ca3883b2e9073d"
+    ), // 4868 bytes
+    adbench!(
+        "adbench:vowels",
+        "40_vowels.npz",
+        "4bfc4244d1c882773bbbc50d4a5db5e52276e53506e46b2d45e02d074cfcb1b6"
+    ), // 134268 bytes
+    adbench!(
+        "adbench:waveform",
+        "41_Waveform.npz",
+        "6c9d867337ad1a2f8372c1d27f4c032f0401237e2041b7c45f00de8d319ff30f"
+    ), // 145028 bytes
+    adbench!(
+        "adbench:wbc",
+        "42_WBC.npz",
+        "650f9dcb129248f67a291be0974f533ef259fcbde50fce5c8ad2a1cb2652d03b"
+    ), // 1444 bytes
+    adbench!(
+        "adbench:wdbc",
+        "43_WDBC.npz",
+        "78d4606a1ab516f5b60b00c196497f3bbd6bd5e4548fd04cf5f2475209b34b85"
+    ), // 46770 bytes
+    adbench!(
+        "adbench:wilt",
+        "44_Wilt.npz",
+        "c70b72aa611ec87b20efb400943ef3ce4f8bf7aa58fcef825fbd28cc5cee3cc9"
+    ), // 134531 bytes
+    adbench!(
+        "adbench:wine",
+        "45_wine.npz",
+        "d5ad8965d92cc57122fe1e6572bb301adbaf795b3e166d187ae00a704d8f6e20"
+    ), // 4072 bytes
+    adbench!(
+        "adbench:wpbc",
+        "46_WPBC.npz",
+        "68a6d67242643855713bcdad07d89ecc472bd00000dccc17ba87916eb2693d19"
+    ), // 44367 bytes
+    adbench!(
+        "adbench:yeast",
+        "47_yeast.npz",
+        "bbb15c873d78a4f6a589f46d0f75814595e2282d2ae7ce7779c750f276c3770d"
+    ), // 14707 bytes
+];
 
 /// The known data set called `name`.
 pub fn known_dataset(name: &str) -> Result<&'static RemoteDataset> {
@@ -90,7 +350,7 @@ pub fn default_cache_dir() -> PathBuf {
         .join("dagmm")
 }
 
-/// Downloads every file of the known data set `name` into `<dir>/<name>/`, checking each sha256;
+/// Downloads every file of the known data set `name` into `<dir>/<folder>/`, checking each sha256;
 /// returns the files' paths, in the registry's order. Files already present with the right
 /// checksum are not downloaded again.
 pub fn fetch(name: &str, dir: &Path) -> Result<Vec<PathBuf>> {
@@ -101,7 +361,7 @@ pub fn fetch(name: &str, dir: &Path) -> Result<Vec<PathBuf>> {
 /// [`fetch`] from another folder URL (a mirror, or a local server in tests) holding the same files.
 pub fn fetch_from(name: &str, dir: &Path, base_url: &str) -> Result<Vec<PathBuf>> {
     let dataset = known_dataset(name)?;
-    let folder = dir.join(dataset.name);
+    let folder = dir.join(dataset.folder);
     let base = base_url.trim_end_matches('/');
     let mut paths = Vec::with_capacity(dataset.files.len());
     for file in dataset.files {
@@ -285,10 +545,19 @@ fn resolve_in(
         .next()
         .and_then(|c| c.as_os_str().to_str())
         .unwrap_or("");
-    let hint = match KNOWN_DATASETS.iter().find(|d| d.name == first) {
+    let file = Path::new(relative)
+        .file_name()
+        .and_then(|f| f.to_str())
+        .unwrap_or("");
+    let hint = match KNOWN_DATASETS
+        .iter()
+        .find(|d| d.folder == first && d.files.iter().any(|f| f.name == file))
+        .or_else(|| KNOWN_DATASETS.iter().find(|d| d.name == first))
+    {
         Some(d) => format!("run `dagmm data fetch {}` to download it", d.name),
-        None => "pass the path explicitly or set DAGMM_DATA_DIR; `dagmm data fetch kddcup99` \
-                 downloads KDDCUP99"
+        None => "pass the path explicitly or set DAGMM_DATA_DIR; `dagmm data fetch NAME` \
+                 downloads kddcup99, odds (Thyroid, Arrhythmia) and ADBench's sets \
+                 (`dagmm data list`)"
             .to_string(),
     };
     Err(DataError::NotFound {
@@ -613,6 +882,89 @@ mod tests {
         );
         fetch_from("kddcup99", dir.path(), &idle.url("/")).expect("second fetch");
         assert!(idle.requests().is_empty());
+    }
+
+    #[test]
+    fn fetch_odds_and_an_adbench_set_from_a_local_server_when_real_files_present() {
+        let (Some(thyroid), Some(arrhythmia), Some(npz)) = (
+            crate::test_support::shared_file("odds/thyroid.mat"),
+            crate::test_support::shared_file("odds/arrhythmia.mat"),
+            crate::test_support::shared_file("odds/thyroid.npz"),
+        ) else {
+            eprintln!("skipped: the real ODDS files are not available to serve");
+            return;
+        };
+        let read = |p: &Path| std::fs::read(p).expect("read");
+        let server = Server::start(
+            vec![
+                (
+                    "/odds/thyroid.mat".to_string(),
+                    ok_response(&read(&thyroid)),
+                ),
+                (
+                    "/odds/arrhythmia.mat".to_string(),
+                    ok_response(&read(&arrhythmia)),
+                ),
+                // ADBench's Thyroid is the shared folder's thyroid.npz, byte for byte.
+                (
+                    "/adbench/38_thyroid.npz".to_string(),
+                    ok_response(&read(&npz)),
+                ),
+            ],
+            Duration::from_secs(30),
+        );
+        let dir = tempfile::tempdir().expect("tempdir");
+        let paths = fetch_from("odds", dir.path(), &server.url("/odds/")).expect("odds");
+        assert_eq!(
+            paths,
+            vec![
+                dir.path().join("odds/thyroid.mat"),
+                dir.path().join("odds/arrhythmia.mat")
+            ]
+        );
+        // The configs' relative paths now resolve in the folder the files went to.
+        assert_eq!(
+            resolve_in("odds/thyroid.mat", None, Some(dir.path()), dir.path()).expect("found"),
+            dir.path().join("odds/thyroid.mat")
+        );
+        let paths =
+            fetch_from("adbench:thyroid", dir.path(), &server.url("/adbench/")).expect("adbench");
+        assert_eq!(paths, vec![dir.path().join("adbench/38_thyroid.npz")]);
+        assert_eq!(read(&paths[0]), read(&npz));
+        assert_eq!(server.requests().len(), 3);
+    }
+
+    #[test]
+    fn the_registry_names_each_set_once_with_real_checksums_and_missing_files_say_how_to_fetch() {
+        let mut names: Vec<&str> = KNOWN_DATASETS.iter().map(|d| d.name).collect();
+        let n = names.len();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), n, "a name twice");
+        assert!(n >= 40, "{n}");
+        for d in KNOWN_DATASETS {
+            assert!(d.base_url.ends_with('/'), "{}", d.name);
+            for f in d.files {
+                assert_eq!(f.sha256.len(), 64, "{}", f.name);
+                assert!(f
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase()));
+            }
+        }
+        assert_eq!(
+            known_dataset("adbench:cardio").expect("cardio").files[0].name,
+            "6_cardio.npz"
+        );
+        let empty = tempfile::tempdir().expect("tempdir");
+        let err = resolve_in("odds/arrhythmia.mat", None, None, empty.path())
+            .expect_err("absent")
+            .to_string();
+        assert!(err.contains("`dagmm data fetch odds`"), "{err}");
+        let err = resolve_in("mine/x.csv", None, None, empty.path())
+            .expect_err("absent")
+            .to_string();
+        assert!(err.contains("dagmm data list"), "{err}");
     }
 
     #[test]

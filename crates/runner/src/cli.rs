@@ -216,12 +216,15 @@ pub struct ScoreArgs {
 pub enum DataCommand {
     /// Download a data set into a directory (default: the cache), checking its sha256.
     Fetch {
-        /// The data set: kddcup99.
+        /// The data set: kddcup99, odds (Thyroid and Arrhythmia, the DAGMM paper's), or
+        /// adbench:NAME (ADBench's Classical sets, e.g. adbench:cardio); `dagmm data list`.
         name: String,
         /// Where to store it (default: $DAGMM_CACHE_DIR, else ~/.cache/dagmm).
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+    /// The data sets `fetch` knows: name, files, where they come from.
+    List,
 }
 
 #[derive(Debug, Subcommand)]

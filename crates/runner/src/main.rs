@@ -113,6 +113,21 @@ fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Data {
+            command: DataCommand::List,
+        } => {
+            for d in dagmm_data::fetch::KNOWN_DATASETS {
+                let files: Vec<&str> = d.files.iter().map(|f| f.name).collect();
+                println!(
+                    "{:<24} {}/{:<28} {}",
+                    d.name,
+                    d.folder,
+                    files.join(", "),
+                    d.base_url
+                );
+            }
+            Ok(())
+        }
         Command::Bench {
             command: BenchCommand::Gmm(args),
         } => bench::run_gmm_bench(&args),
