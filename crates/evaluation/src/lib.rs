@@ -43,6 +43,7 @@
 mod check;
 mod confusion;
 pub mod error;
+pub mod paired;
 pub mod pu;
 mod ranking;
 mod report;

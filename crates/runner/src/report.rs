@@ -361,6 +361,162 @@ fn values(runs: &[Run], metric: Metric) -> Option<Vec<f64>> {
     runs.iter().map(|r| r.summary.metric(metric)).collect()
 }
 
+/// F1 by seed of a group's runs (runs without a seed or an F1 left out).
+fn f1_by_seed(g: &Group, metric: Metric) -> BTreeMap<u64, f64> {
+    g.runs
+        .iter()
+        .filter_map(|r| Some((r.summary.seed?, r.summary.metric(metric)?)))
+        .collect()
+}
+
+/// A p-value as tables show it.
+fn p_cell(p: Option<f64>) -> String {
+    match p {
+        None => "–".into(),
+        Some(p) if p < 0.001 => format!("{p:.1e}"),
+        Some(p) => format!("{p:.3}"),
+    }
+}
+
+/// Whether a paired comparison is apart at 0.05: both tests say so (the Wilcoxon test alone
+/// cannot reach 0.05 with fewer than six pairs, so five seeds rest on the t-test too).
+fn apart(t: &dagmm_evaluation::paired::PairedTest) -> bool {
+    let t_p = t.t_p.unwrap_or(1.0);
+    let w_p = t.wilcoxon_p.unwrap_or(1.0);
+    t_p < 0.05 && (w_p < 0.05 || t.n < 6)
+}
+
+/// The paired comparisons of a report, per data set: every method against the best one (by
+/// mean F1) on the seeds both ran, and every trained network against its untrained control on
+/// the same seeds; written as `comparisons.md`. Returns its text and the summary's sentences
+/// (which method is best where, by how much, with what confidence; where training lowered F1).
+fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>)> {
+    use dagmm_evaluation::paired::paired_test;
+    let mut md = String::from(
+        "Each method against the data set's best (highest mean F1) on the seeds both ran: the \
+         mean F1 difference, the paired t-test's and the Wilcoxon signed-rank test's two-sided p \
+         (Wilcoxon: exact; it cannot go below 0.0625 with five pairs). `apart`: p < 0.05 (both \
+         tests from six pairs on).\n",
+    );
+    let mut summary = Vec::new();
+    let mut by_data: BTreeMap<&str, Vec<(&str, &Group)>> = BTreeMap::new();
+    for ((data, MethodKey(method)), g) in groups {
+        by_data.entry(data).or_default().push((method, g));
+    }
+    for (data, methods) in &by_data {
+        let mean_f1 = |g: &Group| values(&g.runs, Metric::F1).map(|v| mean_std(&v).0);
+        let mut ranked: Vec<(&str, &Group, f64)> = methods
+            .iter()
+            .filter_map(|(m, g)| mean_f1(g).map(|f| (*m, *g, f)))
+            .collect();
+        ranked.sort_by(|a, b| b.2.total_cmp(&a.2));
+        let Some(&(best_m, best_g, best_f1)) = ranked.first() else {
+            continue;
+        };
+        let best_name = name(best_m, best_g);
+        md.push_str(&format!(
+            "\n### {data}\n\n| method | mean F1 | seeds paired | F1 − {best_name} | paired t p | Wilcoxon p | |\n|---|---|---|---|---|---|---|\n"
+        ));
+        let best_seeds = f1_by_seed(best_g, Metric::F1);
+        md.push_str(&format!(
+            "| {best_name} | {best_f1:.4} | {} | best | – | – | |\n",
+            best_seeds.len()
+        ));
+        let mut runner_up = None;
+        for &(m, g, f1) in &ranked[1..] {
+            let seeds = f1_by_seed(g, Metric::F1);
+            let (a, b): (Vec<f64>, Vec<f64>) = seeds
+                .iter()
+                .filter_map(|(s, v)| best_seeds.get(s).map(|w| (*v, *w)))
+                .unzip();
+            let t = paired_test(&a, &b);
+            md.push_str(&format!(
+                "| {} | {f1:.4} | {} | {:+.4} | {} | {} | {} |\n",
+                name(m, g),
+                t.n,
+                t.mean_difference,
+                p_cell(t.t_p),
+                p_cell(t.wilcoxon_p),
+                if apart(&t) { "apart" } else { "" }
+            ));
+            if runner_up.is_none() {
+                runner_up = Some((name(m, g), f1, t));
+            }
+        }
+        let n_best = best_g.runs.len();
+        let mut sentence = format!(
+            "On {data}, {best_name} has the highest F1 ({best_f1:.3}, {} run{})",
+            n_best,
+            if n_best == 1 { "" } else { "s" }
+        );
+        match runner_up {
+            Some((second, f1, t)) if t.n >= 2 => sentence.push_str(&format!(
+                ", {:.3} above {second} ({f1:.3}); over their {} common seeds the difference is {} \
+                 (paired t p {}, Wilcoxon p {})",
+                best_f1 - f1,
+                t.n,
+                if apart(&t) { "apart from zero" } else { "not apart from zero" },
+                p_cell(t.t_p),
+                p_cell(t.wilcoxon_p)
+            )),
+            Some((second, f1, _)) => sentence.push_str(&format!(
+                ", {:.3} above {second} ({f1:.3}); too few common seeds to test the difference",
+                best_f1 - f1
+            )),
+            None => {}
+        }
+        sentence.push('.');
+        summary.push(sentence);
+
+        // Trained against untrained, seed by seed.
+        let mut lowered = Vec::new();
+        let mut rows = String::new();
+        for (m, g) in methods {
+            let trained = f1_by_seed(g, Metric::F1);
+            let untrained = f1_by_seed(g, Metric::UntrainedF1);
+            let (a, b): (Vec<f64>, Vec<f64>) = trained
+                .iter()
+                .filter_map(|(s, v)| untrained.get(s).map(|w| (*v, *w)))
+                .unzip();
+            if a.is_empty() {
+                continue;
+            }
+            let t = paired_test(&a, &b);
+            rows.push_str(&format!(
+                "| {} | {} | {:+.4} | {} | {} | {} |\n",
+                name(m, g),
+                t.n,
+                t.mean_difference,
+                p_cell(t.t_p),
+                p_cell(t.wilcoxon_p),
+                if apart(&t) { "apart" } else { "" }
+            ));
+            if t.mean_difference < 0.0 {
+                lowered.push(format!(
+                    "{} ({:+.3}{})",
+                    name(m, g),
+                    t.mean_difference,
+                    if apart(&t) { ", apart" } else { "" }
+                ));
+            }
+        }
+        if !rows.is_empty() {
+            md.push_str(&format!(
+                "\nTrained against untrained (the same network at its initial weights, the same \
+                 seeds):\n\n| method | seeds | F1 − untrained F1 | paired t p | Wilcoxon p | |\n|---|---|---|---|---|---|\n{rows}"
+            ));
+        }
+        if !lowered.is_empty() {
+            summary.push(format!(
+                "On {data}, training lowered the mean F1 below the untrained network's for {}.",
+                lowered.join(", ")
+            ));
+        }
+    }
+    output::write_bytes(&dir.join("comparisons.md"), md.as_bytes())?;
+    Ok((md, summary))
+}
+
 /// A run's seed as tables show it (`?` when the summary lacks one).
 fn seed(r: &Run) -> String {
     r.summary.seed.map_or("?".into(), |s| s.to_string())
@@ -454,6 +610,9 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
         tables.push(("Threshold rules", md));
         written.extend(["rules.md", "rules.csv"].map(|f| dir.join(f)));
     }
+    let (comparisons, summary) = write_comparisons(dir, &groups)?;
+    tables.push(("Paired comparisons", comparisons));
+    written.push(dir.join("comparisons.md"));
     tables.push(("F1 at each percentile", write_percentiles(dir, &groups)?));
     written.extend(["percentiles.md", "percentiles.csv"].map(|f| dir.join(f)));
     let figures = write_plots(dir, &groups)?;
@@ -482,6 +641,7 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
         figures: &figures,
         manifests: runs.iter().filter_map(|r| r.manifest.as_ref()).collect(),
         runs: runs.len(),
+        summary,
     })?;
     written.insert(written.len() - 2 * figures.len(), dir.join("report.html"));
     Ok(Written {
@@ -506,6 +666,23 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
     md.push_str(&"---|".repeat(METRICS.len() + PAPER.len() + 3));
     md.push('\n');
     csv.push_str(",f1_minus_paper,nan_free,samples_per_second_mean\n");
+    // The best mean of each judged metric on each data set, marked in bold.
+    let marked = [
+        Metric::Precision,
+        Metric::Recall,
+        Metric::F1,
+        Metric::RocAuc,
+    ];
+    let mut best: BTreeMap<(&str, Metric), f64> = BTreeMap::new();
+    for ((data, _), g) in groups {
+        for metric in marked {
+            if let Some(v) = values(&g.runs, metric) {
+                let m = mean_std(&v).0;
+                let b = best.entry((data.as_str(), metric)).or_insert(m);
+                *b = b.max(m);
+            }
+        }
+    }
     for ((data, MethodKey(method)), g) in groups {
         let seeds: Vec<String> = g.runs.iter().map(seed).collect();
         let epochs = g.runs[0]
@@ -526,7 +703,11 @@ fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
             match values(&g.runs, *metric) {
                 Some(v) => {
                     let (m, s) = mean_std(&v);
-                    md.push_str(&format!(" {} |", cell(&v)));
+                    if best.get(&(data.as_str(), *metric)) == Some(&m) {
+                        md.push_str(&format!(" **{}** |", cell(&v)));
+                    } else {
+                        md.push_str(&format!(" {} |", cell(&v)));
+                    }
                     csv.push_str(&format!(",{m},{s}"));
                 }
                 None => {
@@ -746,6 +927,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             figures.push(Figure {
                 stem: stem.clone(),
                 caption,
+                data: data.to_string(),
             });
             plots.join(stem)
         };
@@ -938,6 +1120,72 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             )?;
         }
     }
+    // Across data sets: the methods that ran on every data set, ranked by mean F1 on each, with
+    // the Nemenyi critical difference (Demšar 2006, as ADBench reports).
+    let datasets: Vec<&str> = {
+        let mut d: Vec<&str> = groups.keys().map(|(d, _)| d.as_str()).collect();
+        d.dedup();
+        d
+    };
+    let everywhere: Vec<&MethodKey> = {
+        let mut m: Vec<&MethodKey> = groups.keys().map(|(_, m)| m).collect();
+        m.sort();
+        m.dedup();
+        m.into_iter()
+            .filter(|m| {
+                datasets.iter().all(|d| {
+                    groups
+                        .get(&(d.to_string(), (*m).clone()))
+                        .and_then(|g| values(&g.runs, Metric::F1))
+                        .is_some()
+                })
+            })
+            .collect()
+    };
+    if datasets.len() >= 2 && everywhere.len() >= 2 {
+        if let Some(cd) =
+            dagmm_evaluation::paired::nemenyi_critical_difference(everywhere.len(), datasets.len())
+        {
+            let figures_by_data: Vec<Vec<f64>> = datasets
+                .iter()
+                .map(|d| {
+                    everywhere
+                        .iter()
+                        .map(|m| {
+                            let g = &groups[&(d.to_string(), (*m).clone())];
+                            mean_std(&values(&g.runs, Metric::F1).unwrap_or_default()).0
+                        })
+                        .collect()
+                })
+                .collect();
+            let ranks = dagmm_evaluation::paired::average_ranks(&figures_by_data);
+            let named: Vec<(String, f64)> = everywhere
+                .iter()
+                .zip(&ranks)
+                .map(|(m, r)| {
+                    let g = &groups[&(datasets[0].to_string(), (*m).clone())];
+                    (name(&m.0, g), *r)
+                })
+                .collect();
+            let stem = "all_cd_f1".to_string();
+            figures.push(Figure {
+                stem: stem.clone(),
+                caption: format!(
+                    "Average rank of mean F1 over the {} data sets ({}), 1 = best; methods joined \
+                     by a bar are within the critical difference of each other (not apart)",
+                    datasets.len(),
+                    datasets.join(", ")
+                ),
+                data: "across data sets".into(),
+            });
+            crate::report_plots::cd_diagram(
+                &plots.join(&stem),
+                "Critical difference diagram: F1 ranks across data sets",
+                &named,
+                cd,
+            )?;
+        }
+    }
     Ok(figures)
 }
 
@@ -1098,9 +1346,10 @@ mod tests {
         }
         run_report(dir.path()).unwrap();
         let md = std::fs::read_to_string(dir.path().join("table.md")).unwrap();
+        // The better grid point's F1 is marked as the best of its data set.
         for (label, f1) in [
             ("DAGMM (loss.lambda_cov=0)", "0.6000"),
-            ("DAGMM (loss.lambda_cov=0.05)", "0.9000"),
+            ("DAGMM (loss.lambda_cov=0.05)", "**0.9000**"),
         ] {
             let row = md
                 .lines()

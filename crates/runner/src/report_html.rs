@@ -16,6 +16,8 @@ use crate::record::Manifest;
 pub struct Figure {
     pub stem: String,
     pub caption: String,
+    /// The data set it shows (the plots section groups by it).
+    pub data: String,
 }
 
 /// What the page is made of, each part already written to `dir`.
@@ -28,15 +30,20 @@ pub struct Page<'a> {
     pub figures: &'a [Figure],
     pub manifests: Vec<&'a Manifest>,
     pub runs: usize,
+    /// The summary's sentences (best method per data set, by how much, with what confidence).
+    pub summary: Vec<String>,
 }
+
+/// Tables the page folds away (long, and read less often than the rest).
+const FOLDED: &[&str] = &["F1 at each percentile", "Threshold rules"];
 
 const STYLE: &str = "
 body { font-family: 'DejaVu Sans', 'Helvetica Neue', Arial, sans-serif; margin: 2em auto;
        max-width: 1250px; padding: 0 1em; color: #222; line-height: 1.45; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 2em; border-bottom: 1px solid #ccc; }
-table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.86em; }
-th, td { border: 1px solid #ccc; padding: 0.25em 0.5em; text-align: left; }
-td { white-space: nowrap; }
+table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.8em; }
+th, td { border: 1px solid #ccc; padding: 0.2em 0.35em; text-align: left; vertical-align: top; }
+th { font-weight: 600; }
 th { background: #f0f0f0; } tr:nth-child(even) td { background: #fafafa; }
 .wide { overflow-x: auto; }
 figure { margin: 1.5em 0; } figure img { max-width: 100%; border: 1px solid #ddd; }
@@ -65,7 +72,19 @@ pub fn write_html(page: &Page) -> Result<()> {
         env!("CARGO_PKG_VERSION"),
         crate::record::now().1,
     );
-    h.push_str("<nav><a href=\"#tables\">Tables</a><a href=\"#plots\">Plots</a>");
+    h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#tables\">Tables</a>");
+    for (title, _) in &page.tables {
+        let _ = write!(h, "<a href=\"#{}\">{}</a>", anchor(title), escape(title));
+    }
+    h.push_str("<a href=\"#plots\">Plots</a>");
+    for data in plot_groups(page.figures) {
+        let _ = write!(
+            h,
+            "<a href=\"#plots-{}\">{}</a>",
+            anchor(data),
+            escape(data)
+        );
+    }
     if page.experiment.is_some() {
         h.push_str("<a href=\"#experiment\">Experiment file</a>");
     }
@@ -73,13 +92,43 @@ pub fn write_html(page: &Page) -> Result<()> {
     if let Some((_, Some(description))) = &page.experiment {
         let _ = writeln!(h, "<p>{}</p>", inline(description));
     }
-    h.push_str("<h2 id=\"tables\">Tables</h2>\n");
+    h.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    if page.summary.is_empty() {
+        h.push_str("<p>No run has an F1 to compare.</p>\n");
+    } else {
+        h.push_str("<ul>\n");
+        for sentence in &page.summary {
+            let _ = writeln!(h, "<li>{}</li>", inline(sentence));
+        }
+        h.push_str("</ul>\n");
+    }
+    h.push_str(
+        "<h2 id=\"tables\">Tables</h2>\n<p class=\"meta\">Bold: the best mean of its \
+                column on its data set.</p>\n",
+    );
     for (title, md) in &page.tables {
-        let _ = writeln!(h, "<h3>{}</h3>", escape(title));
-        markdown_to_html(md, &mut h);
+        if FOLDED.contains(title) {
+            let _ = writeln!(
+                h,
+                "<details id=\"{}\"><summary><b>{}</b> (folded: click to open)</summary>",
+                anchor(title),
+                escape(title)
+            );
+            markdown_to_html(md, &mut h);
+            h.push_str("</details>\n");
+        } else {
+            let _ = writeln!(h, "<h3 id=\"{}\">{}</h3>", anchor(title), escape(title));
+            markdown_to_html(md, &mut h);
+        }
     }
     h.push_str("<h2 id=\"plots\">Plots</h2>\n");
+    let mut current: Option<&str> = None;
     for f in page.figures {
+        let data = f.data.as_str();
+        if current != Some(data) {
+            let _ = writeln!(h, "<h3 id=\"plots-{}\">{}</h3>", anchor(data), escape(data));
+            current = Some(data);
+        }
         let png = page.dir.join("plots").join(format!("{}.png", f.stem));
         let bytes =
             std::fs::read(&png).with_context(|| format!("cannot read {}", png.display()))?;
@@ -105,6 +154,30 @@ pub fn write_html(page: &Page) -> Result<()> {
     h.push_str("</body>\n</html>\n");
     crate::output::write_bytes(&page.dir.join("report.html"), h.as_bytes())?;
     Ok(())
+}
+
+/// A heading's anchor: lower case, runs of other characters as `-`.
+fn anchor(title: &str) -> String {
+    let mut a = String::new();
+    for c in title.chars() {
+        if c.is_ascii_alphanumeric() {
+            a.push(c.to_ascii_lowercase());
+        } else if !a.ends_with('-') {
+            a.push('-');
+        }
+    }
+    a.trim_matches('-').to_string()
+}
+
+/// The figures' data sets, in page order.
+fn plot_groups(figures: &[Figure]) -> Vec<&str> {
+    let mut groups: Vec<&str> = Vec::new();
+    for f in figures {
+        if !groups.contains(&f.data.as_str()) {
+            groups.push(&f.data);
+        }
+    }
+    groups
 }
 
 /// The commands, hosts, versions, commits and devices the runs' manifests name, each once.
@@ -191,8 +264,18 @@ fn escape(s: &str) -> String {
 
 /// Escaped text with `code` spans.
 fn inline(s: &str) -> String {
-    escape(s)
-        .split('`')
+    let html: String = escape(s)
+        .split("**")
+        .enumerate()
+        .map(|(i, part)| {
+            if i % 2 == 1 {
+                format!("<b>{part}</b>")
+            } else {
+                part.to_string()
+            }
+        })
+        .collect();
+    html.split('`')
         .enumerate()
         .map(|(i, part)| {
             if i % 2 == 1 {

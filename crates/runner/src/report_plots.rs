@@ -293,3 +293,117 @@ fn short(v: f64) -> String {
         format!("{}", (v * 1e4).round() / 1e4)
     }
 }
+
+/// A critical-difference diagram (Demšar 2006): each method at its average rank over the data
+/// sets (1 = best, on the left), the Nemenyi test's critical difference as a bar, and a thick
+/// line under each group of methods whose ranks lie within it of each other (not apart).
+pub fn cd_diagram(stem: &Path, title: &str, ranks: &[(String, f64)], cd: f64) -> Result<()> {
+    let mut sorted: Vec<(String, f64)> = ranks.to_vec();
+    sorted.sort_by(|a, b| a.1.total_cmp(&b.1));
+    let k = sorted.len();
+    // Maximal runs of methods within `cd` of each other (each a group that is not apart).
+    let mut cliques: Vec<(usize, usize)> = Vec::new();
+    for i in 0..k {
+        let mut j = i;
+        while j + 1 < k && sorted[j + 1].1 - sorted[i].1 < cd {
+            j += 1;
+        }
+        if j > i && !cliques.iter().any(|&(a, b)| a <= i && j <= b) {
+            cliques.push((i, j));
+        }
+    }
+    let half = k.div_ceil(2);
+    let rows = half.max(k - half);
+    let label = |(m, r): &(String, f64)| format!("{m} ({r:.2})");
+    // Room for the longest name on each side (about 7 pixels a character at 14 px).
+    let width_of = |labels: &[(String, f64)]| {
+        labels
+            .iter()
+            .map(|l| label(l).chars().count())
+            .max()
+            .unwrap_or(0) as f64
+            * 7.2
+            + 40.0
+    };
+    let (left_room, right_room) = (width_of(&sorted[..half]), width_of(&sorted[half..]));
+    let size = (
+        (500.0 + left_room + right_room) as u32,
+        110 + 26 * rows as u32 + 12 * cliques.len() as u32,
+    );
+    render_both!(stem, size, |root: &DrawingArea<_, Shift>| {
+        root.fill(&WHITE).map_err(draw_error)?;
+        let root = root.titled(title, ("sans-serif", 22)).map_err(draw_error)?;
+        let (w, _) = root.dim_in_pixel();
+        let (left, right) = (left_room, w as f64 - right_room);
+        let axis_y = 60;
+        let at = |r: f64| (left + (r - 1.0) / ((k.max(2) - 1) as f64) * (right - left)) as i32;
+        let black = ShapeStyle::from(&BLACK).stroke_width(1);
+        root.draw(&PathElement::new(
+            vec![(at(1.0), axis_y), (at(k as f64), axis_y)],
+            black,
+        ))
+        .map_err(draw_error)?;
+        let font = ("sans-serif", 14).into_font();
+        for r in 1..=k {
+            let x = at(r as f64);
+            root.draw(&PathElement::new(vec![(x, axis_y - 6), (x, axis_y)], black))
+                .map_err(draw_error)?;
+            root.draw(&Text::new(
+                format!("{r}"),
+                (x - 4, axis_y - 24),
+                font.clone(),
+            ))
+            .map_err(draw_error)?;
+        }
+        // The critical difference, above the axis on the left.
+        let cd_end = at(1.0 + cd.min((k - 1) as f64));
+        let red = ShapeStyle::from(&CUT).stroke_width(3);
+        root.draw(&PathElement::new(vec![(at(1.0), 24), (cd_end, 24)], red))
+            .map_err(draw_error)?;
+        root.draw(&Text::new(
+            format!("CD = {cd:.2} (Nemenyi, α = 0.05)"),
+            (cd_end + 8, 16),
+            font.clone(),
+        ))
+        .map_err(draw_error)?;
+        // The groups that are not apart, as thick bars under the axis.
+        for (i, &(a, b)) in cliques.iter().enumerate() {
+            let y = axis_y + 12 + 12 * i as i32;
+            root.draw(&PathElement::new(
+                vec![(at(sorted[a].1) - 4, y), (at(sorted[b].1) + 4, y)],
+                ShapeStyle::from(&BLACK).stroke_width(4),
+            ))
+            .map_err(draw_error)?;
+        }
+        // Each method: a line down from its rank to its name, the better half on the left.
+        let below = axis_y + 24 + 12 * cliques.len() as i32;
+        for (i, (method, r)) in sorted.iter().enumerate() {
+            let x = at(*r);
+            let (row, on_left) = if i < half {
+                (i, true)
+            } else {
+                (k - 1 - i, false)
+            };
+            let y = below + 26 * row as i32;
+            let end = if on_left {
+                left as i32 - 10
+            } else {
+                right as i32 + 10
+            };
+            root.draw(&PathElement::new(
+                vec![(x, axis_y), (x, y), (end, y)],
+                black,
+            ))
+            .map_err(draw_error)?;
+            let label = label(&(method.clone(), *r));
+            let text_x = if on_left {
+                end - 8 - 7 * label.chars().count() as i32
+            } else {
+                end + 8
+            };
+            root.draw(&Text::new(label, (text_x.max(2), y - 8), font.clone()))
+                .map_err(draw_error)?;
+        }
+        Ok::<(), anyhow::Error>(())
+    })
+}

@@ -54,7 +54,9 @@ fn reported_sweep(dir: &Path) -> PathBuf {
         &exp,
         "description = \"A toy `report.html` check <with markup> & more.\"\nseeds = [0, 1]\n\
          [[run]]\nname = \"dagmm\"\nlabel = \"DAGMM\"\nconfig = \"configs/dagmm.toml\"\n\
-         [[run]]\nname = \"gmm\"\nlabel = \"GMM\"\nconfig = \"configs/gmm.toml\"\n",
+         [[run]]\nname = \"gmm\"\nlabel = \"GMM\"\nconfig = \"configs/gmm.toml\"\n\
+         [[run]]\nname = \"dagmm\"\nlabel = \"DAGMM\"\nconfig = \"configs/dagmm.toml\"\ndata = \"again\"\n\
+         [[run]]\nname = \"gmm\"\nlabel = \"GMM\"\nconfig = \"configs/gmm.toml\"\ndata = \"again\"\n",
     )
     .unwrap();
     let out = dir.join("out");
@@ -127,6 +129,15 @@ fn report_html_loads_every_image_in_headless_chromium() {
         "[[run]]",
         " sweep ",
         "burn 0.22.1",
+        // The summary, the paired comparisons, the folded tables, the table of contents, the
+        // best values marked and the critical-difference diagram across the two data sets.
+        "<h2 id=\"summary\">Summary</h2>\n<ul>\n<li>On again, ",
+        "over their 2 common seeds the difference is",
+        "<h3 id=\"paired-comparisons\">Paired comparisons</h3>",
+        "<details id=\"f1-at-each-percentile\">",
+        "<a href=\"#plots-again\">again</a>",
+        "<b>",
+        "Average rank of mean F1 over the 2 data sets",
     ] {
         assert!(html.contains(part), "report.html lacks {part:?}");
     }
@@ -177,8 +188,10 @@ fn check_page(browser: &Path, page: &Path, images: usize) {
     let probe = "<script>window.__errors=[];\
         addEventListener('error',e=>{__errors.push(String(e.message||(e.target&&e.target.src)||'error').slice(0,120))},true);\
         addEventListener('load',()=>{const im=[...document.images];const p=document.createElement('pre');\
+        const wide=[...document.querySelectorAll('.wide')].filter(w=>w.offsetParent!==null&&w.scrollWidth>w.clientWidth+1).map(w=>w.scrollWidth);\
+        const dead=[...document.querySelectorAll('nav a')].map(a=>a.getAttribute('href').slice(1)).filter(id=>!document.getElementById(id));\
         p.id='dagmm-check';p.textContent=JSON.stringify({images:im.length,\
-        bad:im.filter(i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.alt),errors:__errors});\
+        bad:im.filter(i=>!(i.complete&&i.naturalWidth>0)).map(i=>i.alt),errors:__errors,wide:wide,dead:dead});\
         document.body.appendChild(p);});</script>";
     let scratch = tempfile::tempdir().unwrap();
     let probed = scratch.path().join("probed.html");
@@ -190,7 +203,11 @@ fn check_page(browser: &Path, page: &Path, images: usize) {
     .unwrap();
     let dom = browse(
         browser,
-        &["--virtual-time-budget=10000", "--dump-dom"],
+        &[
+            "--virtual-time-budget=10000",
+            "--window-size=1280,2400",
+            "--dump-dom",
+        ],
         &probed,
     );
     let check = dom
@@ -210,6 +227,18 @@ fn check_page(browser: &Path, page: &Path, images: usize) {
         check["errors"],
         serde_json::json!([]),
         "{at}: errors: {check}"
+    );
+    // In a 1280-pixel window no open table scrolls sideways, and every link of the table of
+    // contents has its heading.
+    assert_eq!(
+        check["wide"],
+        serde_json::json!([]),
+        "{at}: tables wider than the window: {check}"
+    );
+    assert_eq!(
+        check["dead"],
+        serde_json::json!([]),
+        "{at}: contents links without a target: {check}"
     );
     // The page as a reader sees it: text, tables and plots, not a blank window.
     let shot = scratch.path().join("shot.png");
