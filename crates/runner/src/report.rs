@@ -361,6 +361,46 @@ fn values(runs: &[Run], metric: Metric) -> Option<Vec<f64>> {
     runs.iter().map(|r| r.summary.metric(metric)).collect()
 }
 
+/// The runs the experiment lists that `dir` holds no whole run of, one line per method and data
+/// set (`kddcup/dagmm: seeds 1, 2, 3, 4 (4 of 5)`). Entries that name neither a config nor a data
+/// set (a sweep's `--data` names their folder) are not checked.
+fn missing_runs(experiment: &Experiment, file: &Path, dir: &Path) -> Vec<String> {
+    let mut by_method: BTreeMap<String, (Vec<String>, usize)> = BTreeMap::new();
+    for task in experiment.tasks(file, dir, None) {
+        let entry = experiment.runs.iter().find(|r| r.name == task.entry.name);
+        if entry.is_some_and(|e| e.config.is_none() && e.data.is_none()) {
+            continue;
+        }
+        let method = task
+            .dir
+            .parent()
+            .and_then(|p| p.strip_prefix(dir).ok())
+            .map_or_else(|| task.entry.name.clone(), |p| p.display().to_string());
+        let slot = by_method.entry(method).or_default();
+        slot.1 += 1;
+        if run_state(&task.dir) != RunState::Finished {
+            let seed = task
+                .dir
+                .file_name()
+                .map(|n| n.to_string_lossy().trim_start_matches("seed").to_string())
+                .unwrap_or_default();
+            slot.0.push(seed);
+        }
+    }
+    by_method
+        .into_iter()
+        .filter(|(_, (absent, _))| !absent.is_empty())
+        .map(|(method, (absent, all))| {
+            format!(
+                "{method}: seed{} {} ({} of {all})",
+                if absent.len() == 1 { "" } else { "s" },
+                absent.join(", "),
+                absent.len()
+            )
+        })
+        .collect()
+}
+
 /// F1 by seed of a group's runs (runs without a seed or an F1 left out).
 fn f1_by_seed(g: &Group, metric: Metric) -> BTreeMap<u64, f64> {
     g.runs
@@ -622,10 +662,16 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
         }
     }
     let experiment_file = source.join(EXPERIMENT_FILE);
+    let mut missing = Vec::new();
     let experiment = if experiment_file.is_file() {
         let text = std::fs::read_to_string(&experiment_file)
             .with_context(|| format!("cannot read {}", experiment_file.display()))?;
-        let description = Experiment::load(&experiment_file)?.description;
+        let loaded = Experiment::load(&experiment_file)?;
+        missing = missing_runs(&loaded, &experiment_file, source);
+        for m in &missing {
+            eprintln!("warning: the experiment lists runs this report lacks: {m}");
+        }
+        let description = loaded.description;
         Some((
             text,
             (!description.trim().is_empty()).then_some(description),
@@ -642,6 +688,7 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
         manifests: runs.iter().filter_map(|r| r.manifest.as_ref()).collect(),
         runs: runs.len(),
         summary,
+        missing,
     })?;
     written.insert(written.len() - 2 * figures.len(), dir.join("report.html"));
     Ok(Written {

@@ -32,6 +32,8 @@ pub struct Page<'a> {
     pub runs: usize,
     /// The summary's sentences (best method per data set, by how much, with what confidence).
     pub summary: Vec<String>,
+    /// The runs the experiment lists that the report lacks, a line per method and data set.
+    pub missing: Vec<String>,
 }
 
 /// Tables the page folds away (long, and read less often than the rest).
@@ -93,6 +95,18 @@ pub fn write_html(page: &Page) -> Result<()> {
         let _ = writeln!(h, "<p>{}</p>", inline(description));
     }
     h.push_str("<h2 id=\"summary\">Summary</h2>\n");
+    if !page.missing.is_empty() {
+        let _ = writeln!(
+            h,
+            "<p><b>This report holds {} runs; the experiment file lists more, which have not \
+             run (or not to their end), so the figures below rest on fewer seeds than it says:</b></p>\n<ul>",
+            page.runs
+        );
+        for m in &page.missing {
+            let _ = writeln!(h, "<li>{}</li>", inline(m));
+        }
+        h.push_str("</ul>\n");
+    }
     if page.summary.is_empty() {
         h.push_str("<p>No run has an F1 to compare.</p>\n");
     } else {

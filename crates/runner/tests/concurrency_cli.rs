@@ -212,6 +212,19 @@ fn a_sweep_reruns_a_damaged_run_and_refuses_two_runs_in_one_folder() {
             "{}",
             text(&report)
         );
+        // And says which runs of the experiment it lacks, on the terminal and on the page.
+        assert!(
+            text(&report).contains(
+                "the experiment lists runs this report lacks: toy/dagmm: seed 1 (1 of 2)"
+            ),
+            "{}",
+            text(&report)
+        );
+        let page = std::fs::read_to_string(out.join("report.html")).unwrap();
+        assert!(
+            page.contains("<li>toy/dagmm: seed 1 (1 of 2)</li>"),
+            "missing runs not on the page"
+        );
         let table = std::fs::read_to_string(out.join("table.md")).unwrap();
         assert!(
             table.contains("| dagmm | 0 |"),
