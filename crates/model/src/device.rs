@@ -47,6 +47,8 @@ pub enum DeviceChoice {
 impl DeviceChoice {
     /// Whether this build can drive wgpu devices.
     pub const WGPU_BUILT: bool = cfg!(feature = "wgpu");
+    /// Whether this build has Burn's NdArray backend (the `ndarray` feature).
+    pub const NDARRAY_BUILT: bool = cfg!(feature = "ndarray");
 
     /// The Burn device (without autodiff), started if it is a wgpu device not yet started.
     ///
@@ -56,8 +58,16 @@ impl DeviceChoice {
     pub fn try_device(self) -> Result<Device> {
         match self {
             DeviceChoice::Flex => Ok(Device::flex()),
+            #[cfg(feature = "ndarray")]
             #[allow(deprecated)]
             DeviceChoice::Ndarray => Ok(Device::ndarray()),
+            #[cfg(not(feature = "ndarray"))]
+            DeviceChoice::Ndarray => Err(ModelError::Device {
+                device: "ndarray".into(),
+                reason: "this build has no ndarray backend (build with the `ndarray` feature; \
+                         `flex` is the default CPU backend)"
+                    .into(),
+            }),
             DeviceChoice::Wgpu(adapter) => wgpu_device(adapter),
         }
     }
@@ -356,16 +366,16 @@ pub struct DeviceInfo {
 /// with; an adapter listed here may still fail to start (a broken driver), which training
 /// reports as an error.
 pub fn available_devices() -> Vec<DeviceInfo> {
-    let mut out = vec![
-        DeviceInfo {
-            name: "flex".into(),
-            description: "CPU, Burn's pure-Rust backend (the default)".into(),
-        },
-        DeviceInfo {
+    let mut out = vec![DeviceInfo {
+        name: "flex".into(),
+        description: "CPU, Burn's pure-Rust backend (the default)".into(),
+    }];
+    if DeviceChoice::NDARRAY_BUILT {
+        out.push(DeviceInfo {
             name: "ndarray".into(),
             description: "CPU, Burn's NdArray backend".into(),
-        },
-    ];
+        });
+    }
     out.extend(wgpu_adapters());
     out
 }
@@ -449,6 +459,11 @@ mod tests {
     fn cpu_devices_are_listed_first() {
         let all = available_devices();
         assert_eq!(all[0].name, "flex");
-        assert_eq!(all[1].name, "ndarray");
+        if DeviceChoice::NDARRAY_BUILT {
+            assert_eq!(all[1].name, "ndarray");
+        } else {
+            let err = DeviceChoice::Ndarray.try_device().unwrap_err().to_string();
+            assert!(err.contains("`ndarray` feature"), "{err}");
+        }
     }
 }

@@ -16,7 +16,9 @@ use plotters::prelude::*;
 
 use crate::output::atomically;
 
-const FONT: &[u8] = include_bytes!("../assets/DejaVuSans.ttf");
+/// DejaVu Sans with every glyph's box reaching the ascender (`scripts/align_font_glyph_tops.py`),
+/// so that plotters puts a decimal point on the baseline of a PNG's text, not a pixel above it.
+const FONT: &[u8] = include_bytes!("../assets/DejaVuSansAligned.ttf");
 static REGISTER: Once = Once::new();
 
 pub fn register_font() {
@@ -462,6 +464,55 @@ pub fn render_png(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The bottom row of each run of inked columns of a white image (a glyph each, for text
+    /// whose glyphs do not touch).
+    fn glyph_bottoms(buf: &[u8], w: usize, h: usize) -> Vec<usize> {
+        let inked = |x: usize, y: usize| buf[(y * w + x) * 3] < 160;
+        let mut bottoms = Vec::new();
+        let mut current: Option<usize> = None;
+        for x in 0..w {
+            let bottom = (0..h).rev().find(|&y| inked(x, y));
+            match (bottom, current) {
+                (Some(b), Some(c)) => current = Some(c.max(b)),
+                (Some(b), None) => current = Some(b),
+                (None, Some(c)) => {
+                    bottoms.push(c);
+                    current = None;
+                }
+                (None, None) => {}
+            }
+        }
+        bottoms.extend(current);
+        bottoms
+    }
+
+    #[test]
+    fn a_decimal_point_sits_on_the_baseline_in_pngs() {
+        register_font();
+        for size in [11.0, 12.0, 13.0, 14.0, 16.0, 20.0] {
+            let (w, h) = (160usize, 60usize);
+            let mut buf = vec![255u8; w * h * 3];
+            {
+                let root =
+                    BitMapBackend::with_buffer(&mut buf, (w as u32, h as u32)).into_drawing_area();
+                root.draw(&Text::new(
+                    "0.2 1.5",
+                    (8, 12),
+                    ("sans-serif", size).into_font(),
+                ))
+                .unwrap();
+                root.present().unwrap();
+            }
+            // Six glyphs (two may touch at small sizes and count as one).
+            let bottoms = glyph_bottoms(&buf, w, h);
+            assert!(bottoms.len() >= 5, "size {size}: {bottoms:?}");
+            assert!(
+                bottoms.iter().all(|&b| b == bottoms[0]),
+                "size {size}: glyph bottoms {bottoms:?} (0 . 2 1 . 5)"
+            );
+        }
+    }
 
     #[test]
     fn linear_ticks_are_round_and_inside() {
