@@ -57,7 +57,10 @@ fn finish(config: RunConfig, out: &Path) -> Result<()> {
         out,
         &progress,
         None,
-        Extras { pictures: true },
+        Extras {
+            pictures: true,
+            ..Extras::default()
+        },
         Resume::No,
     )?;
     progress.finish(None);

@@ -27,6 +27,9 @@ pub struct Extras {
     /// `scatter.png` (truth beside prediction on the first two features) and `histogram.png`
     /// (test scores with the cut): the tutorials' pictures.
     pub pictures: bool,
+    /// `histogram.png`, `roc.png`/`.svg` (labelled rows) and `losses.png`/`.svg` (a detector
+    /// trained by epoch): one run's pictures (`dagmm train`).
+    pub run_pictures: bool,
 }
 
 /// Whether a run continues the checkpoint an interrupted run into the same folder left.
@@ -68,7 +71,7 @@ pub fn is_transient(name: &str) -> bool {
 
 /// What a run folder holds: anything else in an `--out` folder is the user's, and a run that
 /// replaced the folder would lose it.
-const RUN_ENTRIES: [&str; 8] = [
+const RUN_ENTRIES: [&str; 12] = [
     "config.toml",
     "losses.csv",
     "scores.csv",
@@ -77,6 +80,10 @@ const RUN_ENTRIES: [&str; 8] = [
     "model",
     "scatter.png",
     "histogram.png",
+    "roc.png",
+    "roc.svg",
+    "losses.png",
+    "losses.svg",
 ];
 
 /// Refuses an `out` that holds something a run must not replace: a folder that is not a run
@@ -466,6 +473,9 @@ fn write_run(
             )?;
         }
     }
+    if extras.run_pictures {
+        run_pictures(out, &output)?;
+    }
     let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
     manifest.resumed_after_epoch = resumed_after;
     write_json(&out.join(MANIFEST_FILE), &manifest)?;
@@ -499,6 +509,80 @@ pub fn numeric_header_warning(path: &Path, columns: &[String]) -> Option<String>
             )
         },
     )
+}
+
+/// One run's pictures: the test scores by class with the cut, the ROC curve with its AUC in the
+/// legend (labelled rows), and each loss term per epoch of the main stage (a detector trained by
+/// epoch).
+fn run_pictures(out: &Path, output: &RunOutput) -> Result<()> {
+    use crate::charts::Axis;
+    use crate::report_plots::{line_chart, loss_panels, LineChart, LossPanel, Series};
+    let s = &output.summary;
+    let t = &output.test;
+    plots::score_histogram(
+        &out.join("histogram.png"),
+        &t.scores.score,
+        t.labels.as_deref(),
+        s.threshold,
+        &format!("{} (rows above the cut are flagged)", s.score.name()),
+    )?;
+    let kind = detector_words_of(s);
+    if let (Some(curves), Some(auc)) = (&s.curves, s.roc_auc) {
+        line_chart(
+            &out.join("roc"),
+            &LineChart {
+                title: &format!("ROC curve: {kind}, seed {}", s.seed.unwrap_or(0)),
+                x_desc: "false positive rate",
+                y_desc: "true positive rate",
+                x: Axis::linear(0.0, 1.0),
+                y: Axis::linear(0.0, 1.02),
+                diagonal: true,
+                cut: None,
+            },
+            &[Series {
+                name: format!("ROC AUC {auc:.4}"),
+                points: curves.roc.iter().map(|p| (p[0], p[1])).collect(),
+                errors: None,
+            }],
+        )?;
+    }
+    let main: Vec<&dagmm_model::EpochLosses> = output
+        .history
+        .iter()
+        .filter(|e| e.stage == dagmm_model::TrainingStage::Train)
+        .collect();
+    if !main.is_empty() {
+        let term = |name: &str, f: fn(&dagmm_model::EpochLosses) -> f64| Series {
+            name: name.into(),
+            points: main.iter().map(|e| (e.epoch as f64, f(e))).collect(),
+            errors: None,
+        };
+        let terms: Vec<Series> = [
+            term("objective J", |e| e.total),
+            term("reconstruction", |e| e.reconstruction),
+            term("sample energy", |e| e.energy),
+            term("covariance penalty", |e| e.penalty),
+            term("variant's term", |e| e.regularization),
+        ]
+        .into_iter()
+        // A term the method does not optimise is zero in every epoch: left out.
+        .filter(|s| s.points.iter().any(|p| p.1 != 0.0))
+        .collect();
+        loss_panels(
+            &out.join("losses"),
+            &format!("Training loss terms: {kind}"),
+            &[LossPanel {
+                title: format!("seed {}, {} epochs", s.seed.unwrap_or(0), main.len()),
+                terms,
+            }],
+        )?;
+    }
+    Ok(())
+}
+
+/// The detector's name for a picture's title.
+fn detector_words_of(s: &dagmm_pipeline::RunSummary) -> String {
+    s.detector_kind().name().to_string()
 }
 
 /// The detector as a line names it: its kind, and for DAGMM's family the switches that make it

@@ -435,8 +435,17 @@ pub fn run_sweep(
             String::new()
         },
     );
-    // The report of what is under OUT now (a shard's report holds the other shards' finished
-    // runs too; the last shard to end writes the whole one). Its failure fails no run.
+    // The report of what is under OUT. A shard leaves it to whoever knows that every shard has
+    // ended (`scripts/slurm/submit.sh` submits it as a job after them). Its failure fails no run.
+    if let Some(s) = shard {
+        eprintln!(
+            "shard {}/{} done; once every shard has finished, `dagmm report {}` writes the report",
+            s.index,
+            s.count,
+            out.display()
+        );
+        return Ok(());
+    }
     match crate::report::run_report(out) {
         Ok(written) => eprintln!(
             "wrote the report: {} ({} files; `dagmm report {}` writes it again)",

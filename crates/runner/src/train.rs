@@ -170,7 +170,10 @@ pub fn run_train(args: &TrainArgs) -> Result<()> {
         &args.out,
         &progress,
         None,
-        Extras::default(),
+        Extras {
+            run_pictures: true,
+            ..Extras::default()
+        },
         resume,
     );
     progress.finish(None);

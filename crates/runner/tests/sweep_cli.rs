@@ -418,6 +418,17 @@ fn own_data_trains_and_sweeps_with_the_default_config_named_after_the_file() {
     }
     let manifest = std::fs::read_to_string(run.join("manifest.json")).unwrap();
     assert!(manifest.contains("(the default config for"), "{manifest}");
+    // One run gets its pictures: the scores with the cut, the ROC curve, the loss terms.
+    for picture in [
+        "histogram.png",
+        "roc.png",
+        "roc.svg",
+        "losses.png",
+        "losses.svg",
+    ] {
+        let bytes = std::fs::read(run.join(picture)).unwrap_or_else(|e| panic!("{picture}: {e}"));
+        assert!(bytes.len() > 1000, "{picture}: {} bytes", bytes.len());
+    }
 
     let exp = dir.path().join("own.toml");
     std::fs::write(
