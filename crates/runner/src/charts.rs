@@ -68,6 +68,9 @@ pub enum Scale {
     SymLog,
     /// `log10(v)` for counts of 1 or more.
     LogCount,
+    /// `log10(v)` for rates in (0, 1] (a ROC curve's false positive rate, where good detectors
+    /// crowd below 0.05); values at or below the axis's end are drawn at it.
+    LogRate,
 }
 
 impl Scale {
@@ -76,6 +79,7 @@ impl Scale {
             Scale::Linear => v,
             Scale::SymLog => v.signum() * v.abs().ln_1p() / std::f64::consts::LN_10,
             Scale::LogCount => v.max(f64::MIN_POSITIVE).log10(),
+            Scale::LogRate => v.max(1e-12).log10(),
         }
     }
 
@@ -83,7 +87,7 @@ impl Scale {
         match self {
             Scale::Linear => t,
             Scale::SymLog => t.signum() * (10f64.powf(t.abs()) - 1.0),
-            Scale::LogCount => 10f64.powf(t),
+            Scale::LogCount | Scale::LogRate => 10f64.powf(t),
         }
     }
 }
@@ -192,6 +196,34 @@ impl Axis {
         }
     }
 
+    /// A log axis for rates from `lowest` to 1, ticked at each decade (`0.001`, `0.01`, `0.1`,
+    /// `1`); a rate below `lowest` (a zero) is drawn at the axis's left end.
+    pub fn log_rate(lowest: f64) -> Axis {
+        let lo = lowest.max(1e-9).log10().floor();
+        let ticks = (lo as i32..=0).map(f64::from).collect();
+        Axis {
+            scale: Scale::LogRate,
+            lo,
+            hi: 0.02,
+            ticks,
+            decimals: 0,
+        }
+    }
+
+    /// The page coordinate of `v`, kept inside the axis for a log rate (a rate of 0 at its
+    /// left end).
+    pub fn at_clamped(&self, v: f64) -> f64 {
+        match self.scale {
+            Scale::LogRate => self.at(v).clamp(self.lo, self.hi),
+            _ => self.at(v),
+        }
+    }
+
+    /// The value at page coordinate `t`.
+    pub fn scale_value(&self, t: f64) -> f64 {
+        self.scale.value_at(t)
+    }
+
     /// The page coordinate of `v`.
     pub fn at(&self, v: f64) -> f64 {
         self.scale.to_page(v)
@@ -212,6 +244,7 @@ impl Axis {
                 }
             }
             Scale::SymLog | Scale::LogCount => round_number(self.scale.value_at(t)),
+            Scale::LogRate => format!("{}", self.scale.value_at(t.round())),
         }
     }
 
@@ -512,6 +545,18 @@ mod tests {
                 "size {size}: glyph bottoms {bottoms:?} (0 . 2 1 . 5)"
             );
         }
+    }
+
+    #[test]
+    fn a_log_rate_axis_ticks_each_decade_and_puts_a_zero_rate_at_its_end() {
+        let a = Axis::log_rate(1e-4);
+        assert_eq!(a.ticks, vec![-4.0, -3.0, -2.0, -1.0, 0.0]);
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert_eq!(labels, ["0.0001", "0.001", "0.01", "0.1", "1"]);
+        assert_eq!(a.at_clamped(0.0), a.lo);
+        assert!((a.at_clamped(0.01) - (-2.0)).abs() < 1e-12);
+        // A linear axis is not clamped.
+        assert_eq!(Axis::linear(0.0, 1.0).at_clamped(-0.5), -0.5);
     }
 
     #[test]

@@ -401,6 +401,25 @@ fn missing_runs(experiment: &Experiment, file: &Path, dir: &Path) -> Vec<String>
         .collect()
 }
 
+/// Whether a run's objective weighs the loss term `term` (as [`LOSS_TERMS`] names it): DAGMM's
+/// family computes every term but may weigh one by 0 (E2E-AE: λ1 = λ2 = 0; GMM-EN: no
+/// reconstruction), and a term it does not optimise is not drawn. Without a manifest, every term.
+fn optimised(run: &Run, term: &str) -> bool {
+    let Some(config) = run.manifest.as_ref().map(|m| &m.config) else {
+        return true;
+    };
+    if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
+        return true;
+    }
+    let loss = config.dagmm().loss;
+    match term {
+        "reconstruction" => loss.reconstruction_weight != 0.0,
+        "sample energy" => loss.lambda_energy != 0.0,
+        "covariance penalty" => loss.lambda_cov != 0.0,
+        _ => true,
+    }
+}
+
 /// F1 by seed of a group's runs (runs without a seed or an F1 left out).
 fn f1_by_seed(g: &Group, metric: Metric) -> BTreeMap<u64, f64> {
     g.runs
@@ -1041,7 +1060,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             (
                 "roc",
                 "ROC curves",
-                "false positive rate",
+                "false positive rate (log scale)",
                 "true positive rate",
                 true,
             ),
@@ -1059,8 +1078,12 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                     let r = &g.runs[0];
                     let c = r.summary.curves.as_ref()?;
                     let pts = points(if key == "roc" { &c.roc } else { &c.pr });
+                    let auc = match (key, r.summary.roc_auc) {
+                        ("roc", Some(a)) => format!(", AUC {a:.4}"),
+                        _ => String::new(),
+                    };
                     (!pts.is_empty()).then(|| Series {
-                        name: format!("{} (seed {})", name(m, g), seed(r)),
+                        name: format!("{} (seed {}){auc}", name(m, g), seed(r)),
                         points: pts,
                         errors: None,
                     })
@@ -1074,7 +1097,13 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                         title: &format!("{data}: {title}"),
                         x_desc,
                         y_desc,
-                        x: Axis::linear(0.0, 1.0),
+                        // Good detectors' ROC curves crowd below a false positive rate of 0.05:
+                        // a log axis spreads them (a rate of 0 is drawn at its left end).
+                        x: if key == "roc" {
+                            Axis::log_rate(1e-4)
+                        } else {
+                            Axis::linear(0.0, 1.0)
+                        },
                         y: Axis::linear(0.0, 1.02),
                         diagonal,
                         cut: None,
@@ -1090,6 +1119,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                 let first = &g.runs[0].losses;
                 let terms: Vec<Series> = first
                     .iter()
+                    .filter(|(term, _)| optimised(&g.runs[0], term))
                     .filter_map(|(term, _)| {
                         let columns: Vec<&Vec<f64>> = g
                             .runs
@@ -1116,11 +1146,25 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             })
             .collect();
         if !panels.is_empty() {
+            // Say which methods have no panel rather than leave them out silently.
+            let without: Vec<String> = methods
+                .iter()
+                .filter(|(_, g)| g.runs[0].losses.is_empty())
+                .map(|(m, g)| name(m, g))
+                .collect();
             let stem = figure(
                 "losses",
                 format!(
-                    "{data}: each loss term per training epoch (mean over seeds), on a \
-                     symmetric-log axis"
+                    "{data}: each loss term the method optimises, per training epoch (mean over \
+                     seeds), on a symmetric-log axis{}",
+                    if without.is_empty() {
+                        String::new()
+                    } else {
+                        format!(
+                            "; no training loss to draw (not trained by epoch): {}",
+                            without.join(", ")
+                        )
+                    }
                 ),
             );
             loss_panels(&stem, &format!("{data}: training loss terms"), &panels)?;

@@ -63,13 +63,19 @@ fn draw_lines<DB: DrawingBackend>(
     let mut chart = frame(&data, layout.title, (x, layout.x_desc), (y, layout.y_desc))?;
     let mut keys = Vec::new();
     if layout.diagonal {
-        let lo = x.lo.max(y.lo);
-        let hi = x.hi.min(y.hi);
+        // y = x, drawn through the axes' scales (a curve on a log x axis).
+        let (lo, hi) = (x.scale_value(x.lo), x.scale_value(x.hi).min(1.0));
+        let chance: Vec<(f64, f64)> = (0..=200)
+            .map(|i| {
+                let v = match x.scale {
+                    crate::charts::Scale::Linear => lo + (hi - lo) * i as f64 / 200.0,
+                    _ => lo * (hi / lo).powf(i as f64 / 200.0),
+                };
+                (x.at_clamped(v), y.at(v))
+            })
+            .collect();
         chart
-            .draw_series(LineSeries::new(
-                vec![(lo, lo), (hi, hi)],
-                BLACK.mix(0.3).stroke_width(1),
-            ))
+            .draw_series(LineSeries::new(chance, BLACK.mix(0.3).stroke_width(1)))
             .map_err(draw_error)?;
         keys.push(Key {
             name: "chance".into(),
@@ -79,7 +85,11 @@ fn draw_lines<DB: DrawingBackend>(
     }
     for (i, s) in series.iter().enumerate() {
         let c = color(i);
-        let page: Vec<(f64, f64)> = s.points.iter().map(|&(a, b)| (x.at(a), y.at(b))).collect();
+        let page: Vec<(f64, f64)> = s
+            .points
+            .iter()
+            .map(|&(a, b)| (x.at_clamped(a), y.at(b)))
+            .collect();
         chart
             .draw_series(LineSeries::new(page.clone(), c.stroke_width(2)))
             .map_err(draw_error)?;

@@ -474,7 +474,7 @@ fn write_run(
         }
     }
     if extras.run_pictures {
-        run_pictures(out, &output)?;
+        run_pictures(out, &output, config)?;
     }
     let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
     manifest.resumed_after_epoch = resumed_after;
@@ -514,7 +514,7 @@ pub fn numeric_header_warning(path: &Path, columns: &[String]) -> Option<String>
 /// One run's pictures: the test scores by class with the cut, the ROC curve with its AUC in the
 /// legend (labelled rows), and each loss term per epoch of the main stage (a detector trained by
 /// epoch).
-fn run_pictures(out: &Path, output: &RunOutput) -> Result<()> {
+fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()> {
     use crate::charts::Axis;
     use crate::report_plots::{line_chart, loss_panels, LineChart, LossPanel, Series};
     let s = &output.summary;
@@ -532,9 +532,9 @@ fn run_pictures(out: &Path, output: &RunOutput) -> Result<()> {
             &out.join("roc"),
             &LineChart {
                 title: &format!("ROC curve: {kind}, seed {}", s.seed.unwrap_or(0)),
-                x_desc: "false positive rate",
+                x_desc: "false positive rate (log scale)",
                 y_desc: "true positive rate",
-                x: Axis::linear(0.0, 1.0),
+                x: Axis::log_rate(1e-4),
                 y: Axis::linear(0.0, 1.02),
                 diagonal: true,
                 cut: None,
@@ -565,8 +565,20 @@ fn run_pictures(out: &Path, output: &RunOutput) -> Result<()> {
             term("variant's term", |e| e.regularization),
         ]
         .into_iter()
-        // A term the method does not optimise is zero in every epoch: left out.
+        // A term the method does not optimise (weighed by 0, or zero in every epoch): left out.
         .filter(|s| s.points.iter().any(|p| p.1 != 0.0))
+        .filter(|s| {
+            if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
+                return true;
+            }
+            let loss = config.dagmm().loss;
+            match s.name.as_str() {
+                "reconstruction" => loss.reconstruction_weight != 0.0,
+                "sample energy" => loss.lambda_energy != 0.0,
+                "covariance penalty" => loss.lambda_cov != 0.0,
+                _ => true,
+            }
+        })
         .collect();
         loss_panels(
             &out.join("losses"),
