@@ -716,8 +716,42 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
     })
 }
 
+/// Which commits of dagmm made a report's runs, and how many each (from their manifests), so a
+/// table made by an older binary says so: `Runs made by dagmm commit 6dc7f99313 (12 runs),
+/// fbc67ddd5a (40 runs).`
+fn provenance_line(groups: &Groups) -> String {
+    let mut by_commit: BTreeMap<String, usize> = BTreeMap::new();
+    for r in groups.values().flat_map(|g| &g.runs) {
+        let commit = match r.manifest.as_ref().map(|m| &m.git) {
+            Some(git) => match &git.commit {
+                Some(c) => {
+                    let short: String = c.chars().take(10).collect();
+                    if git.dirty == Some(true) {
+                        format!("{short} (with uncommitted changes)")
+                    } else {
+                        short
+                    }
+                }
+                None => "unknown (not a git checkout)".into(),
+            },
+            None => "unknown (no manifest)".into(),
+        };
+        *by_commit.entry(commit).or_insert(0) += 1;
+    }
+    let parts: Vec<String> = by_commit
+        .iter()
+        .map(|(c, n)| format!("{c} ({n} run{})", if *n == 1 { "" } else { "s" }))
+        .collect();
+    format!(
+        "Runs made by dagmm commit{} {}.\n\n",
+        if parts.len() == 1 { "" } else { "s" },
+        parts.join(", ")
+    )
+}
+
 fn write_tables(dir: &Path, groups: &Groups) -> Result<String> {
-    let mut md = String::from("| data set | method | seeds | epochs |");
+    let mut md = provenance_line(groups);
+    md.push_str("| data set | method | seeds | epochs |");
     let mut csv = String::from("data_set,method,label,seeds,epochs");
     for (metric, title) in METRICS {
         let key = metric.key();
