@@ -1146,6 +1146,69 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                 )?;
             }
         }
+        // F1 against the training rows' contamination (the DAGMM paper's Table 3 as a figure): one
+        // line per method whose grid varies `data.contamination`, mean ± std over seeds.
+        let mut by_contamination: BTreeMap<String, Vec<(f64, Vec<f64>)>> = BTreeMap::new();
+        for (m, g) in &methods {
+            let Some((base, point)) = m.rsplit_once('/') else {
+                continue;
+            };
+            let Some(c) = point
+                .strip_prefix("data.contamination=")
+                .and_then(|v| v.parse::<f64>().ok())
+            else {
+                continue;
+            };
+            if let Some(v) = values(&g.runs, Metric::F1) {
+                let label = g
+                    .label
+                    .as_deref()
+                    .and_then(|l| l.split(" (").next())
+                    .unwrap_or(base)
+                    .to_string();
+                by_contamination
+                    .entry(label)
+                    .or_default()
+                    .push((100.0 * c, v));
+            }
+        }
+        if !by_contamination.is_empty() {
+            let series: Vec<Series> = by_contamination
+                .into_iter()
+                .map(|(label, mut points)| {
+                    points.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series {
+                        name: label,
+                        points: points.iter().map(|(c, v)| (*c, mean_std(v).0)).collect(),
+                        errors: Some(points.iter().map(|(_, v)| mean_std(v).1).collect()),
+                    }
+                })
+                .collect();
+            let hi = series
+                .iter()
+                .flat_map(|s| s.points.iter().map(|p| p.0))
+                .fold(0.0, f64::max);
+            let stem = figure(
+                "f1_vs_contamination",
+                format!(
+                    "{data}: F1 against the share of anomalies mixed into the training rows \
+                     (data.contamination), mean ± std over seeds"
+                ),
+            );
+            line_chart(
+                &stem,
+                &LineChart {
+                    title: &format!("{data}: F1 against the training rows' contamination"),
+                    x_desc: "anomalies among the training rows (%)",
+                    y_desc: "F1",
+                    x: Axis::linear(0.0, hi * 1.1),
+                    y: Axis::linear(0.0, 1.02),
+                    diagonal: false,
+                    cut: None,
+                },
+                &series,
+            )?;
+        }
         // Training loss terms per epoch, mean over seeds, one panel per method.
         let panels: Vec<LossPanel> = methods
             .iter()
@@ -1422,6 +1485,33 @@ mod tests {
             .path()
             .join("plots/kddcup_f1_vs_percentile.png")
             .is_file());
+    }
+
+    #[test]
+    fn a_contamination_grid_gets_the_f1_against_contamination_figure() {
+        let dir = tempfile::tempdir().unwrap();
+        for (c, f1s) in [("0.01", [0.9, 0.8]), ("0.05", [0.6, 0.7])] {
+            for (seed, f1) in f1s.iter().enumerate() {
+                let run = dir
+                    .path()
+                    .join(format!("kddcup/dagmm/data.contamination={c}/seed{seed}"));
+                write_summary(&run, &summary(seed as u64, 2, *f1, *f1));
+            }
+        }
+        let written = run_report(dir.path()).unwrap();
+        let stem = dir.path().join("plots/kddcup_f1_vs_contamination");
+        for ext in ["png", "svg"] {
+            assert!(crate::charts::with_extension(&stem, ext).is_file(), "{ext}");
+        }
+        assert!(written
+            .files
+            .iter()
+            .any(|f| f.ends_with("plots/kddcup_f1_vs_contamination.png")));
+        let svg = std::fs::read_to_string(crate::charts::with_extension(&stem, "svg")).unwrap();
+        assert!(
+            svg.contains("anomalies among the training rows (%)"),
+            "no axis title"
+        );
     }
 
     #[test]
