@@ -418,15 +418,35 @@ pub fn class_histogram(scores: &[f64], labels: &[u8], bins: usize) -> Result<Cla
     if hi <= lo {
         hi = lo + 1.0;
     }
-    let width = (hi - lo) / bins as f64;
+    // Where the middle half of the scores fills under a twentieth of the range (KDDCUP's
+    // energies: the normal rows within a few units, the anomalies out to hundreds), equal bins
+    // would put nearly every row in one: the bins are then equal in `asinh((v − median) / s)`,
+    // s half the interquartile range, fine around the bulk and coarse in the tail.
+    let median = percentile(scores, 50.0)?;
+    let iqr = percentile(scores, 75.0)? - percentile(scores, 25.0)?;
+    let skewed = iqr > 0.0 && iqr < 0.05 * (hi - lo);
+    let s = iqr / 2.0;
+    let to = |v: f64| {
+        if skewed {
+            ((v - median) / s).asinh()
+        } else {
+            v
+        }
+    };
+    let from = |t: f64| if skewed { median + s * t.sinh() } else { t };
+    let (tlo, thi) = (to(lo), to(hi));
+    let width = (thi - tlo) / bins as f64;
     let mut counts = [vec![0u64; bins], vec![0u64; bins]];
-    for (s, &l) in scores.iter().zip(labels) {
-        let b = (((s - lo) / width).floor().max(0.0) as usize).min(bins - 1);
+    for (v, &l) in scores.iter().zip(labels) {
+        let b = (((to(*v) - tlo) / width).floor().max(0.0) as usize).min(bins - 1);
         counts[usize::from(l == 1)][b] += 1;
     }
     let [normal, anomaly] = counts;
+    let mut edges: Vec<f64> = (0..=bins).map(|i| from(tlo + width * i as f64)).collect();
+    edges[0] = lo;
+    edges[bins] = hi;
     Ok(ClassHistogram {
-        edges: (0..=bins).map(|i| lo + width * i as f64).collect(),
+        edges,
         normal,
         anomaly,
     })
@@ -466,6 +486,30 @@ mod tests {
             (900, 100)
         );
         assert_eq!(h.edges.len(), 11);
+        // Uniform scores: equal bins.
+        assert!((h.edges[1] - h.edges[0] - (h.edges[10] - h.edges[9])).abs() < 1e-9);
+    }
+
+    #[test]
+    fn skewed_scores_get_bins_fine_around_the_bulk_and_coarse_in_the_tail() {
+        // KDDCUP-like energies: 9,000 normal rows within [-6, -4], 1,000 anomalies out to 500.
+        let mut scores: Vec<f64> = (0..9000)
+            .map(|i| -6.0 + 2.0 * (i as f64) / 9000.0)
+            .collect();
+        scores.extend((0..1000).map(|i| 500.0 * (i as f64) / 1000.0));
+        let labels: Vec<u8> = (0..10_000).map(|i| u8::from(i >= 9000)).collect();
+        let h = class_histogram(&scores, &labels, 60).unwrap();
+        assert_eq!(h.normal.iter().sum::<u64>(), 9000);
+        assert_eq!(h.anomaly.iter().sum::<u64>(), 1000);
+        // The normal rows spread over many bins rather than one.
+        let used = h.normal.iter().filter(|n| **n > 0).count();
+        assert!(
+            used >= 15,
+            "the normal rows fill {used} bins: {:?}",
+            h.normal
+        );
+        assert!(h.edges.windows(2).all(|w| w[1] > w[0]));
+        assert!(h.edges[60] - h.edges[59] > 10.0 * (h.edges[20] - h.edges[19]));
     }
 
     #[test]

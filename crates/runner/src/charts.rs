@@ -71,6 +71,9 @@ pub enum Scale {
     /// `log10(v)` for rates in (0, 1] (a ROC curve's false positive rate, where good detectors
     /// crowd below 0.05); values at or below the axis's end are drawn at it.
     LogRate,
+    /// A histogram's bins, each one unit wide on the page, whatever their widths in value
+    /// (bins equal on a non-linear scale: `Axis::bins`).
+    Bins,
 }
 
 impl Scale {
@@ -80,6 +83,7 @@ impl Scale {
             Scale::SymLog => v.signum() * v.abs().ln_1p() / std::f64::consts::LN_10,
             Scale::LogCount => v.max(f64::MIN_POSITIVE).log10(),
             Scale::LogRate => v.max(1e-12).log10(),
+            Scale::Bins => v,
         }
     }
 
@@ -88,6 +92,7 @@ impl Scale {
             Scale::Linear => t,
             Scale::SymLog => t.signum() * (10f64.powf(t.abs()) - 1.0),
             Scale::LogCount | Scale::LogRate => 10f64.powf(t),
+            Scale::Bins => t,
         }
     }
 }
@@ -101,6 +106,8 @@ pub struct Axis {
     pub hi: f64,
     pub ticks: Vec<f64>,
     decimals: usize,
+    /// [`Scale::Bins`]: the increasing bin edges, each bin one unit wide on the page.
+    edges: Vec<f64>,
 }
 
 impl Axis {
@@ -132,6 +139,7 @@ impl Axis {
             hi,
             ticks,
             decimals,
+            edges: Vec::new(),
         }
     }
 
@@ -179,6 +187,7 @@ impl Axis {
             hi: phi,
             ticks,
             decimals: 0,
+            edges: Vec::new(),
         }
     }
 
@@ -193,6 +202,7 @@ impl Axis {
             hi: top,
             ticks,
             decimals: 0,
+            edges: Vec::new(),
         }
     }
 
@@ -207,6 +217,7 @@ impl Axis {
             hi: 0.02,
             ticks,
             decimals: 0,
+            edges: Vec::new(),
         }
     }
 
@@ -224,9 +235,72 @@ impl Axis {
         self.scale.value_at(t)
     }
 
+    /// An axis on which each bin of `edges` (increasing) is one unit wide, so that bins equal on
+    /// a non-linear scale (a histogram of skewed scores) are drawn equal; values beyond the ends
+    /// (a cut) continue at the end bins' widths. Ticked at round values (0, ±1, ±2, ±5, ±10, …)
+    /// at least six bins apart, labelled with their values.
+    pub fn bins(edges: &[f64], also: impl Iterator<Item = f64>) -> Axis {
+        let mut axis = Axis {
+            scale: Scale::Bins,
+            lo: 0.0,
+            hi: (edges.len().max(2) - 1) as f64,
+            ticks: Vec::new(),
+            decimals: 0,
+            edges: edges.to_vec(),
+        };
+        for v in also.filter(|v| v.is_finite()) {
+            let t = axis.at(v);
+            axis.lo = axis.lo.min(t - 0.5);
+            axis.hi = axis.hi.max(t + 0.5);
+        }
+        // Candidates by roundness: 0, the powers of ten, then their doubles and fives.
+        let mut candidates = vec![0.0];
+        for m in [1.0, 5.0, 2.0] {
+            for k in -3..=7 {
+                let v = m * 10f64.powi(k);
+                candidates.extend([v, -v]);
+            }
+        }
+        let (first, last) = (edges[0], edges[edges.len() - 1]);
+        // And the middle of the narrowest bin (where the bins are finest: the bulk of the rows),
+        // which round values may all miss.
+        if let Some(b) = (0..edges.len() - 1)
+            .min_by(|&i, &j| (edges[i + 1] - edges[i]).total_cmp(&(edges[j + 1] - edges[j])))
+        {
+            candidates.push((edges[b] + edges[b + 1]) / 2.0);
+        }
+        let mut ticks: Vec<f64> = Vec::new();
+        for v in candidates {
+            if v < first || v > last {
+                continue;
+            }
+            let t = axis.at(v);
+            if ticks.iter().all(|u| (u - t).abs() >= 6.0) {
+                ticks.push(t);
+            }
+        }
+        ticks.sort_by(f64::total_cmp);
+        axis.ticks = ticks;
+        axis
+    }
+
     /// The page coordinate of `v`.
     pub fn at(&self, v: f64) -> f64 {
+        if self.scale == Scale::Bins && self.edges.len() >= 2 {
+            let e = &self.edges;
+            let n = e.len() - 1;
+            let b = e[1..n].partition_point(|x| *x <= v);
+            return b as f64 + (v - e[b]) / (e[b + 1] - e[b]);
+        }
         self.scale.to_page(v)
+    }
+
+    /// The value at page coordinate `t` on a [`Scale::Bins`] axis.
+    fn bin_value(&self, t: f64) -> f64 {
+        let e = &self.edges;
+        let n = e.len() - 1;
+        let b = (t.floor().max(0.0) as usize).min(n - 1);
+        e[b] + (t - b as f64) * (e[b + 1] - e[b])
     }
 
     /// The label of a tick at page coordinate `t`.
@@ -245,6 +319,27 @@ impl Axis {
             }
             Scale::SymLog | Scale::LogCount => round_number(self.scale.value_at(t)),
             Scale::LogRate => format!("{}", self.scale.value_at(t.round())),
+            Scale::Bins => {
+                let v = self.bin_value(t);
+                // Most ticks sit on round values (1, 2 or 5 times a power of ten); the bulk's
+                // tick is written to four significant digits.
+                let mag = 10f64.powf(v.abs().max(1e-9).log10().floor());
+                let r = [1.0, 2.0, 5.0, 10.0]
+                    .iter()
+                    .map(|m| m * mag)
+                    .min_by(|a, b| (a - v.abs()).abs().total_cmp(&(b - v.abs()).abs()))
+                    .unwrap_or(v.abs());
+                let sign = if v < 0.0 { "−" } else { "" };
+                if v.abs() < 1e-9 {
+                    "0".into()
+                } else if (r - v.abs()).abs() > 1e-6 * r {
+                    format!("{sign}{}", short_value(v.abs()))
+                } else if r >= 1.0 {
+                    format!("{sign}{}", round_number(r))
+                } else {
+                    format!("{sign}{r}")
+                }
+            }
         }
     }
 
@@ -295,6 +390,17 @@ pub fn finite_bounds(values: impl Iterator<Item = f64>) -> Option<(f64, f64)> {
 }
 
 /// A power of ten (or 0) as a tick shows it: `0`, `1`, `100`, `10k`, `1M`, `−10`.
+/// `v` (positive) to four significant digits, without trailing zeros.
+fn short_value(v: f64) -> String {
+    let decimals = (3 - v.log10().floor() as i32).max(0) as usize;
+    let s = format!("{v:.decimals$}");
+    if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.').to_string()
+    } else {
+        s
+    }
+}
+
 fn round_number(v: f64) -> String {
     let sign = if v < 0.0 { "−" } else { "" };
     let a = v.abs().round();
@@ -545,6 +651,22 @@ mod tests {
                 "size {size}: glyph bottoms {bottoms:?} (0 . 2 1 . 5)"
             );
         }
+    }
+
+    #[test]
+    fn a_bin_axis_draws_each_bin_one_unit_wide_and_ticks_round_values() {
+        // Bins fine around -4 and coarse out to -28 (log-likelihoods of a skewed set).
+        let mut edges: Vec<f64> = (0..=30).map(|i| -28.0 + 21.0 * i as f64 / 30.0).collect();
+        edges.extend((1..=30).map(|i| -7.0 + 4.7 * i as f64 / 30.0));
+        let a = Axis::bins(&edges, [-6.8].into_iter());
+        assert_eq!(a.at(edges[0]), 0.0);
+        assert!((a.at(edges[45]) - 45.0).abs() < 1e-9);
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert!(
+            labels.contains(&"−10".to_string()) && labels.contains(&"−5".to_string()),
+            "{labels:?}"
+        );
+        assert!(a.ticks.windows(2).all(|w| w[1] - w[0] >= 6.0));
     }
 
     #[test]

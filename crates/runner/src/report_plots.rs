@@ -238,14 +238,32 @@ pub fn draw_histogram<DB: DrawingBackend>(
     root.fill(&WHITE).map_err(draw_error)?;
     let (data, side) = with_legend_column(root);
     let cut = h.threshold.filter(|t| t.is_finite());
-    let x = Axis::padded(h.edges.iter().copied().chain(cut));
+    // Bins of unequal widths (equal on a non-linear scale: skewed scores) are drawn one unit
+    // each on a bin axis; equal bins on a linear one.
+    let widths: Vec<f64> = h.edges.windows(2).map(|w| w[1] - w[0]).collect();
+    let (narrow, wide) = widths
+        .iter()
+        .fold((f64::INFINITY, 0.0f64), |(a, b), w| (a.min(*w), b.max(*w)));
+    let x = if widths.len() > 1 && wide > 1.5 * narrow {
+        Axis::bins(h.edges, cut.into_iter())
+    } else {
+        Axis::padded(h.edges.iter().copied().chain(cut))
+    };
     let top = h
         .classes
         .iter()
         .flat_map(|(_, c)| c.iter().copied())
         .fold(1.0, f64::max);
     let y = Axis::log_counts(top);
-    let mut chart = frame(&data, h.title, (&x, h.x_desc), (&y, "rows (log scale)"))?;
+    let x_desc = if x.scale == crate::charts::Scale::Bins {
+        format!(
+            "{} (non-linear axis: bins fine around the bulk, coarse in the tail)",
+            h.x_desc
+        )
+    } else {
+        h.x_desc.to_string()
+    };
+    let mut chart = frame(&data, h.title, (&x, &x_desc), (&y, "rows (log scale)"))?;
     let mut keys = Vec::new();
     for (k, (name, counts)) in h.classes.iter().enumerate() {
         let c = if h.classes.len() == 1 || k == 0 {
@@ -261,7 +279,7 @@ pub fn draw_histogram<DB: DrawingBackend>(
                     .filter(|(_, n)| **n > 0.0)
                     .map(|(b, &n)| {
                         Rectangle::new(
-                            [(h.edges[b], y.lo), (h.edges[b + 1], y.at(n))],
+                            [(x.at(h.edges[b]), y.lo), (x.at(h.edges[b + 1]), y.at(n))],
                             c.mix(0.55).filled(),
                         )
                     }),
@@ -277,7 +295,7 @@ pub fn draw_histogram<DB: DrawingBackend>(
     if let Some(t) = cut {
         chart
             .draw_series(LineSeries::new(
-                vec![(t, y.lo), (t, y.hi)],
+                vec![(x.at(t), y.lo), (x.at(t), y.hi)],
                 CUT.stroke_width(3),
             ))
             .map_err(draw_error)?;
