@@ -70,8 +70,8 @@ impl EpochProgress {
             Display::Bar(styled(
                 ProgressBar::new_spinner(),
                 [
-                    "{spinner} [{elapsed_precise}] {msg}",
-                    "  {prefix} {spinner} {msg}",
+                    "{spinner} [{elapsed_precise}] {wide_msg}",
+                    "  {prefix} {spinner} {wide_msg}",
                 ],
                 prefix,
                 multi,
@@ -80,8 +80,8 @@ impl EpochProgress {
             Display::Bar(styled(
                 ProgressBar::new(total),
                 [
-                    "{bar:28} [{elapsed_precise}, eta {eta}] {msg}",
-                    "  {prefix} {bar:20} {msg}",
+                    "{bar:28} [{elapsed_precise}, eta {eta}] {wide_msg}",
+                    "  {prefix} {bar:20} {wide_msg}",
                 ],
                 prefix,
                 multi,
@@ -214,7 +214,8 @@ impl EpochProgress {
 }
 
 /// `bar` with the first template (a run of its own) or the second (`prefix` names a sweep's run),
-/// added to `multi` when there is one.
+/// added to `multi` when there is one. The message is `{wide_msg}`, cut to the terminal's width: a
+/// bar line that wrapped would be redrawn below itself, piling frames up in the scrollback.
 fn styled(
     bar: ProgressBar,
     templates: [&str; 2],
@@ -254,6 +255,37 @@ pub fn em_message(it: &EmIteration) -> String {
     )
 }
 
+/// `line` broken at spaces into lines of at most `width` characters, the continuation lines
+/// indented by four spaces (a sweep's result line on a terminal, which would otherwise wrap in
+/// the middle of a number).
+pub fn wrap(line: &str, width: usize) -> String {
+    let width = width.max(40);
+    let mut out = String::new();
+    let mut current = String::new();
+    for word in line.split(' ') {
+        let len = current.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push_str(&current);
+            out.push('\n');
+            current = format!("    {word}");
+        } else {
+            if len > 0 {
+                current.push(' ');
+            }
+            current.push_str(word);
+        }
+    }
+    out.push_str(&current);
+    out
+}
+
+/// The terminal's width in columns (80 when unknown).
+pub fn terminal_width() -> usize {
+    console::Term::stderr()
+        .size_checked()
+        .map_or(80, |(_, cols)| cols as usize)
+}
+
 /// `h:mm:ss`.
 pub fn clock(d: Duration) -> String {
     let s = d.as_secs();
@@ -263,6 +295,19 @@ pub fn clock(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_long_line_breaks_between_words_never_inside_a_number() {
+        let line = "[3/9, 0:00:01 elapsed, eta 0:00:05] sw/d/dagmm/seed2: 49 of 1000 rows flagged \
+                    (test_contamination): precision 0.3469, recall 0.3469, F1 0.3469, ROC AUC 0.8824";
+        let wrapped = wrap(line, 60);
+        for l in wrapped.lines() {
+            assert!(l.chars().count() <= 60, "{l}");
+        }
+        assert_eq!(wrapped.replace("\n    ", " "), line);
+        assert!(wrapped.contains("\n    "));
+        assert_eq!(wrap("short", 60), "short");
+    }
 
     #[test]
     fn clock_reads_hours_minutes_seconds() {

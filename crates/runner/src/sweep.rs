@@ -388,7 +388,10 @@ pub fn run_sweep(
             clock(eta)
         );
         if on_terminal() {
-            let _ = multi.println(line);
+            let _ = multi.println(crate::progress::wrap(
+                &line,
+                crate::progress::terminal_width().saturating_sub(1),
+            ));
         } else {
             eprintln!("{line}");
         }
