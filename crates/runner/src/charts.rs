@@ -50,6 +50,19 @@ const PALETTE: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
+/// The `i`-th of `n` ordered values (a grid over contamination, say) on a sequential palette,
+/// light blue to dark blue: its order shows in its shade.
+pub fn sequential(i: usize, n: usize) -> RGBColor {
+    let (a, b) = ((158.0, 202.0, 225.0), (8.0, 48.0, 107.0));
+    let t = if n > 1 {
+        i as f64 / (n - 1) as f64
+    } else {
+        1.0
+    };
+    let mix = |x: f64, y: f64| (x + (y - x) * t).round() as u8;
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
 /// The `i`-th colour of the palette (it repeats after ten).
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]

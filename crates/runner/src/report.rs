@@ -1051,6 +1051,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                         name: format!("{} ({})", name(m, g), seeds_note(g)),
                         points: stats.iter().map(|(p, (m, _))| (*p, *m)).collect(),
                         errors: several.then(|| stats.iter().map(|(_, (_, s))| *s).collect()),
+                        color: None,
                     }
                 })
             })
@@ -1106,7 +1107,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                 false,
             ),
         ] {
-            let series: Vec<Series> = methods
+            let series: Vec<(&str, Series)> = methods
                 .iter()
                 .filter_map(|(m, g)| {
                     let r = &g.runs[0];
@@ -1116,19 +1117,62 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                         ("roc", Some(a)) => format!(", AUC {a:.4}"),
                         _ => String::new(),
                     };
-                    (!pts.is_empty()).then(|| Series {
-                        name: format!("{} (seed {}){auc}", name(m, g), seed(r)),
-                        points: pts,
-                        errors: None,
+                    (!pts.is_empty()).then(|| {
+                        (
+                            m.split('/').next().unwrap_or(m),
+                            Series {
+                                name: format!("{} (seed {}){auc}", name(m, g), seed(r)),
+                                points: pts,
+                                errors: None,
+                                color: None,
+                            },
+                        )
                     })
                 })
                 .collect();
-            if !series.is_empty() {
-                let stem = figure(key, format!("{data}: {title} of each method's first seed"));
+            // More than ten curves would reuse colours: one figure per entry then, its grid
+            // points (ordered values of one setting) on a sequential palette.
+            let mut facets: Vec<(String, Vec<Series>)> = Vec::new();
+            if series.len() > 10 {
+                for (base, s) in series {
+                    match facets.iter_mut().find(|(b, _)| b == base) {
+                        Some((_, list)) => list.push(s),
+                        None => facets.push((base.to_string(), vec![s])),
+                    }
+                }
+                for (_, list) in facets.iter_mut() {
+                    let n = list.len();
+                    if n > 1 {
+                        for (i, s) in list.iter_mut().enumerate() {
+                            s.color = Some(crate::charts::sequential(i, n));
+                        }
+                    }
+                }
+            } else if !series.is_empty() {
+                facets.push((String::new(), series.into_iter().map(|(_, s)| s).collect()));
+            }
+            for (base, series) in facets {
+                let (what, caption) = if base.is_empty() {
+                    (
+                        key.to_string(),
+                        format!("{data}: {title} of each method's first seed"),
+                    )
+                } else {
+                    (
+                        format!("{key}_{}", file_part(&base)),
+                        format!("{data}: {title} of {base}'s grid points (first seed each)"),
+                    )
+                };
+                let stem = figure(&what, caption);
+                let heading = if base.is_empty() {
+                    format!("{data}: {title}")
+                } else {
+                    format!("{data}: {title}, {base}")
+                };
                 line_chart(
                     &stem,
                     &LineChart {
-                        title: &format!("{data}: {title}"),
+                        title: &heading,
                         x_desc,
                         y_desc,
                         // Good detectors' ROC curves crowd below a false positive rate of 0.05:
@@ -1181,6 +1225,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                         name: label,
                         points: points.iter().map(|(c, v)| (*c, mean_std(v).0)).collect(),
                         errors: Some(points.iter().map(|(_, v)| mean_std(v).1).collect()),
+                        color: None,
                     }
                 })
                 .collect();
@@ -1233,6 +1278,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                                 })
                                 .collect(),
                             errors: None,
+                            color: None,
                         })
                     })
                     .collect();

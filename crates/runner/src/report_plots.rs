@@ -20,6 +20,9 @@ pub struct Series {
     pub points: Vec<(f64, f64)>,
     /// Half-heights of error bars at each point (the standard deviation over seeds).
     pub errors: Option<Vec<f64>>,
+    /// Its colour, where the series are ordered values of one setting (a sequential palette);
+    /// the categorical palette by position otherwise.
+    pub color: Option<RGBColor>,
 }
 
 /// A series this short is drawn with a marker at each point, so a single point shows.
@@ -84,7 +87,7 @@ fn draw_lines<DB: DrawingBackend>(
         });
     }
     for (i, s) in series.iter().enumerate() {
-        let c = color(i);
+        let c = s.color.unwrap_or_else(|| color(i));
         let page: Vec<(f64, f64)> = s
             .points
             .iter()

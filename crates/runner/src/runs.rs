@@ -543,6 +543,7 @@ fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()
                 name: format!("ROC AUC {auc:.4}"),
                 points: curves.roc.iter().map(|p| (p[0], p[1])).collect(),
                 errors: None,
+                color: None,
             }],
         )?;
     }
@@ -556,6 +557,7 @@ fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()
             name: name.into(),
             points: main.iter().map(|e| (e.epoch as f64, f(e))).collect(),
             errors: None,
+            color: None,
         };
         let terms: Vec<Series> = [
             term("objective J", |e| e.total),
