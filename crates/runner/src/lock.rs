@@ -7,7 +7,7 @@
 //!   removed and renamed as the run goes), and removes it when done;
 //! * a sweep into `OUT` locks `OUT/.sweep.lock`: exclusively, or shared by the shards of one
 //!   sweep (`--shard i/n`), each of which also locks `OUT/.shard-i-of-n.lock` exclusively;
-//! * a report locks `OUT/.report.lock`.
+//! * a report locks `OUT/.report.lock`, and removes it when done.
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::io::{Read, Write};
@@ -166,13 +166,13 @@ pub fn lock_sweep(out: &Path, shard: Option<(usize, usize)>) -> Result<Vec<Folde
     })
 }
 
-/// The lock of a report written into `dir` (which must exist).
+/// The lock of a report written into `dir` (which must exist), removed when the report is done.
 pub fn lock_report(dir: &Path) -> Result<FolderLock> {
     FolderLock::acquire(
         &dir.join(".report.lock"),
         LockMode::Exclusive,
         &format!("a report into {}", dir.display()),
-        false,
+        true,
     )
 }
 

@@ -401,6 +401,34 @@ fn missing_runs(experiment: &Experiment, file: &Path, dir: &Path) -> Vec<String>
         .collect()
 }
 
+/// The series of one figure, or, past ten (which would reuse colours), one figure per experiment
+/// entry (`(entry, series)`: the entry's name, empty for the single figure), the entry's grid
+/// points (ordered values of one setting) on a sequential palette.
+fn facets(series: Vec<(&str, Series)>) -> Vec<(String, Vec<Series>)> {
+    if series.len() <= 10 {
+        if series.is_empty() {
+            return Vec::new();
+        }
+        return vec![(String::new(), series.into_iter().map(|(_, s)| s).collect())];
+    }
+    let mut out: Vec<(String, Vec<Series>)> = Vec::new();
+    for (base, s) in series {
+        match out.iter_mut().find(|(b, _)| b == base) {
+            Some((_, list)) => list.push(s),
+            None => out.push((base.to_string(), vec![s])),
+        }
+    }
+    for (_, list) in out.iter_mut() {
+        let n = list.len();
+        if n > 1 {
+            for (i, s) in list.iter_mut().enumerate() {
+                s.color = Some(crate::charts::sequential(i, n));
+            }
+        }
+    }
+    out
+}
+
 /// Whether a run's objective weighs the loss term `term` (as [`LOSS_TERMS`] names it): DAGMM's
 /// family computes every term but may weigh one by 0 (E2E-AE: λ1 = λ2 = 0; GMM-EN: no
 /// reconstruction), and a term it does not optimise is not drawn. Without a manifest, every term.
@@ -447,7 +475,8 @@ fn apart(t: &dagmm_evaluation::paired::PairedTest) -> bool {
 
 /// The paired comparisons of a report, per data set: every method against the best one (by
 /// mean F1) on the seeds both ran, and every trained network against its untrained control on
-/// the same seeds; written as `comparisons.md`. Returns its text and the summary's sentences
+/// the same seeds; written as `paired.md` (`scripts/table_comparisons.py` writes its own
+/// `comparisons.md`, the same tests by scipy, with the paper's figures beside). Returns its text and the summary's sentences
 /// (which method is best where, by how much, with what confidence; where training lowered F1).
 fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>)> {
     use dagmm_evaluation::paired::paired_test;
@@ -572,7 +601,7 @@ fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>
             ));
         }
     }
-    output::write_bytes(&dir.join("comparisons.md"), md.as_bytes())?;
+    output::write_bytes(&dir.join("paired.md"), md.as_bytes())?;
     Ok((md, summary))
 }
 
@@ -671,7 +700,7 @@ pub fn run_report_to(dir: &Path, out: &Path) -> Result<Written> {
     }
     let (comparisons, summary) = write_comparisons(dir, &groups)?;
     tables.push(("Paired comparisons", comparisons));
-    written.push(dir.join("comparisons.md"));
+    written.push(dir.join("paired.md"));
     tables.push(("F1 at each percentile", write_percentiles(dir, &groups)?));
     written.extend(["percentiles.md", "percentiles.csv"].map(|f| dir.join(f)));
     let figures = write_plots(dir, &groups)?;
@@ -1032,7 +1061,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
             plots.join(stem)
         };
         // F1 against the flagged percentile, the configured cut marked.
-        let f1: Vec<Series> = methods
+        let f1: Vec<(&str, Series)> = methods
             .iter()
             .filter_map(|(m, g)| {
                 let rows = sweep_rows(g);
@@ -1047,16 +1076,19 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                         })
                         .collect();
                     let several = g.runs.len() > 1;
-                    Series {
-                        name: format!("{} ({})", name(m, g), seeds_note(g)),
-                        points: stats.iter().map(|(p, (m, _))| (*p, *m)).collect(),
-                        errors: several.then(|| stats.iter().map(|(_, (_, s))| *s).collect()),
-                        color: None,
-                    }
+                    (
+                        m.split('/').next().unwrap_or(m),
+                        Series {
+                            name: format!("{} ({})", name(m, g), seeds_note(g)),
+                            points: stats.iter().map(|(p, (m, _))| (*p, *m)).collect(),
+                            errors: several.then(|| stats.iter().map(|(_, (_, s))| *s).collect()),
+                            color: None,
+                        },
+                    )
                 })
             })
             .collect();
-        if !f1.is_empty() {
+        for (base, f1) in facets(f1) {
             let cuts: Vec<f64> = methods
                 .iter()
                 .flat_map(|(_, g)| g.runs.iter().filter_map(|r| configured_cut(&r.summary)))
@@ -1069,17 +1101,25 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                 .iter()
                 .flat_map(|s| s.points.iter().map(|p| p.0))
                 .fold(0.0, f64::max);
+            let (what, of) = if base.is_empty() {
+                ("f1_vs_percentile".to_string(), String::new())
+            } else {
+                (
+                    format!("f1_vs_percentile_{}", file_part(&base)),
+                    format!(", {base}"),
+                )
+            };
             let stem = figure(
-                "f1_vs_percentile",
+                &what,
                 format!(
-                    "{data}: F1 when the top P% of test scores are flagged (error bars: standard \
-                     deviation over seeds)"
+                    "{data}{of}: F1 when the top P% of test scores are flagged (error bars: \
+                     standard deviation over seeds)"
                 ),
             );
             line_chart(
                 &stem,
                 &LineChart {
-                    title: &format!("{data}: F1 against the share of test rows flagged"),
+                    title: &format!("{data}: F1 against the share of test rows flagged{of}"),
                     x_desc: "test rows flagged (%)",
                     y_desc: "F1",
                     x: Axis::linear(0.0, hi * 1.05),
@@ -1130,28 +1170,7 @@ fn write_plots(dir: &Path, groups: &Groups) -> Result<Vec<Figure>> {
                     })
                 })
                 .collect();
-            // More than ten curves would reuse colours: one figure per entry then, its grid
-            // points (ordered values of one setting) on a sequential palette.
-            let mut facets: Vec<(String, Vec<Series>)> = Vec::new();
-            if series.len() > 10 {
-                for (base, s) in series {
-                    match facets.iter_mut().find(|(b, _)| b == base) {
-                        Some((_, list)) => list.push(s),
-                        None => facets.push((base.to_string(), vec![s])),
-                    }
-                }
-                for (_, list) in facets.iter_mut() {
-                    let n = list.len();
-                    if n > 1 {
-                        for (i, s) in list.iter_mut().enumerate() {
-                            s.color = Some(crate::charts::sequential(i, n));
-                        }
-                    }
-                }
-            } else if !series.is_empty() {
-                facets.push((String::new(), series.into_iter().map(|(_, s)| s).collect()));
-            }
-            for (base, series) in facets {
+            for (base, series) in facets(series) {
                 let (what, caption) = if base.is_empty() {
                     (
                         key.to_string(),
@@ -1531,6 +1550,41 @@ mod tests {
             .path()
             .join("plots/kddcup_f1_vs_percentile.png")
             .is_file());
+    }
+
+    #[test]
+    fn more_than_ten_series_are_faceted_by_entry_on_a_sequential_palette() {
+        let series = |n: usize, base: &'static str| {
+            (0..n)
+                .map(move |i| {
+                    (
+                        base,
+                        Series {
+                            name: format!("{base} {i}"),
+                            points: vec![(0.0, 0.0)],
+                            errors: None,
+                            color: None,
+                        },
+                    )
+                })
+                .collect::<Vec<_>>()
+        };
+        let ten = facets(series(10, "a"));
+        assert_eq!(ten.len(), 1);
+        assert!(ten[0].0.is_empty() && ten[0].1.iter().all(|s| s.color.is_none()));
+        let mut twelve = series(6, "a");
+        twelve.extend(series(6, "b"));
+        let f = facets(twelve);
+        assert_eq!(
+            f.iter()
+                .map(|(b, l)| (b.as_str(), l.len()))
+                .collect::<Vec<_>>(),
+            [("a", 6), ("b", 6)]
+        );
+        let shades: Vec<_> = f[0].1.iter().map(|s| s.color.unwrap()).collect();
+        assert_eq!(shades[0], crate::charts::sequential(0, 6));
+        assert_eq!(shades[5], crate::charts::sequential(5, 6));
+        assert_ne!(shades[0], shades[5]);
     }
 
     #[test]
