@@ -63,6 +63,18 @@ pub fn sequential(i: usize, n: usize) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+/// The `i`-th of twenty distinct colours: the palette, then a lighter shade of each (for figures
+/// of more than ten series that cannot be faceted).
+pub fn color20(i: usize) -> RGBColor {
+    let RGBColor(r, g, b) = PALETTE[i % PALETTE.len()];
+    if (i / PALETTE.len()) % 2 == 0 {
+        RGBColor(r, g, b)
+    } else {
+        let light = |c: u8| (c as u16 + (255 - c as u16) / 2) as u8;
+        RGBColor(light(r), light(g), light(b))
+    }
+}
+
 /// The `i`-th colour of the palette (it repeats after ten).
 pub fn color(i: usize) -> RGBColor {
     PALETTE[i % PALETTE.len()]

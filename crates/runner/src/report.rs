@@ -405,11 +405,25 @@ fn missing_runs(experiment: &Experiment, file: &Path, dir: &Path) -> Vec<String>
 /// entry (`(entry, series)`: the entry's name, empty for the single figure), the entry's grid
 /// points (ordered values of one setting) on a sequential palette.
 fn facets(series: Vec<(&str, Series)>) -> Vec<(String, Vec<Series>)> {
-    if series.len() <= 10 {
+    let mut entries: Vec<&str> = series.iter().map(|(b, _)| *b).collect();
+    entries.dedup();
+    if series.len() <= 10 || entries.len() == series.len() {
         if series.is_empty() {
             return Vec::new();
         }
-        return vec![(String::new(), series.into_iter().map(|(_, s)| s).collect())];
+        // One figure; past ten methods without grids (Table 2's twelve), twenty colours.
+        let many = series.len() > 10;
+        let list = series
+            .into_iter()
+            .enumerate()
+            .map(|(i, (_, mut s))| {
+                if many {
+                    s.color = Some(crate::charts::color20(i));
+                }
+                s
+            })
+            .collect();
+        return vec![(String::new(), list)];
     }
     let mut out: Vec<(String, Vec<Series>)> = Vec::new();
     for (base, s) in series {
@@ -1569,6 +1583,23 @@ mod tests {
                 })
                 .collect::<Vec<_>>()
         };
+        // Twelve entries of one series each (no grid): one figure, twelve distinct colours.
+        let twelve_entries: Vec<(&str, Series)> =
+            ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l"]
+                .into_iter()
+                .flat_map(|b| series(1, b))
+                .collect();
+        let one = facets(twelve_entries);
+        assert_eq!(one.len(), 1);
+        let colours: std::collections::BTreeSet<(u8, u8, u8)> = one[0]
+            .1
+            .iter()
+            .map(|s| {
+                let c = s.color.unwrap();
+                (c.0, c.1, c.2)
+            })
+            .collect();
+        assert_eq!(colours.len(), 12);
         let ten = facets(series(10, "a"));
         assert_eq!(ten.len(), 1);
         assert!(ten[0].0.is_empty() && ten[0].1.iter().all(|s| s.color.is_none()));
