@@ -443,23 +443,38 @@ fn facets(series: Vec<(&str, Series)>) -> Vec<(String, Vec<Series>)> {
     out
 }
 
-/// Whether a run's objective weighs the loss term `term` (as [`LOSS_TERMS`] names it): DAGMM's
-/// family computes every term but may weigh one by 0 (E2E-AE: λ1 = λ2 = 0; GMM-EN: no
-/// reconstruction), and a term it does not optimise is not drawn. Without a manifest, every term.
+/// Whether a run's objective weighs the loss term `term` (as [`LOSS_TERMS`] names it; the
+/// config its manifest records, [`crate::runs::weighs_loss_term`]). Without a manifest, every
+/// term.
 fn optimised(run: &Run, term: &str) -> bool {
-    let Some(config) = run.manifest.as_ref().map(|m| &m.config) else {
-        return true;
-    };
-    if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
-        return true;
-    }
-    let loss = config.dagmm().loss;
-    match term {
-        "reconstruction" => loss.reconstruction_weight != 0.0,
-        "sample energy" => loss.lambda_energy != 0.0,
-        "covariance penalty" => loss.lambda_cov != 0.0,
-        _ => true,
-    }
+    run.manifest
+        .as_ref()
+        .is_none_or(|m| crate::runs::weighs_loss_term(&m.config, term))
+}
+
+/// The paired test of two methods' (or a method and its control's) figures on the seeds both
+/// have.
+fn paired_on_common_seeds(
+    a: &BTreeMap<u64, f64>,
+    b: &BTreeMap<u64, f64>,
+) -> dagmm_evaluation::paired::PairedTest {
+    let (x, y): (Vec<f64>, Vec<f64>) = a
+        .iter()
+        .filter_map(|(s, v)| b.get(s).map(|w| (*v, *w)))
+        .unzip();
+    dagmm_evaluation::paired::paired_test(&x, &y)
+}
+
+/// A paired test's cells of a comparisons table: pairs, mean difference, both p, `apart`.
+fn test_cells(t: &dagmm_evaluation::paired::PairedTest) -> String {
+    format!(
+        "{} | {:+.4} | {} | {} | {}",
+        t.n,
+        t.mean_difference,
+        p_cell(t.t_p),
+        p_cell(t.wilcoxon_p),
+        if apart(t) { "apart" } else { "" }
+    )
 }
 
 /// F1 by seed of a group's runs (runs without a seed or an F1 left out).
@@ -493,7 +508,6 @@ fn apart(t: &dagmm_evaluation::paired::PairedTest) -> bool {
 /// `comparisons.md`, the same tests by scipy, with the paper's figures beside). Returns its text and the summary's sentences
 /// (which method is best where, by how much, with what confidence; where training lowered F1).
 fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>)> {
-    use dagmm_evaluation::paired::paired_test;
     let mut md = String::from(
         "Each method against the data set's best (highest mean F1) on the seeds both ran: the \
          mean F1 difference, the paired t-test's and the Wilcoxon signed-rank test's two-sided p \
@@ -526,20 +540,11 @@ fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>
         ));
         let mut runner_up = None;
         for &(m, g, f1) in &ranked[1..] {
-            let seeds = f1_by_seed(g, Metric::F1);
-            let (a, b): (Vec<f64>, Vec<f64>) = seeds
-                .iter()
-                .filter_map(|(s, v)| best_seeds.get(s).map(|w| (*v, *w)))
-                .unzip();
-            let t = paired_test(&a, &b);
+            let t = paired_on_common_seeds(&f1_by_seed(g, Metric::F1), &best_seeds);
             md.push_str(&format!(
-                "| {} | {f1:.4} | {} | {:+.4} | {} | {} | {} |\n",
+                "| {} | {f1:.4} | {} |\n",
                 name(m, g),
-                t.n,
-                t.mean_difference,
-                p_cell(t.t_p),
-                p_cell(t.wilcoxon_p),
-                if apart(&t) { "apart" } else { "" }
+                test_cells(&t)
             ));
             if runner_up.is_none() {
                 runner_up = Some((name(m, g), f1, t));
@@ -574,25 +579,14 @@ fn write_comparisons(dir: &Path, groups: &Groups) -> Result<(String, Vec<String>
         let mut lowered = Vec::new();
         let mut rows = String::new();
         for (m, g) in methods {
-            let trained = f1_by_seed(g, Metric::F1);
-            let untrained = f1_by_seed(g, Metric::UntrainedF1);
-            let (a, b): (Vec<f64>, Vec<f64>) = trained
-                .iter()
-                .filter_map(|(s, v)| untrained.get(s).map(|w| (*v, *w)))
-                .unzip();
-            if a.is_empty() {
+            let t = paired_on_common_seeds(
+                &f1_by_seed(g, Metric::F1),
+                &f1_by_seed(g, Metric::UntrainedF1),
+            );
+            if t.n == 0 {
                 continue;
             }
-            let t = paired_test(&a, &b);
-            rows.push_str(&format!(
-                "| {} | {} | {:+.4} | {} | {} | {} |\n",
-                name(m, g),
-                t.n,
-                t.mean_difference,
-                p_cell(t.t_p),
-                p_cell(t.wilcoxon_p),
-                if apart(&t) { "apart" } else { "" }
-            ));
+            rows.push_str(&format!("| {} | {} |\n", name(m, g), test_cells(&t)));
             if t.mean_difference < 0.0 {
                 lowered.push(format!(
                     "{} ({:+.3}{})",

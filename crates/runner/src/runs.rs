@@ -449,29 +449,7 @@ fn write_run(
     )?;
     if let Some(data) = &judged {
         plots::scatter_truth_vs_prediction(&out.join("scatter.png"), data, &t.flagged)?;
-        // The classic detectors speak log-likelihood on the terminal (`log-likelihood threshold
-        // -9.1567`), so their picture does too: the same number, the same sign.
-        if output.summary.score == dagmm_pipeline::ScoreName::NegativeLogLikelihood {
-            let log_likelihood: Vec<f64> = t.scores.score.iter().map(|s| -s).collect();
-            plots::score_histogram(
-                &out.join("histogram.png"),
-                &log_likelihood,
-                t.labels.as_deref(),
-                -output.summary.threshold,
-                "log-likelihood (rows below the cut are flagged)",
-            )?;
-        } else {
-            plots::score_histogram(
-                &out.join("histogram.png"),
-                &t.scores.score,
-                t.labels.as_deref(),
-                output.summary.threshold,
-                &format!(
-                    "{} (rows above the cut are flagged)",
-                    output.summary.score.name()
-                ),
-            )?;
-        }
+        score_histogram(out, &output)?;
     }
     if extras.run_pictures {
         run_pictures(out, &output, config)?;
@@ -518,15 +496,9 @@ fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()
     use crate::charts::Axis;
     use crate::report_plots::{line_chart, loss_panels, LineChart, LossPanel, Series};
     let s = &output.summary;
-    let t = &output.test;
-    plots::score_histogram(
-        &out.join("histogram.png"),
-        &t.scores.score,
-        t.labels.as_deref(),
-        s.threshold,
-        &format!("{} (rows above the cut are flagged)", s.score.name()),
-    )?;
-    let kind = detector_words_of(s);
+    score_histogram(out, output)?;
+    // The kind only: a variant's switches would not fit a one-panel figure's title.
+    let kind = config.kind().name();
     if let (Some(curves), Some(auc)) = (&s.curves, s.roc_auc) {
         line_chart(
             &out.join("roc"),
@@ -568,19 +540,7 @@ fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()
         ]
         .into_iter()
         // A term the method does not optimise (weighed by 0, or zero in every epoch): left out.
-        .filter(|s| s.points.iter().any(|p| p.1 != 0.0))
-        .filter(|s| {
-            if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
-                return true;
-            }
-            let loss = config.dagmm().loss;
-            match s.name.as_str() {
-                "reconstruction" => loss.reconstruction_weight != 0.0,
-                "sample energy" => loss.lambda_energy != 0.0,
-                "covariance penalty" => loss.lambda_cov != 0.0,
-                _ => true,
-            }
-        })
+        .filter(|s| s.points.iter().any(|p| p.1 != 0.0) && weighs_loss_term(config, &s.name))
         .collect();
         loss_panels(
             &out.join("losses"),
@@ -594,9 +554,46 @@ fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()
     Ok(())
 }
 
-/// The detector's name for a picture's title.
-fn detector_words_of(s: &dagmm_pipeline::RunSummary) -> String {
-    s.detector_kind().name().to_string()
+/// `histogram.png`: the judged rows' scores by class with the cut. The classic detectors speak
+/// log-likelihood on the terminal (`log-likelihood threshold -9.1567`), so their picture does
+/// too: the same number, the same sign; every other detector's shows its score.
+fn score_histogram(out: &Path, output: &RunOutput) -> Result<()> {
+    let (s, t) = (&output.summary, &output.test);
+    if s.score == dagmm_pipeline::ScoreName::NegativeLogLikelihood {
+        let log_likelihood: Vec<f64> = t.scores.score.iter().map(|v| -v).collect();
+        plots::score_histogram(
+            &out.join("histogram.png"),
+            &log_likelihood,
+            t.labels.as_deref(),
+            -s.threshold,
+            "log-likelihood (rows below the cut are flagged)",
+        )
+    } else {
+        plots::score_histogram(
+            &out.join("histogram.png"),
+            &t.scores.score,
+            t.labels.as_deref(),
+            s.threshold,
+            &format!("{} (rows above the cut are flagged)", s.score.name()),
+        )
+    }
+}
+
+/// Whether `config`'s objective weighs the loss term `term` (named as the loss plots name it:
+/// `reconstruction`, `sample energy`, `covariance penalty`): DAGMM's family computes every term
+/// but may weigh one by 0 (E2E-AE: λ1 = λ2 = 0; GMM-EN: no reconstruction), and a term it does
+/// not optimise is not drawn. Every other detector's terms are its own objective.
+pub fn weighs_loss_term(config: &RunConfig, term: &str) -> bool {
+    if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
+        return true;
+    }
+    let loss = config.dagmm().loss;
+    match term {
+        "reconstruction" => loss.reconstruction_weight != 0.0,
+        "sample energy" => loss.lambda_energy != 0.0,
+        "covariance penalty" => loss.lambda_cov != 0.0,
+        _ => true,
+    }
 }
 
 /// The detector as a line names it: its kind, and for DAGMM's family the switches that make it
