@@ -1,4 +1,4 @@
-"""Makes crates/runner/assets/DejaVuSansAligned.ttf from DejaVuSans.ttf: every glyph's bounding box
+"""Makes crates/report/assets/DejaVuSansAligned.ttf from DejaVuSans.ttf: every glyph's bounding box
 reaches up to the font's ascender, so that plotters' bitmap text (0.3.7, ab_glyph) places every
 glyph on one baseline.
 
@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fontTools.ttLib import TTFont
 
-ASSETS = Path(__file__).resolve().parent.parent / "crates" / "runner" / "assets"
+ASSETS = Path(__file__).resolve().parent.parent / "crates" / "report" / "assets"
 
 font = TTFont(ASSETS / "DejaVuSans.ttf")
 ascender = font["hhea"].ascent

@@ -18,6 +18,7 @@ mod apply;
 mod classic;
 pub mod config;
 pub mod defaults;
+mod describe;
 mod detector;
 pub mod detectors;
 mod error;

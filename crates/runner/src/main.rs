@@ -4,21 +4,16 @@
 //! computation lives in a library crate (the protocol and the detectors in `dagmm-pipeline`).
 
 mod bench;
-mod charts;
 mod classic;
 mod cli;
 mod git;
-mod lock;
 mod output;
 mod own_data;
-mod plots;
 mod progress;
 mod record;
 #[cfg(test)]
 mod reference_tests;
 mod report;
-mod report_html;
-mod report_plots;
 mod runs;
 mod sweep;
 mod train;

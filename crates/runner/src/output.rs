@@ -11,14 +11,6 @@ use dagmm_pipeline::RowScores;
 
 pub use dagmm_pipeline::files::{write_bytes, write_json};
 
-/// Runs `write` on a temporary sibling of `path`, then renames it into place; on error the
-/// temporary file is removed and any existing `path` is left as it was.
-pub fn atomically(path: &Path, write: impl FnOnce(&Path) -> Result<()>) -> Result<()> {
-    Ok(dagmm_pipeline::files::atomically(path, |tmp| {
-        write(tmp).map_err(|e| format!("{e:#}"))
-    })?)
-}
-
 /// `scores.csv`: `index,score,<the detector's columns>[,pu_score],flagged[,label]`, one row per
 /// scored row; `index` is the row's number in the data file, `score` the anomaly score (higher =
 /// more anomalous).

@@ -70,7 +70,7 @@ pub fn experiment_keys() -> BTreeSet<String> {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("e.toml");
     std::fs::write(&file, text).unwrap();
-    let exp = crate::sweep::Experiment::load(&file).unwrap();
+    let exp = dagmm_run_folder::experiment::Experiment::load(&file).unwrap();
     let v = toml::Value::try_from(&exp).unwrap();
     let mut out = BTreeSet::new();
     for (k, value) in v.as_table().unwrap() {

@@ -16,10 +16,14 @@ use dagmm_pipeline::files::write_json;
 use dagmm_pipeline::protocol::PreparedData;
 use dagmm_pipeline::{run_checkpointed, RunConfig, RunEvent, RunOutput, MODEL_DIR, SUMMARY_FILE};
 
+use dagmm_report::run_pictures::{run_histogram, run_pictures, scatter_truth_vs_prediction};
+use dagmm_run_folder::lock;
+use dagmm_run_folder::manifest::{now, Manifest, SweepEntryRecord, MANIFEST_FILE};
+use dagmm_run_folder::state::{CHECKPOINT_DIR, RUN_ENTRIES, STAGING_SUFFIX};
+
 use crate::output::{write_bytes, write_losses_csv, write_scores_csv};
-use crate::plots;
 use crate::progress::EpochProgress;
-use crate::record::{now, Manifest, SweepEntryRecord, MANIFEST_FILE};
+use crate::record::new_manifest;
 
 /// What a run writes besides its usual files.
 #[derive(Debug, Clone, Copy, Default)]
@@ -43,11 +47,6 @@ pub enum Resume {
     Required,
 }
 
-/// The suffix of a run's staging folder.
-pub const STAGING_SUFFIX: &str = ".partial";
-/// The staging folder's checkpoint folder.
-pub const CHECKPOINT_DIR: &str = "checkpoint";
-
 /// `OUT.partial`, the staging folder of a run into `out`.
 pub fn staging_dir(out: &Path) -> Result<PathBuf> {
     let Some(name) = out.file_name() else {
@@ -60,31 +59,6 @@ pub fn staging_dir(out: &Path) -> Result<PathBuf> {
     staging.push(STAGING_SUFFIX);
     Ok(out.with_file_name(staging))
 }
-
-/// Whether a folder name is a run's staging folder, a replaced run about to be removed or a
-/// run's lock file (they are not results: `dagmm report` passes them by).
-pub fn is_transient(name: &str) -> bool {
-    name.ends_with(STAGING_SUFFIX)
-        || name.contains(".replaced-")
-        || name.ends_with(crate::lock::RUN_LOCK_SUFFIX)
-}
-
-/// What a run folder holds: anything else in an `--out` folder is the user's, and a run that
-/// replaced the folder would lose it.
-const RUN_ENTRIES: [&str; 12] = [
-    "config.toml",
-    "losses.csv",
-    "scores.csv",
-    "summary.json",
-    "manifest.json",
-    "model",
-    "scatter.png",
-    "histogram.png",
-    "roc.png",
-    "roc.svg",
-    "losses.png",
-    "losses.svg",
-];
 
 /// Refuses an `out` that holds something a run must not replace: a folder that is not a run
 /// folder of this tool (its manifest must read as one), a run folder with files a run does not
@@ -142,63 +116,6 @@ fn check_target(out: &Path, sweep: Option<&SweepEntryRecord>) -> Result<()> {
         );
     }
     Ok(())
-}
-
-/// What a run folder holds, as a sweep and a report judge it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RunState {
-    /// No `summary.json` (written last): not run, or not to its end.
-    Unfinished,
-    /// Every file of a finished run is there and reads back.
-    Finished,
-    /// `summary.json` is there, but a file the run wrote is missing or does not read: the
-    /// reason. A sweep runs it again; a report leaves it out.
-    Damaged(String),
-}
-
-/// Judges the run folder `dir`. A finished run has `config.toml`, `manifest.json` and
-/// `summary.json`, each reading back, and its per-row files: `model/` (with its card),
-/// `scores.csv` and, for a detector that trains by epoch, `losses.csv`. The repository keeps
-/// results without `model/` and `scores.csv` (results/README.md), so a folder lacking both is
-/// finished; one lacking only one of them, or `losses.csv` beside them, is not.
-pub fn run_state(dir: &Path) -> RunState {
-    let summary_path = dir.join(SUMMARY_FILE);
-    if !summary_path.is_file() {
-        return RunState::Unfinished;
-    }
-    let damaged = |what: String| RunState::Damaged(what);
-    let summary =
-        match dagmm_pipeline::files::read_json::<dagmm_pipeline::RunSummary>(&summary_path) {
-            Ok(s) => s,
-            Err(e) => return damaged(format!("{SUMMARY_FILE} does not read: {e}")),
-        };
-    for file in ["config.toml", MANIFEST_FILE] {
-        if !dir.join(file).is_file() {
-            return damaged(format!("it has no {file}"));
-        }
-    }
-    if let Err(e) = dagmm_pipeline::files::read_json::<Manifest>(&dir.join(MANIFEST_FILE)) {
-        return damaged(format!("{MANIFEST_FILE} does not read: {e}"));
-    }
-    let model = dir.join(MODEL_DIR);
-    let scores = dir.join("scores.csv");
-    match (model.exists(), scores.is_file()) {
-        (false, false) => {}
-        (true, false) => return damaged("it has model/ but no scores.csv".into()),
-        (false, true) => return damaged("it has scores.csv but no model/".into()),
-        (true, true) => {
-            if !model.join(dagmm_pipeline::CARD_FILE).is_file() {
-                return damaged(format!("its model/ has no {}", dagmm_pipeline::CARD_FILE));
-            }
-            if std::fs::metadata(&scores).map_or(true, |m| m.len() == 0) {
-                return damaged("its scores.csv is empty".into());
-            }
-            if summary.first_loss.is_some() && !dir.join("losses.csv").is_file() {
-                return damaged("it has no losses.csv".into());
-            }
-        }
-    }
-    RunState::Finished
 }
 
 /// Finishes a publication a kill interrupted: `OUT` moved aside as `OUT.replaced-PID` and the
@@ -272,7 +189,7 @@ pub fn run_into(
 ) -> Result<RunOutput> {
     let staging = staging_dir(out)?;
     // This process owns `out`, its staging folder and its publication until the run ends.
-    let _lock = crate::lock::lock_run(out)?;
+    let _lock = lock::lock_run(out)?;
     recover_interrupted_publish(out)?;
     check_target(out, sweep)?;
     let checkpoint_dir = staging.join(CHECKPOINT_DIR);
@@ -448,13 +365,13 @@ fn write_run(
         t.labels.as_deref(),
     )?;
     if let Some(data) = &judged {
-        plots::scatter_truth_vs_prediction(&out.join("scatter.png"), data, &t.flagged)?;
-        score_histogram(out, &output)?;
+        scatter_truth_vs_prediction(&out.join("scatter.png"), data, &t.flagged)?;
+        run_histogram(out, &output)?;
     }
     if extras.run_pictures {
         run_pictures(out, &output, config)?;
     }
-    let mut manifest = Manifest::new(config, config_file, sweep, started_at, output.timings);
+    let mut manifest = new_manifest(config, config_file, sweep, started_at, output.timings);
     manifest.resumed_after_epoch = resumed_after;
     write_json(&out.join(MANIFEST_FILE), &manifest)?;
     write_json(&out.join(SUMMARY_FILE), &output.summary)?;
@@ -489,170 +406,6 @@ pub fn numeric_header_warning(path: &Path, columns: &[String]) -> Option<String>
     )
 }
 
-/// One run's pictures: the test scores by class with the cut, the ROC curve with its AUC in the
-/// legend (labelled rows), and each loss term per epoch of the main stage (a detector trained by
-/// epoch).
-fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()> {
-    use crate::charts::Axis;
-    use crate::report_plots::{line_chart, loss_panels, LineChart, LossPanel, Series};
-    let s = &output.summary;
-    score_histogram(out, output)?;
-    // The kind only: a variant's switches would not fit a one-panel figure's title.
-    let kind = config.kind().name();
-    if let (Some(curves), Some(auc)) = (&s.curves, s.roc_auc) {
-        line_chart(
-            &out.join("roc"),
-            &LineChart {
-                title: &format!("ROC curve: {kind}, seed {}", s.seed.unwrap_or(0)),
-                x_desc: "false positive rate (log scale)",
-                y_desc: "true positive rate",
-                x: Axis::log_rate(1e-4),
-                y: Axis::linear(0.0, 1.02),
-                diagonal: true,
-                cut: None,
-            },
-            &[Series {
-                name: format!("ROC AUC {auc:.4}"),
-                points: curves.roc.iter().map(|p| (p[0], p[1])).collect(),
-                errors: None,
-                color: None,
-            }],
-        )?;
-    }
-    let main: Vec<&dagmm_model::EpochLosses> = output
-        .history
-        .iter()
-        .filter(|e| e.stage == dagmm_model::TrainingStage::Train)
-        .collect();
-    if !main.is_empty() {
-        let term = |name: &str, f: fn(&dagmm_model::EpochLosses) -> f64| Series {
-            name: name.into(),
-            points: main.iter().map(|e| (e.epoch as f64, f(e))).collect(),
-            errors: None,
-            color: None,
-        };
-        let terms: Vec<Series> = [
-            term("objective J", |e| e.total),
-            term("reconstruction", |e| e.reconstruction),
-            term("sample energy", |e| e.energy),
-            term("covariance penalty", |e| e.penalty),
-            term("variant's term", |e| e.regularization),
-        ]
-        .into_iter()
-        // A term the method does not optimise (weighed by 0, or zero in every epoch): left out.
-        .filter(|s| s.points.iter().any(|p| p.1 != 0.0) && weighs_loss_term(config, &s.name))
-        .collect();
-        loss_panels(
-            &out.join("losses"),
-            &format!("Training loss terms: {kind}"),
-            &[LossPanel {
-                title: format!("seed {}, {} epochs", s.seed.unwrap_or(0), main.len()),
-                terms,
-            }],
-        )?;
-    }
-    Ok(())
-}
-
-/// `histogram.png`: the judged rows' scores by class with the cut. The classic detectors speak
-/// log-likelihood on the terminal (`log-likelihood threshold -9.1567`), so their picture does
-/// too: the same number, the same sign; every other detector's shows its score.
-fn score_histogram(out: &Path, output: &RunOutput) -> Result<()> {
-    let (s, t) = (&output.summary, &output.test);
-    if s.score == dagmm_pipeline::ScoreName::NegativeLogLikelihood {
-        let log_likelihood: Vec<f64> = t.scores.score.iter().map(|v| -v).collect();
-        plots::score_histogram(
-            &out.join("histogram.png"),
-            &log_likelihood,
-            t.labels.as_deref(),
-            -s.threshold,
-            "log-likelihood (rows below the cut are flagged)",
-        )
-    } else {
-        plots::score_histogram(
-            &out.join("histogram.png"),
-            &t.scores.score,
-            t.labels.as_deref(),
-            s.threshold,
-            &format!("{} (rows above the cut are flagged)", s.score.name()),
-        )
-    }
-}
-
-/// Whether `config`'s objective weighs the loss term `term` (named as the loss plots name it:
-/// `reconstruction`, `sample energy`, `covariance penalty`): DAGMM's family computes every term
-/// but may weigh one by 0 (E2E-AE: λ1 = λ2 = 0; GMM-EN: no reconstruction), and a term it does
-/// not optimise is not drawn. Every other detector's terms are its own objective.
-pub fn weighs_loss_term(config: &RunConfig, term: &str) -> bool {
-    if config.kind() != dagmm_pipeline::DetectorKind::Dagmm {
-        return true;
-    }
-    let loss = config.dagmm().loss;
-    match term {
-        "reconstruction" => loss.reconstruction_weight != 0.0,
-        "sample energy" => loss.lambda_energy != 0.0,
-        "covariance penalty" => loss.lambda_cov != 0.0,
-        _ => true,
-    }
-}
-
-/// The detector as a line names it: its kind, and for DAGMM's family the switches that make it
-/// a variant or a baseline (`dagmm (reconstruction loss only, scored by the reconstruction
-/// error)` is the paper's E2E-AE).
-pub fn detector_words(config: &RunConfig) -> String {
-    let kind = config.kind();
-    if kind != dagmm_pipeline::DetectorKind::Dagmm {
-        return kind.name().to_string();
-    }
-    use dagmm_model::compression::CompressionKind;
-    use dagmm_model::estimation::MixtureKind;
-    use dagmm_model::loss::LossKind;
-    use dagmm_model::{ScoreKind, ScoringMixture};
-    let d = config.dagmm();
-    let mut switches: Vec<&str> = Vec::new();
-    match d.compression.kind {
-        CompressionKind::Autoencoder => {}
-        CompressionKind::Vae => switches.push("VAE compression"),
-        CompressionKind::VqVae => switches.push("VQ-VAE compression"),
-    }
-    if d.estimation.mixture == MixtureKind::Laplacian {
-        switches.push("Laplacian mixture");
-    }
-    if d.loss.kind == LossKind::AnomalyAware {
-        switches.push("anomaly-aware loss");
-    }
-    if d.loss.lambda_energy == 0.0 && d.loss.lambda_cov == 0.0 {
-        switches.push("reconstruction loss only");
-    }
-    if d.loss.reconstruction_weight == 0.0 {
-        switches.push("no reconstruction loss");
-    }
-    if d.pretraining.is_some() {
-        switches.push("layer-wise pretrained");
-    }
-    if d.training.freeze_compression {
-        switches.push("compression frozen");
-    }
-    if d.training.epochs == 0 {
-        switches.push("not trained");
-    }
-    match d.scoring.kind {
-        ScoreKind::Energy => {}
-        ScoreKind::EnergyPlusReconstruction => {
-            switches.push("scored by energy + reconstruction error")
-        }
-        ScoreKind::Reconstruction => switches.push("scored by the reconstruction error"),
-    }
-    if d.scoring.mixture == ScoringMixture::Em {
-        switches.push("mixture refitted by EM");
-    }
-    if switches.is_empty() {
-        "dagmm".into()
-    } else {
-        format!("dagmm ({})", switches.join(", "))
-    }
-}
-
 /// One line about the rows: the file, the parts, the device.
 fn describe(config: &RunConfig, p: &PreparedData) -> String {
     let anomalies = |n: Option<usize>| n.map_or(String::new(), |a| format!(" ({a} anomalies)"));
@@ -677,6 +430,6 @@ fn describe(config: &RunConfig, p: &PreparedData) -> String {
         anomalies(p.n_train_anomalies()),
         p.test().nrows(),
         anomalies(p.n_test_anomalies()),
-        detector_words(config),
+        config.detector_words(),
     )
 }

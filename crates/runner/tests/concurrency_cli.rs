@@ -245,7 +245,7 @@ fn a_sweep_reruns_a_damaged_run_and_refuses_two_runs_in_one_folder() {
             text(&again)
         );
         assert_eq!(
-            std::fs::read(run.join(lost)).unwrap().len() > 0,
+            !std::fs::read(run.join(lost)).unwrap().is_empty(),
             !kept.is_empty()
         );
         assert_eq!(

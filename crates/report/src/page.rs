@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use base64::Engine as _;
 
-use crate::record::Manifest;
+use dagmm_run_folder::Manifest;
 
 /// One picture of a report: its file stem below `plots/` and what it shows.
 pub struct Figure {
@@ -72,7 +72,7 @@ pub fn write_html(page: &Page) -> Result<()> {
         escape(&title),
         page.runs,
         env!("CARGO_PKG_VERSION"),
-        crate::record::now().1,
+        dagmm_run_folder::manifest::now().1,
     );
     h.push_str("<nav><a href=\"#summary\">Summary</a><a href=\"#tables\">Tables</a>");
     for (title, _) in &page.tables {
@@ -166,7 +166,7 @@ pub fn write_html(page: &Page) -> Result<()> {
     }
     provenance(&page.manifests, &mut h);
     h.push_str("</body>\n</html>\n");
-    crate::output::write_bytes(&page.dir.join("report.html"), h.as_bytes())?;
+    dagmm_pipeline::files::write_bytes(&page.dir.join("report.html"), h.as_bytes())?;
     Ok(())
 }
 

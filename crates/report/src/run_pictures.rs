@@ -1,14 +1,19 @@
-//! The tutorials' pictures, drawn with plotters into PNG files: ground truth beside prediction on
-//! the first two features, and the score histogram with the threshold line.
+//! One run's pictures, drawn as the run finishes: the score histogram with the cut, the ROC curve
+//! and the loss terms per epoch (`dagmm train`), and the tutorials' ground truth beside
+//! prediction on the first two features.
 
 use std::path::Path;
 
 use anyhow::Result;
 use dagmm_data::Dataset;
+use dagmm_pipeline::{RunConfig, RunOutput};
 use plotters::prelude::*;
 
+use crate::charts::Axis;
 use crate::charts::{draw_error, register_font, ANOMALY, NORMAL};
-use crate::report_plots::{draw_histogram, Histogram};
+use crate::drawing::{
+    draw_histogram, line_chart, loss_panels, Histogram, LineChart, LossPanel, Series,
+};
 
 /// Padded range of `values` for an axis.
 fn range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
@@ -148,4 +153,92 @@ pub fn score_histogram(
             },
         )
     })
+}
+
+/// One run's pictures: the test scores by class with the cut, the ROC curve with its AUC in the
+/// legend (labelled rows), and each loss term per epoch of the main stage (a detector trained by
+/// epoch).
+pub fn run_pictures(out: &Path, output: &RunOutput, config: &RunConfig) -> Result<()> {
+    let s = &output.summary;
+    run_histogram(out, output)?;
+    // The kind only: a variant's switches would not fit a one-panel figure's title.
+    let kind = config.kind().name();
+    if let (Some(curves), Some(auc)) = (&s.curves, s.roc_auc) {
+        line_chart(
+            &out.join("roc"),
+            &LineChart {
+                title: &format!("ROC curve: {kind}, seed {}", s.seed.unwrap_or(0)),
+                x_desc: "false positive rate (log scale)",
+                y_desc: "true positive rate",
+                x: Axis::log_rate(1e-4),
+                y: Axis::linear(0.0, 1.02),
+                diagonal: true,
+                cut: None,
+            },
+            &[Series {
+                name: format!("ROC AUC {auc:.4}"),
+                points: curves.roc.iter().map(|p| (p[0], p[1])).collect(),
+                errors: None,
+                color: None,
+            }],
+        )?;
+    }
+    let main: Vec<&dagmm_model::EpochLosses> = output
+        .history
+        .iter()
+        .filter(|e| e.stage == dagmm_model::TrainingStage::Train)
+        .collect();
+    if !main.is_empty() {
+        let term = |name: &str, f: fn(&dagmm_model::EpochLosses) -> f64| Series {
+            name: name.into(),
+            points: main.iter().map(|e| (e.epoch as f64, f(e))).collect(),
+            errors: None,
+            color: None,
+        };
+        let terms: Vec<Series> = [
+            term("objective J", |e| e.total),
+            term("reconstruction", |e| e.reconstruction),
+            term("sample energy", |e| e.energy),
+            term("covariance penalty", |e| e.penalty),
+            term("variant's term", |e| e.regularization),
+        ]
+        .into_iter()
+        // A term the method does not optimise (weighed by 0, or zero in every epoch): left out.
+        .filter(|s| s.points.iter().any(|p| p.1 != 0.0) && config.weighs_loss_term(&s.name))
+        .collect();
+        loss_panels(
+            &out.join("losses"),
+            &format!("Training loss terms: {kind}"),
+            &[LossPanel {
+                title: format!("seed {}, {} epochs", s.seed.unwrap_or(0), main.len()),
+                terms,
+            }],
+        )?;
+    }
+    Ok(())
+}
+
+/// `histogram.png`: the judged rows' scores by class with the cut. The classic detectors speak
+/// log-likelihood on the terminal (`log-likelihood threshold -9.1567`), so their picture does
+/// too: the same number, the same sign; every other detector's shows its score.
+pub fn run_histogram(out: &Path, output: &RunOutput) -> Result<()> {
+    let (s, t) = (&output.summary, &output.test);
+    if s.score == dagmm_pipeline::ScoreName::NegativeLogLikelihood {
+        let log_likelihood: Vec<f64> = t.scores.score.iter().map(|v| -v).collect();
+        score_histogram(
+            &out.join("histogram.png"),
+            &log_likelihood,
+            t.labels.as_deref(),
+            -s.threshold,
+            "log-likelihood (rows below the cut are flagged)",
+        )
+    } else {
+        score_histogram(
+            &out.join("histogram.png"),
+            &t.scores.score,
+            t.labels.as_deref(),
+            s.threshold,
+            &format!("{} (rows above the cut are flagged)", s.score.name()),
+        )
+    }
 }

@@ -343,7 +343,11 @@ impl Axis {
                 }
             }
             Scale::SymLog | Scale::LogCount => round_number(self.scale.value_at(t)),
-            Scale::LogRate => format!("{}", self.scale.value_at(t.round())),
+            // Down to 0.0001 as decimals (a ROC axis), below as powers of ten: `1e−6`.
+            Scale::LogRate => match t.round() {
+                e if e >= -4.0 => format!("{}", self.scale.value_at(e)),
+                e => format!("1e−{}", -e),
+            },
             Scale::Bins => {
                 let v = self.bin_value(t);
                 // Most ticks sit on round values (1, 2 or 5 times a power of ten); the bulk's
@@ -676,6 +680,17 @@ mod tests {
                 "size {size}: glyph bottoms {bottoms:?} (0 . 2 1 . 5)"
             );
         }
+    }
+
+    #[test]
+    fn a_log_rate_axis_writes_decimals_to_a_ten_thousandth_then_powers_of_ten() {
+        let a = Axis::log_rate(3e-7);
+        assert_eq!(a.ticks.first(), Some(&-7.0));
+        let labels: Vec<String> = a.ticks.iter().map(|t| a.label(*t)).collect();
+        assert_eq!(
+            labels,
+            ["1e−7", "1e−6", "1e−5", "0.0001", "0.001", "0.01", "0.1", "1"]
+        );
     }
 
     #[test]
