@@ -482,7 +482,9 @@ const SMALLEST_DIFFERENCE: f64 = 1e-9;
 /// Where two methods ran the same config on different devices (flex and wgpu, say) their loss
 /// curves coincide on the loss figure: this one draws how far apart they are, per loss term and
 /// epoch, as the relative difference `|other − reference| / |reference|`, the largest over the
-/// seeds both ran, on a log axis. The reference is the first such method in the table's order.
+/// seeds both ran, on a log axis: one line per loss term for one pair of methods, one line per
+/// pair (the largest over its terms) for several (a grid run on two devices). The reference is
+/// the first such method in the table's order.
 fn device_differences(d: &DataSetRuns, plots: &mut Plots) -> Result<()> {
     let data = d.data;
     let (references, series) = device_difference_series(d);
@@ -531,6 +533,10 @@ fn device_differences(d: &DataSetRuns, plots: &mut Plots) -> Result<()> {
 pub(crate) fn device_difference_series(d: &DataSetRuns) -> (Vec<String>, Vec<Series>) {
     let mut series = Vec::new();
     let mut pairs: Vec<(String, &str)> = Vec::new();
+    // Per pair compared: the reference's and the other's names, the seeds, the terms.
+    #[allow(clippy::type_complexity)]
+    let mut compared: Vec<(String, String, String, Vec<(&str, String, Vec<Vec<f64>>)>)> =
+        Vec::new();
     for (i, (ref_m, ref_g)) in d.methods.iter().enumerate() {
         if pairs.iter().any(|(_, other)| other == ref_m) {
             continue; // already compared as the other method of an earlier reference
@@ -591,22 +597,49 @@ pub(crate) fn device_difference_series(d: &DataSetRuns) -> (Vec<String>, Vec<Ser
             } else {
                 format!("largest over {seeds} seeds")
             };
+            compared.push((name(ref_m, ref_g), name(m, g), over, terms));
+            pairs.push((name(ref_m, ref_g), *m));
+        }
+    }
+    // The largest of each epoch's differences, drawn at the axis's floor when below it.
+    let largest = |epochs: &[Vec<f64>]| -> Vec<(f64, f64)> {
+        epochs
+            .iter()
+            .enumerate()
+            .map(|(e, v)| {
+                let largest = v.iter().fold(0.0, |a: f64, b| a.max(*b));
+                ((e + 1) as f64, largest.max(SMALLEST_DIFFERENCE))
+            })
+            .collect()
+    };
+    let several = compared.len() > 1;
+    for (reference, other, over, terms) in compared {
+        if several {
+            // One line per pair (a grid of batch sizes on two devices): every term's largest.
+            let mut all: Vec<Vec<f64>> = Vec::new();
+            for (_, _, epochs) in &terms {
+                for (e, v) in epochs.iter().enumerate() {
+                    if all.len() <= e {
+                        all.push(Vec::new());
+                    }
+                    all[e].extend(v);
+                }
+            }
+            series.push(Series {
+                name: format!("{other} vs {reference}: every loss term ({over})"),
+                points: largest(&all),
+                errors: None,
+                color: None,
+            });
+        } else {
             for (term, devices, epochs) in terms {
                 series.push(Series {
                     name: format!("{term}: {devices} ({over})"),
-                    points: epochs
-                        .iter()
-                        .enumerate()
-                        .map(|(e, v)| {
-                            let largest = v.iter().fold(0.0, |a: f64, b| a.max(*b));
-                            ((e + 1) as f64, largest.max(SMALLEST_DIFFERENCE))
-                        })
-                        .collect(),
+                    points: largest(&epochs),
                     errors: None,
                     color: None,
                 });
             }
-            pairs.push((name(ref_m, ref_g), *m));
         }
     }
     let mut references: Vec<String> = pairs.into_iter().map(|(r, _)| r).collect();
