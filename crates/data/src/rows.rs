@@ -456,6 +456,39 @@ impl LoadedRows {
         Ok(writer.out)
     }
 
+    /// The rows in order, [`CHUNK_ROWS`] at a time, each chunk expanded into a [`Dataset`] with
+    /// its labels: encoded rows are freed as their chunk is passed, so the whole expanded matrix
+    /// never exists (`dagmm score` on KDDCUP's 494,021 rows of 118 features).
+    pub fn into_chunks(self) -> Box<dyn Iterator<Item = Result<Dataset>> + Send> {
+        let n = self.n_rows();
+        let LoadedRows {
+            columns,
+            labels,
+            store,
+        } = self;
+        let part = move |first: usize, rows: usize| {
+            labels.as_ref().map(|l| l[first..first + rows].to_vec())
+        };
+        match store {
+            Store::Dense(x) => Box::new((0..n).step_by(CHUNK_ROWS).map(move |first| {
+                let rows = CHUNK_ROWS.min(n - first);
+                let features = x.slice(ndarray::s![first..first + rows, ..]).to_owned();
+                Dataset::new(features, part(first, rows), columns.clone())
+            })),
+            Store::Encoded(mut e) => {
+                let chunks = std::mem::take(&mut e.chunks);
+                Box::new(chunks.into_iter().enumerate().map(move |(c, chunk)| {
+                    let rows = e.chunk_rows(c);
+                    let mut features = Array2::zeros((rows, e.layout.width()));
+                    for (r, mut row) in features.rows_mut().into_iter().enumerate() {
+                        e.expand(&chunk, r, row.as_slice_mut().expect("standard layout"));
+                    }
+                    Dataset::new(features, part(c * CHUNK_ROWS, rows), columns.clone())
+                }))
+            }
+        }
+    }
+
     /// The whole expanded matrix as a [`Dataset`].
     pub fn into_dataset(self) -> Result<Dataset> {
         let features = match self.store {
@@ -520,6 +553,32 @@ mod tests {
 
     fn scaler_of(rows: &LoadedRows, train: &[usize], kind: ScalingKind) -> Scaler {
         rows.fit_scaler(kind, train).unwrap()
+    }
+
+    /// Chunk by chunk, the rows and labels are those of the whole expanded matrix, in order.
+    #[test]
+    fn chunks_put_together_are_the_whole_data_set() {
+        let n = 2 * CHUNK_ROWS + 5;
+        let whole = encoded(n).into_dataset().unwrap();
+        let dense = LoadedRows::dense(whole.clone());
+        for rows in [encoded(n), dense] {
+            let chunks: Vec<Dataset> = rows.into_chunks().collect::<Result<_>>().unwrap();
+            assert_eq!(
+                chunks.iter().map(Dataset::n_rows).collect::<Vec<_>>(),
+                [CHUNK_ROWS, CHUNK_ROWS, 5]
+            );
+            let views: Vec<_> = chunks.iter().map(|c| c.features.view()).collect();
+            assert_eq!(
+                ndarray::concatenate(ndarray::Axis(0), &views).unwrap(),
+                whole.features
+            );
+            let labels: Vec<u8> = chunks
+                .iter()
+                .flat_map(|c| c.labels.clone().unwrap())
+                .collect();
+            assert_eq!(Some(labels), whole.labels);
+            assert!(chunks.iter().all(|c| c.columns == whole.columns));
+        }
     }
 
     #[test]

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use dagmm_data::Dataset;
+use dagmm_data::{Dataset, LoadedRows};
 use dagmm_evaluation::{evaluate, flag, Direction, Metrics};
 use dagmm_model::DeviceChoice;
 use ndarray::Array2;
@@ -107,6 +107,40 @@ impl SavedDetector {
     /// Scores the rows of `data` (read from `path`): columns put in the training order, scaled
     /// as the training rows were, scored, and flagged by the run's decision.
     pub fn score(&self, data: &Dataset, path: &Path) -> Result<ScoredRows> {
+        let mut scored = self.score_part(data, path, 0)?;
+        scored.metrics = metrics(&self.card.decision, &scored, data.labels.as_deref())?;
+        Ok(scored)
+    }
+
+    /// [`SavedDetector::score`] on loaded rows, a chunk at a time
+    /// ([`LoadedRows::into_chunks`]), so that the expanded rows never exist whole: KDDCUP's
+    /// 494,021 rows stay encoded and each chunk's expanded, aligned and scaled copies are freed
+    /// once scored. The scores hold no embedding.
+    pub fn score_rows(&self, rows: LoadedRows, path: &Path) -> Result<ScoredRows> {
+        let labels = rows.labels.clone();
+        let mut all: Option<ScoredRows> = None;
+        let mut first = 0;
+        for chunk in rows.into_chunks() {
+            let chunk = chunk?;
+            let mut part = self.score_part(&chunk, path, first)?;
+            // A chunk's embedding served its PU decision; `scores.csv` does not hold it.
+            part.scores.embedding = None;
+            first += chunk.n_rows();
+            match &mut all {
+                None => all = Some(part),
+                Some(all) => all.append(part),
+            }
+        }
+        let mut scored = all.ok_or_else(|| {
+            PipelineError::Invalid(format!("{}: no rows to score", path.display()))
+        })?;
+        scored.metrics = metrics(&self.card.decision, &scored, labels.as_deref())?;
+        Ok(scored)
+    }
+
+    /// Scores and flags the rows of `data`, the rows from `first` on of the file `path` (errors
+    /// name a row by its number in the file); no metrics.
+    fn score_part(&self, data: &Dataset, path: &Path, first: usize) -> Result<ScoredRows> {
         let (features, ignored_columns) = align_columns(data, &self.card.columns, path)?;
         let x = self.card.scaler.transform(features.view())?;
         let scores = self.detector.score(x.view().into())?;
@@ -117,20 +151,19 @@ impl SavedDetector {
                 .max_by(|&a, &b| row[a].abs().total_cmp(&row[b].abs()))
                 .unwrap_or(0);
             return Err(PipelineError::Invalid(format!(
-                "{}: row {i} (counting from 0, as scores.csv's `index`) scores {}: its column \
+                "{}: row {} (counting from 0, as scores.csv's `index`) scores {}: its column \
                  `{}` holds {}, which is {} after the training rows' scaling, too far out for \
                  the detector; training refuses such values too: remove or correct the row",
                 path.display(),
+                first + i,
                 scores.score[i],
                 self.card.columns.get(j).map_or("?", String::as_str),
                 dagmm_data::short_number(features[[i, j]]),
                 dagmm_data::short_number(row[j])
             )));
         }
-        let (decision_score, cut, pu_score, flagged) = match &self.card.decision {
+        let (pu_score, flagged) = match &self.card.decision {
             Decision::Cut { threshold, .. } => (
-                scores.score.clone(),
-                *threshold,
                 None,
                 flag(&scores.score, *threshold, Direction::HighIsAnomalous),
             ),
@@ -138,20 +171,45 @@ impl SavedDetector {
                 let (f, _) = scores.features();
                 let pu = classifier.anomaly_score(&f)?;
                 let flagged = classifier.flag(&f)?;
-                (pu.clone(), 0.5, Some(pu), flagged)
+                (Some(pu), flagged)
             }
         };
-        let metrics = both_classes(data.labels.as_deref())
-            .map(|labels| evaluate(&decision_score, labels, cut, Direction::HighIsAnomalous))
-            .transpose()?;
         Ok(ScoredRows {
             scores,
             pu_score,
             flagged,
             ignored_columns,
-            metrics,
+            metrics: None,
         })
     }
+}
+
+impl ScoredRows {
+    /// Puts the next rows' scores after these.
+    fn append(&mut self, next: ScoredRows) {
+        self.scores.append(next.scores);
+        if let (Some(a), Some(b)) = (&mut self.pu_score, next.pu_score) {
+            a.extend(b);
+        }
+        self.flagged.extend(next.flagged);
+    }
+}
+
+/// With labels of both classes, the metrics of `decision`'s flags on the scored rows: its cut on
+/// the score, or the PU classifier's score cut at 0.5.
+fn metrics(
+    decision: &Decision,
+    scored: &ScoredRows,
+    labels: Option<&[u8]>,
+) -> Result<Option<Metrics>> {
+    let (decision_score, cut) = match (decision, &scored.pu_score) {
+        (Decision::Cut { threshold, .. }, _) => (&scored.scores.score, *threshold),
+        (Decision::Pu(_), Some(pu)) => (pu, 0.5),
+        (Decision::Pu(_), None) => return Ok(None),
+    };
+    Ok(both_classes(labels)
+        .map(|labels| evaluate(decision_score, labels, cut, Direction::HighIsAnomalous))
+        .transpose()?)
 }
 
 /// Puts the columns of `data` in the order the detector was trained on. Missing one-hot columns

@@ -73,6 +73,22 @@ impl RowScores {
         self.score.is_empty()
     }
 
+    /// Puts the next rows' scores after these (the same detector's columns).
+    pub fn append(&mut self, next: RowScores) {
+        self.score.extend(next.score);
+        for ((name, values), (next_name, next_values)) in self.columns.iter_mut().zip(next.columns)
+        {
+            debug_assert_eq!(*name, next_name);
+            values.extend(next_values);
+        }
+        self.embedding = match (self.embedding.take(), next.embedding) {
+            (Some(a), Some(b)) => {
+                ndarray::concatenate(ndarray::Axis(0), &[a.view(), b.view()]).ok()
+            }
+            _ => None,
+        };
+    }
+
     /// A named column.
     pub fn column(&self, name: &str) -> Option<&[f64]> {
         self.columns

@@ -267,18 +267,21 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
         .collect::<Vec<_>>(),
     )?;
     let saved = SavedDetector::load(&args.model, device)?;
-    let data = dagmm_data::load(
+    // The rows stay as compact as their format allows and are scored a chunk at a time.
+    let rows = dagmm_data::load_rows(
         &path,
         LoadOptions {
             label_column: args.label_column.as_deref(),
             names: args.names.as_deref(),
         },
     )?;
-    if let Some(w) = crate::runs::numeric_header_warning(&path, &data.columns) {
+    if let Some(w) = crate::runs::numeric_header_warning(&path, &rows.columns) {
         eprintln!("{w}");
     }
+    let n_rows = rows.n_rows();
+    let labels = rows.labels.clone();
     let scored = saved
-        .score(&data, &path)
+        .score_rows(rows, &path)
         .with_context(|| format!("scoring {} with {}", path.display(), saved.dir.display()))?;
     if !scored.ignored_columns.is_empty() {
         eprintln!(
@@ -290,17 +293,17 @@ pub fn run_score(args: &ScoreArgs) -> Result<()> {
         std::fs::create_dir_all(parent)
             .with_context(|| format!("cannot create {}", parent.display()))?;
     }
-    let indices: Vec<usize> = (0..data.n_rows()).collect();
+    let indices: Vec<usize> = (0..n_rows).collect();
     write_scores_csv(
         &args.out,
         &indices,
         &scored.scores,
         scored.pu_score.as_deref(),
         &scored.flagged,
-        data.labels.as_deref(),
+        labels.as_deref(),
     )?;
     let n_flagged = scored.flagged.iter().filter(|&&f| f == 1).count();
-    print!("{} rows scored, {n_flagged} flagged", data.n_rows());
+    print!("{n_rows} rows scored, {n_flagged} flagged");
     if let Some(m) = scored.metrics {
         print!(
             " (precision {:.4}, recall {:.4}, F1 {:.4}, ROC AUC {:.4})",
