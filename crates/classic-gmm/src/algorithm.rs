@@ -642,34 +642,42 @@ fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> V
         .par_chunks(block * d)
         .zip(resp.par_chunks(block * k))
         .map(|(rows, r)| {
-            let m = rows.len() / d;
             let mut acc = vec![0.0; k * d * d];
-            let mut w = Array2::<f64>::zeros((m, d));
-            for c in 0..k {
-                let mean = &means[c * d..(c + 1) * d];
-                for (i, mut w_row) in w.rows_mut().into_iter().enumerate() {
-                    let s = r[i * k + c].sqrt();
-                    let row = &rows[i * d..(i + 1) * d];
-                    for ((wj, xj), mj) in w_row.iter_mut().zip(row).zip(mean) {
-                        *wj = s * (xj - mj);
+            // W of a few thousand rows at a time, not of the whole block: a copy of the rows
+            // per M-step (187 MB on KDDCUP's training half) is what EM's peak memory was.
+            let mut w = Array2::<f64>::zeros((SCATTER_ROWS.min(rows.len() / d), d));
+            for (rows, r) in rows
+                .chunks(SCATTER_ROWS * d)
+                .zip(r.chunks(SCATTER_ROWS * k))
+            {
+                let m = rows.len() / d;
+                let mut w = w.slice_mut(ndarray::s![..m, ..]);
+                for c in 0..k {
+                    let mean = &means[c * d..(c + 1) * d];
+                    for (i, mut w_row) in w.rows_mut().into_iter().enumerate() {
+                        let s = r[i * k + c].sqrt();
+                        let row = &rows[i * d..(i + 1) * d];
+                        for ((wj, xj), mj) in w_row.iter_mut().zip(row).zip(mean) {
+                            *wj = s * (xj - mj);
+                        }
                     }
-                }
-                let mut product = ndarray::ArrayViewMut2::from_shape(
-                    (d, d),
-                    &mut acc[c * d * d..(c + 1) * d * d],
-                )
-                .expect("d × d");
-                // The lower triangle only (what the covariances read), by blocks of rows:
-                // half the products of the whole WᵀW.
-                for i0 in (0..d).step_by(PRODUCT_BLOCK) {
-                    let i1 = (i0 + PRODUCT_BLOCK).min(d);
-                    general_mat_mul(
-                        1.0,
-                        &w.slice(ndarray::s![.., i0..i1]).t(),
-                        &w.slice(ndarray::s![.., ..i1]),
-                        0.0,
-                        &mut product.slice_mut(ndarray::s![i0..i1, ..i1]),
-                    );
+                    let mut product = ndarray::ArrayViewMut2::from_shape(
+                        (d, d),
+                        &mut acc[c * d * d..(c + 1) * d * d],
+                    )
+                    .expect("d × d");
+                    // The lower triangle only (what the covariances read), by blocks of
+                    // columns: half the products of the whole WᵀW.
+                    for i0 in (0..d).step_by(PRODUCT_BLOCK) {
+                        let i1 = (i0 + PRODUCT_BLOCK).min(d);
+                        general_mat_mul(
+                            1.0,
+                            &w.slice(ndarray::s![.., i0..i1]).t(),
+                            &w.slice(ndarray::s![.., ..i1]),
+                            1.0,
+                            &mut product.slice_mut(ndarray::s![i0..i1, ..i1]),
+                        );
+                    }
                 }
             }
             acc
@@ -677,6 +685,10 @@ fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> V
         .collect::<Vec<_>>();
     sum_in_order(parts, k * d * d)
 }
+
+/// Rows per product of the wide scatter: enough for the matrix product's own blocking, few enough
+/// that `W` stays a few megabytes (24 MB at 1,500 features).
+const SCATTER_ROWS: usize = 2048;
 
 /// Columns per block where a wide product skips a triangle of zeros (or of entries nobody reads).
 const PRODUCT_BLOCK: usize = 128;

@@ -20,7 +20,25 @@ pub fn blobs(
     seed: u64,
 ) -> Result<(Array2<f64>, Vec<usize>)> {
     let dims = centers.first().map_or(0, Vec::len);
-    if centers.is_empty() || dims == 0 || centers.iter().any(|c| c.len() != dims) {
+    let mut points = Array2::zeros((n_samples, dims));
+    let which = fill_blobs(points.view_mut(), centers, std, seed)?;
+    Ok((points, which))
+}
+
+/// [`blobs`] written into `points` (its rows are the samples); returns each row's center.
+fn fill_blobs(
+    mut points: ndarray::ArrayViewMut2<f64>,
+    centers: &[Vec<f64>],
+    std: f64,
+    seed: u64,
+) -> Result<Vec<usize>> {
+    let n_samples = points.nrows();
+    let dims = centers.first().map_or(0, Vec::len);
+    if centers.is_empty()
+        || dims == 0
+        || centers.iter().any(|c| c.len() != dims)
+        || points.ncols() != dims
+    {
         return Err(DataError::InvalidArgument(
             "blobs need at least one center, all of the same non-zero dimension".into(),
         ));
@@ -29,7 +47,6 @@ pub fn blobs(
         .map_err(|e| DataError::InvalidArgument(format!("blob standard deviation {std}: {e}")))?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let k = centers.len();
-    let mut points = Array2::zeros((n_samples, dims));
     let mut which = Vec::with_capacity(n_samples);
     let mut row = 0;
     for (c, center) in centers.iter().enumerate() {
@@ -42,7 +59,7 @@ pub fn blobs(
             row += 1;
         }
     }
-    Ok((points, which))
+    Ok(which)
 }
 
 /// `k` centers drawn uniformly from the box `[-10, 10]^dims` (scikit-learn's default box).
@@ -112,20 +129,23 @@ pub fn contaminated_blobs(
     let n_outliers = (n_samples as f64 * outlier_fraction).round() as usize;
     let n_inliers = n_samples - n_outliers;
     let centers = random_centers(k, dims, seed);
-    let (inliers, _) = blobs(n_inliers, &centers, std, seed.wrapping_add(1))?;
+    // The inliers are drawn into the rows they keep (no second copy of them).
+    let mut features = Array2::zeros((n_samples, dims));
+    fill_blobs(
+        features.slice_mut(ndarray::s![..n_inliers, ..]),
+        &centers,
+        std,
+        seed.wrapping_add(1),
+    )?;
     let mut lo = vec![f64::INFINITY; dims];
     let mut hi = vec![f64::NEG_INFINITY; dims];
-    for row in inliers.rows() {
+    for row in features.slice(ndarray::s![..n_inliers, ..]).rows() {
         for j in 0..dims {
             lo[j] = lo[j].min(row[j]);
             hi[j] = hi[j].max(row[j]);
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(2));
-    let mut features = Array2::zeros((n_samples, dims));
-    features
-        .slice_mut(ndarray::s![..n_inliers, ..])
-        .assign(&inliers);
     for i in n_inliers..n_samples {
         for j in 0..dims {
             let margin = 0.2 * (hi[j] - lo[j]);

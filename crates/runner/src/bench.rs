@@ -156,14 +156,16 @@ pub struct TrainBenchRecord {
 }
 
 /// KDDCUP-shaped rows: four Gaussian blobs with 2% uniform outliers, min-max scaled to `[0, 1]`
-/// like the KDDCUP features after the paper's preprocessing.
-pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::Array2<f64>> {
-    let data = dagmm_data::synthetic::contaminated_blobs(rows, dims, 4, 1.5, 0.02, seed)?;
+/// like the KDDCUP features after the paper's preprocessing, in `f32` (what the network's
+/// tensors hold): scaled in place and rounded once, so that no second `f64` copy exists.
+pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::Array2<f32>> {
+    let mut data = dagmm_data::synthetic::contaminated_blobs(rows, dims, 4, 1.5, 0.02, seed)?;
     let scaler = dagmm_data::scaling::Scaler::fit(
         dagmm_data::scaling::ScalingKind::MinMax,
         data.features.view(),
     )?;
-    Ok(scaler.transform(data.features.view())?)
+    scaler.transform_in_place(&mut data.features)?;
+    Ok(data.features.mapv(|v| v as f32))
 }
 
 /// The peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), bytes.
@@ -188,17 +190,21 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
     let device: dagmm_model::DeviceChoice = args.device.clone().try_into()?;
     let x = train_bench_rows(args.rows, args.dims, args.common.seed)?;
     if let Some(path) = &args.common.write_data {
-        let mut text = (0..args.dims)
-            .map(|j| format!("x{j}"))
-            .collect::<Vec<_>>()
-            .join(",");
-        text.push('\n');
-        for row in x.rows() {
-            let cells: Vec<String> = row.iter().map(|v| format!("{}", *v as f32)).collect();
-            text.push_str(&cells.join(","));
-            text.push('\n');
-        }
-        crate::output::write_bytes(path, text.as_bytes())?;
+        // Streamed a row at a time (the whole text would be another 230 MB).
+        dagmm_report::output::atomically(path, |tmp| {
+            use std::io::Write as _;
+            let file = std::fs::File::create(tmp)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", tmp.display()))?;
+            let mut out = std::io::BufWriter::new(file);
+            let header: Vec<String> = (0..args.dims).map(|j| format!("x{j}")).collect();
+            writeln!(out, "{}", header.join(","))?;
+            for row in x.rows() {
+                let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
+                writeln!(out, "{}", cells.join(","))?;
+            }
+            out.flush()?;
+            Ok(())
+        })?;
     }
     let mut config = dagmm_model::DagmmConfig {
         device,
