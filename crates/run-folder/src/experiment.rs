@@ -78,6 +78,9 @@ pub struct PlannedRun {
     pub overrides: Vec<String>,
     /// What the manifest records about the entry.
     pub entry: SweepEntryRecord,
+    /// The seed's position in its entry's seeds: the sweep runs round 0 (every entry's first
+    /// seed) before round 1.
+    pub round: usize,
 }
 
 impl Experiment {
@@ -171,6 +174,7 @@ impl Experiment {
                                     .collect(),
                                 paper: r.paper.clone(),
                             },
+                            round: position,
                         },
                     ));
                 }

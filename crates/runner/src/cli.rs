@@ -114,10 +114,25 @@ pub struct SweepArgs {
     /// Run only shard i of n (1-based), e.g. --shard 2/4 for a Slurm array task or GNU parallel.
     #[arg(long, value_name = "I/N")]
     pub shard: Option<Shard>,
+    /// The order runs start in, seed round by seed round either way (every entry's first seed
+    /// before any second): `longest-first` within a round (expected from the finished runs'
+    /// manifests, else from data size × epochs), so with --jobs above 1 long runs do not start
+    /// last; `file`: the experiment file's order.
+    #[arg(long, value_enum, default_value_t = SweepOrder::LongestFirst)]
+    pub order: SweepOrder,
     /// Run every entry on this file instead of its config's data; entries without a config get
     /// the default config, and the data set is named after the file (OUT/<file stem>/...).
     #[command(flatten)]
     pub own_data: OwnDataArgs,
+}
+
+/// The order a sweep starts its runs in (`--order`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SweepOrder {
+    /// Within each seed round, the longest expected run first.
+    LongestFirst,
+    /// The experiment file's order.
+    File,
 }
 
 /// A data file of the user's, for `train` and `sweep`.

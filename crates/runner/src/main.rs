@@ -95,6 +95,7 @@ fn run(cli: Cli) -> Result<()> {
             &args.out,
             args.jobs.unwrap_or_else(sweep::default_jobs),
             args.shard,
+            args.order,
             own_data::OwnData::from_args(&args.own_data)?.as_ref(),
         ),
         Command::Report { dir, out } => report::print_report(&dir, out.as_deref()),

@@ -26,6 +26,7 @@
 //! no overlap; `dagmm report OUT` merges what they wrote. The experiment file is copied to
 //! `OUT/experiment.toml` for the report (labels, the paper's figures).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Instant;
@@ -34,7 +35,7 @@ use anyhow::{bail, Context, Result};
 use dagmm_pipeline::RunConfig;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
-use crate::cli::Shard;
+use crate::cli::{Shard, SweepOrder};
 use crate::output;
 use crate::own_data::OwnData;
 use crate::progress::{clock, on_terminal, EpochProgress};
@@ -60,6 +61,10 @@ pub struct Task {
     pub overrides: Vec<String>,
     /// What the manifest records about the entry.
     pub entry: SweepEntryRecord,
+    /// The seed's position among its entry's seeds ([`PlannedRun::round`]).
+    pub round: usize,
+    /// The run's config, read when the sweep starts.
+    pub config_read: Option<RunConfig>,
 }
 
 impl Task {
@@ -70,6 +75,8 @@ impl Task {
             own: own.cloned(),
             overrides: run.overrides,
             entry: run.entry,
+            round: run.round,
+            config_read: None,
         }
     }
 
@@ -97,6 +104,82 @@ impl Task {
     }
 }
 
+/// The runs to do in the order the workers take them: seed round by seed round (every entry's
+/// first seed, then every entry's second, …, so a sweep stopped early has every method on its
+/// first seeds), and within a round the longest first, so that with `--jobs` above 1 the long
+/// runs (KDDCUP's, beside Thyroid's) start early and the short ones fill the gaps at the end
+/// (longest-processing-time-first scheduling).
+///
+/// A run's expected time is the mean wall time of the finished runs of its folder (the other
+/// seeds of its method and grid point, from their manifests), else its expected work (data file
+/// size × epochs: [`expected_work`]) at the seconds per unit of work the finished runs took.
+fn longest_first(todo: Vec<Task>, done: &[Task]) -> Vec<Task> {
+    let seconds = |t: &Task| -> Option<f64> {
+        dagmm_pipeline::files::read_json::<dagmm_run_folder::Manifest>(
+            &t.dir.join(dagmm_run_folder::MANIFEST_FILE),
+        )
+        .ok()
+        .map(|m| m.timings.seconds.wall_seconds)
+    };
+    let mut by_folder: BTreeMap<&Path, Vec<f64>> = BTreeMap::new();
+    let mut per_work = Vec::new();
+    for t in done {
+        if let Some(s) = seconds(t) {
+            by_folder
+                .entry(t.dir.parent().unwrap_or(&t.dir))
+                .or_default()
+                .push(s);
+            if let Some(w) = t.config_read.as_ref().map(expected_work) {
+                per_work.push(s / w);
+            }
+        }
+    }
+    per_work.sort_by(f64::total_cmp);
+    let rate = per_work.get(per_work.len() / 2).copied().unwrap_or(1.0);
+    let expected: Vec<f64> = todo
+        .iter()
+        .map(|t| match by_folder.get(t.dir.parent().unwrap_or(&t.dir)) {
+            Some(s) => s.iter().sum::<f64>() / s.len() as f64,
+            None => t.config_read.as_ref().map_or(0.0, expected_work) * rate,
+        })
+        .collect();
+    let rounds: Vec<usize> = todo.iter().map(|t| t.round).collect();
+    let order = schedule(&rounds, &expected);
+    let mut slots: Vec<Option<Task>> = todo.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .map(|i| slots[i].take().expect("each run once"))
+        .collect()
+}
+
+/// The order of runs given their seed rounds and expected seconds: by round, then longest first
+/// (ties keep the file's order).
+fn schedule(rounds: &[usize], expected: &[f64]) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..rounds.len()).collect();
+    order.sort_by(|&a, &b| {
+        rounds[a]
+            .cmp(&rounds[b])
+            .then(expected[b].total_cmp(&expected[a]))
+    });
+    order
+}
+
+/// A run's work in arbitrary units, to order runs no earlier run timed: its data file's size
+/// (a gzip file counted ten times, about its ratio on KDDCUP) times its epochs plus one (the
+/// classic detectors: one).
+fn expected_work(config: &RunConfig) -> f64 {
+    let bytes = dagmm_pipeline::config::data_path(&config.data)
+        .ok()
+        .and_then(|p| {
+            let gz = p.extension().is_some_and(|e| e == "gz");
+            std::fs::metadata(&p)
+                .ok()
+                .map(|m| m.len() as f64 * if gz { 10.0 } else { 1.0 })
+        })
+        .unwrap_or(1.0);
+    bytes * (config.epochs().unwrap_or(0) + 1) as f64
+}
+
 /// `--jobs` when not given: one run per core of this machine.
 pub fn default_jobs() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -108,6 +191,7 @@ pub fn run_sweep(
     out: &Path,
     jobs: usize,
     shard: Option<Shard>,
+    order: SweepOrder,
     own: Option<&OwnData>,
 ) -> Result<()> {
     if jobs == 0 {
@@ -116,11 +200,13 @@ pub fn run_sweep(
     let experiment = Experiment::load(file)?;
     let planned = experiment.planned_runs(file, out, own.map(OwnData::data_set_name).as_deref());
     refuse_shared_folders(file, &planned)?;
-    let all: Vec<Task> = planned.into_iter().map(|r| Task::new(r, own)).collect();
+    let mut all: Vec<Task> = planned.into_iter().map(|r| Task::new(r, own)).collect();
     // Check every config before running anything: a typo fails now, not an hour in.
-    for t in &all {
-        t.load_config()
-            .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?;
+    for t in &mut all {
+        t.config_read = Some(
+            t.load_config()
+                .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?,
+        );
     }
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let _locks = lock::lock_sweep(out, shard.map(|s| (s.index, s.count)))?;
@@ -158,8 +244,12 @@ pub fn run_sweep(
             }
         }
     }
+    let todo = match order {
+        SweepOrder::LongestFirst => longest_first(todo, &done),
+        SweepOrder::File => todo,
+    };
     eprintln!(
-        "{}: {} runs{}; {} finished already, {} to run, {} at a time",
+        "{}: {} runs{}; {} finished already, {} to run, {} at a time, {}",
         file.display(),
         done.len() + todo.len(),
         shard.map_or(String::new(), |s| format!(
@@ -168,7 +258,11 @@ pub fn run_sweep(
         )),
         done.len(),
         todo.len(),
-        jobs
+        jobs,
+        match order {
+            SweepOrder::LongestFirst => "the longest of each seed's runs first",
+            SweepOrder::File => "in the file's order",
+        }
     );
     let multi = MultiProgress::new();
     let total = (done.len() + todo.len()) as u64;
@@ -308,6 +402,14 @@ fn run_task(task: &Task, multi: &MultiProgress) -> Result<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_go_round_by_round_and_longest_first_within_a_round() {
+        let rounds = [0, 0, 0, 1, 1, 0];
+        let seconds = [5.0, 600.0, 30.0, 600.0, 5.0, 30.0];
+        // Round 0: 600 s, then the two 30 s runs in the file's order, then 5 s; round 1 after.
+        assert_eq!(schedule(&rounds, &seconds), [1, 2, 5, 0, 3, 4]);
+    }
 
     #[test]
     fn shards_are_checked() {
