@@ -9,7 +9,7 @@ use dagmm_data::{Features, FeaturesView};
 use ndarray::Array2;
 
 use crate::epoch::{EpochLosses, TrainingStage};
-use crate::tensors::{read_f64, upload_rows};
+use crate::tensors::{read_f32, upload_rows};
 use crate::train::{
     rng, run_epochs, EpochPlan, Objective, StageStart, StepOutput, STREAM_PRETRAINING,
 };
@@ -57,7 +57,7 @@ pub(crate) fn pretrain(
             let h = if layer == 0 {
                 x.to_owned()
             } else {
-                Features::F64(hidden(&ae, x, layer, config.scoring.batch_size, &plain))
+                Features::F32(hidden(&ae, x, layer, config.scoring.batch_size, &plain))
             };
             let (pair, epochs) = run_epochs(
                 ae.layer_pair(layer).train(),
@@ -115,14 +115,16 @@ fn reconstruction_step(loss: Tensor<1>) -> StepOutput {
     }
 }
 
-/// `h_layer` of every row (the encoder's first `layer` layers), computed in batches.
+/// `h_layer` of every row (the encoder's first `layer` layers), computed in batches and kept in
+/// `f32`, the values the device computed (the next pair uploads them as they are: half the
+/// memory of `f64`, the same numbers).
 fn hidden(
     ae: &Autoencoder,
     x: FeaturesView<'_>,
     layer: usize,
     batch: usize,
     device: &Device,
-) -> Array2<f64> {
+) -> Array2<f32> {
     let n = x.nrows();
     let mut values = Vec::new();
     let mut width = 0;
@@ -130,7 +132,10 @@ fn hidden(
         let end = (start + batch).min(n);
         let h = ae.encode_layers(upload_rows(x, start..end, device), layer);
         width = h.dims()[1];
-        values.extend(read_f64(h));
+        if values.is_empty() {
+            values.reserve_exact(n * width);
+        }
+        values.extend(read_f32(h));
     }
     Array2::from_shape_vec((n, width), values).expect("n × width values")
 }

@@ -26,3 +26,11 @@ pub(crate) fn read_f64<const D: usize>(t: Tensor<D>) -> Vec<f64> {
         .try_to_vec::<f64>()
         .expect("converted to f64")
 }
+
+/// Read a tensor back as f32 (one transfer): the values the device holds, exactly.
+pub(crate) fn read_f32<const D: usize>(t: Tensor<D>) -> Vec<f32> {
+    t.into_data()
+        .convert::<f32>()
+        .try_to_vec::<f32>()
+        .expect("converted to f32")
+}
