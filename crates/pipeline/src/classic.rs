@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::detector::{Detector, RowScores, ScoreName};
 use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
-use crate::files::{read_json, write_json};
+use crate::files::{read_json, write_json_compact};
 use crate::{PipelineError, Result};
 
 /// File of a saved [`ClassicDetector`] in a model folder.
@@ -167,7 +167,7 @@ fn save_classic(dir: &Path, detector: DetectorKind, model: &ClassicModel) -> Res
         path: dir.to_path_buf(),
         error,
     })?;
-    write_json(
+    write_json_compact(
         &dir.join(CLASSIC_FILE),
         &ClassicFile {
             format: FORMAT.into(),
