@@ -529,96 +529,130 @@ fn device_differences(d: &DataSetRuns, plots: &mut Plots) -> Result<()> {
     )
 }
 
-/// The series of [`device_differences`], and the reference methods' names.
-pub(crate) fn device_difference_series(d: &DataSetRuns) -> (Vec<String>, Vec<Series>) {
-    let mut series = Vec::new();
-    let mut pairs: Vec<(String, &str)> = Vec::new();
-    // Per pair compared: the reference's and the other's names, the seeds, the terms.
-    #[allow(clippy::type_complexity)]
-    let mut compared: Vec<(String, String, String, Vec<(&str, String, Vec<Vec<f64>>)>)> =
-        Vec::new();
-    for (i, (ref_m, ref_g)) in d.methods.iter().enumerate() {
-        if pairs.iter().any(|(_, other)| other == ref_m) {
-            continue; // already compared as the other method of an earlier reference
-        }
-        for (m, g) in &d.methods[i + 1..] {
-            // Per loss term: the devices' names, and each epoch's relative difference per seed.
-            let mut terms: Vec<(&str, String, Vec<Vec<f64>>)> = Vec::new();
-            let mut seeds = 0;
-            for r in &g.runs {
-                let Some(reference) = ref_g.runs.iter().find(|q| q.summary.seed == r.summary.seed)
-                else {
-                    continue;
-                };
-                let (Some(a), Some(b)) = (config_of(reference), config_of(r)) else {
-                    continue;
-                };
-                if a.device == b.device || r.losses.is_empty() {
-                    continue;
-                }
-                let mut same = b.clone();
-                same.device = a.device;
-                if same != *a {
-                    continue;
-                }
-                seeds += 1;
-                for (term, values) in &r.losses {
-                    if !optimised(r, term) {
-                        continue;
-                    }
-                    let Some((_, base)) = reference.losses.iter().find(|(t, _)| t == term) else {
-                        continue;
-                    };
-                    let devices = format!("{} vs {}", b.device, a.device);
-                    let slot = match terms
-                        .iter()
-                        .position(|(t, d, _)| t == term && *d == devices)
-                    {
-                        Some(k) => k,
-                        None => {
-                            terms.push((term, devices, Vec::new()));
-                            terms.len() - 1
-                        }
-                    };
-                    let epochs = &mut terms[slot].2;
-                    for (e, (v, w)) in values.iter().zip(base).enumerate() {
-                        if epochs.len() <= e {
-                            epochs.push(Vec::new());
-                        }
-                        epochs[e].push((v - w).abs() / w.abs().max(f64::MIN_POSITIVE));
-                    }
-                }
+/// Two methods that ran one config on two devices, compared seed by seed.
+struct DevicePair {
+    /// The reference's and the other method's names.
+    reference: String,
+    other: String,
+    /// The seeds both ran, as a legend says it (`one seed`, `largest over 5 seeds`).
+    over: String,
+    terms: Vec<TermDifferences>,
+}
+
+/// One loss term's relative differences: per epoch, one per seed.
+struct TermDifferences {
+    term: &'static str,
+    /// `wgpu:cpu vs flex`.
+    devices: String,
+    epochs: Vec<Vec<f64>>,
+}
+
+impl TermDifferences {
+    /// Adds one seed's relative differences `|v − w| / |w|` of `values` from `base`.
+    fn add(&mut self, values: &[f64], base: &[f64]) {
+        for (e, (v, w)) in values.iter().zip(base).enumerate() {
+            if self.epochs.len() <= e {
+                self.epochs.push(Vec::new());
             }
-            if seeds == 0 {
-                continue;
-            }
-            let over = if seeds == 1 {
-                "one seed".to_string()
-            } else {
-                format!("largest over {seeds} seeds")
-            };
-            compared.push((name(ref_m, ref_g), name(m, g), over, terms));
-            pairs.push((name(ref_m, ref_g), *m));
+            self.epochs[e].push((v - w).abs() / w.abs().max(f64::MIN_POSITIVE));
         }
     }
-    // The largest of each epoch's differences, drawn at the axis's floor when below it.
-    let largest = |epochs: &[Vec<f64>]| -> Vec<(f64, f64)> {
-        epochs
-            .iter()
-            .enumerate()
-            .map(|(e, v)| {
-                let largest = v.iter().fold(0.0, |a: f64, b| a.max(*b));
-                ((e + 1) as f64, largest.max(SMALLEST_DIFFERENCE))
-            })
-            .collect()
-    };
-    let several = compared.len() > 1;
-    for (reference, other, over, terms) in compared {
+}
+
+/// The largest of each epoch's differences, drawn at the axis's floor when below it.
+fn largest_per_epoch(epochs: &[Vec<f64>]) -> Vec<(f64, f64)> {
+    epochs
+        .iter()
+        .enumerate()
+        .map(|(e, v)| {
+            let largest = v.iter().fold(0.0, |a: f64, b| a.max(*b));
+            ((e + 1) as f64, largest.max(SMALLEST_DIFFERENCE))
+        })
+        .collect()
+}
+
+/// The pair of `reference` and `other` where their runs of a seed share a config but for the
+/// device (none when no seed does).
+fn device_pair(reference: (&str, &Group), other: (&str, &Group)) -> Option<DevicePair> {
+    let (ref_m, ref_g) = reference;
+    let (m, g) = other;
+    let mut terms: Vec<TermDifferences> = Vec::new();
+    let mut seeds = 0;
+    for r in &g.runs {
+        let Some(base_run) = ref_g.runs.iter().find(|q| q.summary.seed == r.summary.seed) else {
+            continue;
+        };
+        let (Some(a), Some(b)) = (config_of(base_run), config_of(r)) else {
+            continue;
+        };
+        if a.device == b.device || r.losses.is_empty() {
+            continue;
+        }
+        let mut same = b.clone();
+        same.device = a.device;
+        if same != *a {
+            continue;
+        }
+        seeds += 1;
+        let devices = format!("{} vs {}", b.device, a.device);
+        for (term, values) in &r.losses {
+            if !optimised(r, term) {
+                continue;
+            }
+            let Some((_, base)) = base_run.losses.iter().find(|(t, _)| t == term) else {
+                continue;
+            };
+            match terms
+                .iter_mut()
+                .find(|t| t.term == *term && t.devices == devices)
+            {
+                Some(t) => t.add(values, base),
+                None => {
+                    let mut t = TermDifferences {
+                        term,
+                        devices: devices.clone(),
+                        epochs: Vec::new(),
+                    };
+                    t.add(values, base);
+                    terms.push(t);
+                }
+            }
+        }
+    }
+    (seeds > 0).then(|| DevicePair {
+        reference: name(ref_m, ref_g),
+        other: name(m, g),
+        over: if seeds == 1 {
+            "one seed".to_string()
+        } else {
+            format!("largest over {seeds} seeds")
+        },
+        terms,
+    })
+}
+
+/// The series of [`device_differences`], and the reference methods' names: a line per loss term
+/// for one pair of methods, a line per pair (the largest over its terms) for several.
+pub(crate) fn device_difference_series(d: &DataSetRuns) -> (Vec<String>, Vec<Series>) {
+    let mut pairs: Vec<(DevicePair, &str)> = Vec::new();
+    for (i, &(ref_m, ref_g)) in d.methods.iter().enumerate() {
+        if pairs.iter().any(|(_, other)| *other == ref_m) {
+            continue; // already compared as the other method of an earlier reference
+        }
+        for &(m, g) in &d.methods[i + 1..] {
+            if let Some(pair) = device_pair((ref_m, ref_g), (m, g)) {
+                pairs.push((pair, m));
+            }
+        }
+    }
+    let several = pairs.len() > 1;
+    let mut series = Vec::new();
+    for (pair, _) in &pairs {
         if several {
             // One line per pair (a grid of batch sizes on two devices): every term's largest.
             let mut all: Vec<Vec<f64>> = Vec::new();
-            for (_, _, epochs) in &terms {
-                for (e, v) in epochs.iter().enumerate() {
+            for t in &pair.terms {
+                for (e, v) in t.epochs.iter().enumerate() {
                     if all.len() <= e {
                         all.push(Vec::new());
                     }
@@ -626,23 +660,26 @@ pub(crate) fn device_difference_series(d: &DataSetRuns) -> (Vec<String>, Vec<Ser
                 }
             }
             series.push(Series {
-                name: format!("{other} vs {reference}: every loss term ({over})"),
-                points: largest(&all),
+                name: format!(
+                    "{} vs {}: every loss term ({})",
+                    pair.other, pair.reference, pair.over
+                ),
+                points: largest_per_epoch(&all),
                 errors: None,
                 color: None,
             });
         } else {
-            for (term, devices, epochs) in terms {
+            for t in &pair.terms {
                 series.push(Series {
-                    name: format!("{term}: {devices} ({over})"),
-                    points: largest(&epochs),
+                    name: format!("{}: {} ({})", t.term, t.devices, pair.over),
+                    points: largest_per_epoch(&t.epochs),
                     errors: None,
                     color: None,
                 });
             }
         }
     }
-    let mut references: Vec<String> = pairs.into_iter().map(|(r, _)| r).collect();
+    let mut references: Vec<String> = pairs.into_iter().map(|(p, _)| p.reference).collect();
     references.dedup();
     (references, series)
 }
