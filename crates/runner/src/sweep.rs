@@ -43,60 +43,42 @@ use crate::runs::{run_into, Extras, Resume};
 use crate::train::result_line;
 use dagmm_run_folder::experiment::{refuse_shared_folders, Experiment, PlannedRun};
 use dagmm_run_folder::lock;
-use dagmm_run_folder::manifest::SweepEntryRecord;
 use dagmm_run_folder::state::{run_state, RunState};
 use dagmm_run_folder::EXPERIMENT_FILE;
 
-/// One run of the sweep: a run the experiment plans, and the sweep's `--data`.
+/// One run of the sweep: a run the experiment plans, the sweep's `--data`, and the run's config,
+/// read and checked when the sweep starts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Task {
-    /// Output folder.
-    pub dir: PathBuf,
-    /// Config file (resolved against the experiment file's folder); none: the default config
-    /// for the sweep's `--data`.
-    pub config: Option<PathBuf>,
+    pub run: PlannedRun,
     /// The sweep's `--data`, in every run's config instead of its own data.
     pub own: Option<OwnData>,
-    /// `--set` overrides, the seed last.
-    pub overrides: Vec<String>,
-    /// What the manifest records about the entry.
-    pub entry: SweepEntryRecord,
-    /// The seed's position among its entry's seeds ([`PlannedRun::round`]).
-    pub round: usize,
-    /// The run's config, read when the sweep starts.
-    pub config_read: Option<RunConfig>,
+    pub config: RunConfig,
 }
 
 impl Task {
-    fn new(run: PlannedRun, own: Option<&OwnData>) -> Task {
-        Task {
-            dir: run.dir,
-            config: run.config,
-            own: own.cloned(),
-            overrides: run.overrides,
-            entry: run.entry,
-            round: run.round,
-            config_read: None,
-        }
-    }
-
-    /// The run's config: its file or the default one, the sweep's `--data` in its data's place,
-    /// the entry's overrides and the seed after.
-    pub fn load_config(&self) -> Result<RunConfig> {
-        Ok(match (&self.own, &self.config) {
-            (Some(own), config) => own.config(config.as_deref(), &self.overrides)?,
-            (None, Some(config)) => RunConfig::load(config, &self.overrides)?,
+    /// The task of `run`, with its config: its file or the default one, the sweep's `--data` in
+    /// its data's place, the entry's overrides and the seed after.
+    fn new(run: PlannedRun, own: Option<&OwnData>) -> Result<Task> {
+        let config = match (own, &run.config) {
+            (Some(own), config) => own.config(config.as_deref(), &run.overrides)?,
+            (None, Some(config)) => RunConfig::load(config, &run.overrides)?,
             (None, None) => bail!(
                 "run `{}` names no config: give it `config = \"...\"`, or run the sweep on a file \
                  with --data FILE (the default config)",
-                self.entry.name
+                run.entry.name
             ),
+        };
+        Ok(Task {
+            run,
+            own: own.cloned(),
+            config,
         })
     }
 
     /// What the manifest records as the run's config file.
     pub fn config_name(&self) -> PathBuf {
-        match (&self.config, &self.own) {
+        match (&self.run.config, &self.own) {
             (Some(c), _) => c.clone(),
             (None, Some(own)) => own.default_config_name(),
             (None, None) => PathBuf::from("(none)"),
@@ -116,7 +98,7 @@ impl Task {
 fn longest_first(todo: Vec<Task>, done: &[Task]) -> Vec<Task> {
     let seconds = |t: &Task| -> Option<f64> {
         dagmm_pipeline::files::read_json::<dagmm_run_folder::Manifest>(
-            &t.dir.join(dagmm_run_folder::MANIFEST_FILE),
+            &t.run.dir.join(dagmm_run_folder::MANIFEST_FILE),
         )
         .ok()
         .map(|m| m.timings.seconds.wall_seconds)
@@ -126,24 +108,24 @@ fn longest_first(todo: Vec<Task>, done: &[Task]) -> Vec<Task> {
     for t in done {
         if let Some(s) = seconds(t) {
             by_folder
-                .entry(t.dir.parent().unwrap_or(&t.dir))
+                .entry(t.run.dir.parent().unwrap_or(&t.run.dir))
                 .or_default()
                 .push(s);
-            if let Some(w) = t.config_read.as_ref().map(expected_work) {
-                per_work.push(s / w);
-            }
+            per_work.push(s / expected_work(&t.config));
         }
     }
     per_work.sort_by(f64::total_cmp);
     let rate = per_work.get(per_work.len() / 2).copied().unwrap_or(1.0);
     let expected: Vec<f64> = todo
         .iter()
-        .map(|t| match by_folder.get(t.dir.parent().unwrap_or(&t.dir)) {
-            Some(s) => s.iter().sum::<f64>() / s.len() as f64,
-            None => t.config_read.as_ref().map_or(0.0, expected_work) * rate,
-        })
+        .map(
+            |t| match by_folder.get(t.run.dir.parent().unwrap_or(&t.run.dir)) {
+                Some(s) => s.iter().sum::<f64>() / s.len() as f64,
+                None => expected_work(&t.config) * rate,
+            },
+        )
         .collect();
-    let rounds: Vec<usize> = todo.iter().map(|t| t.round).collect();
+    let rounds: Vec<usize> = todo.iter().map(|t| t.run.round).collect();
     let order = schedule(&rounds, &expected);
     let mut slots: Vec<Option<Task>> = todo.into_iter().map(Some).collect();
     order
@@ -200,14 +182,14 @@ pub fn run_sweep(
     let experiment = Experiment::load(file)?;
     let planned = experiment.planned_runs(file, out, own.map(OwnData::data_set_name).as_deref());
     refuse_shared_folders(file, &planned)?;
-    let mut all: Vec<Task> = planned.into_iter().map(|r| Task::new(r, own)).collect();
-    // Check every config before running anything: a typo fails now, not an hour in.
-    for t in &mut all {
-        t.config_read = Some(
-            t.load_config()
-                .with_context(|| format!("{}: run {}", file.display(), t.dir.display()))?,
-        );
-    }
+    // Read and check every config before running anything: a typo fails now, not an hour in.
+    let all: Vec<Task> = planned
+        .into_iter()
+        .map(|r| {
+            let dir = r.dir.clone();
+            Task::new(r, own).with_context(|| format!("{}: run {}", file.display(), dir.display()))
+        })
+        .collect::<Result<_>>()?;
     std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
     let _locks = lock::lock_sweep(out, shard.map(|s| (s.index, s.count)))?;
     output::write_bytes(
@@ -223,22 +205,22 @@ pub fn run_sweep(
     // A run whose publication a kill interrupted is finished once it is put in place (by this
     // process when no other holds the run).
     for t in &mine {
-        if t.dir.parent().is_some_and(Path::is_dir) {
-            if let Ok(_lock) = lock::lock_run(&t.dir) {
-                crate::runs::recover_interrupted_publish(&t.dir)?;
+        if t.run.dir.parent().is_some_and(Path::is_dir) {
+            if let Ok(_lock) = lock::lock_run(&t.run.dir) {
+                crate::runs::recover_interrupted_publish(&t.run.dir)?;
             }
         }
     }
     let mut done = Vec::new();
     let mut todo = Vec::new();
     for t in mine {
-        match run_state(&t.dir) {
+        match run_state(&t.run.dir) {
             RunState::Finished => done.push(t),
             RunState::Unfinished => todo.push(t),
             RunState::Damaged(why) => {
                 eprintln!(
                     "{} is not a whole run ({why}): running it again",
-                    t.dir.display()
+                    t.run.dir.display()
                 );
                 todo.push(t);
             }
@@ -315,13 +297,13 @@ pub fn run_sweep(
                     break;
                 };
                 match run_task(&task, &multi) {
-                    Ok(result) => report(format!("{}: {result}", task.dir.display())),
+                    Ok(result) => report(format!("{}: {result}", task.run.dir.display())),
                     Err(e) => {
-                        report(format!("FAILED {}: {e:#}", task.dir.display()));
+                        report(format!("FAILED {}: {e:#}", task.run.dir.display()));
                         failures
                             .lock()
                             .expect("failure lock")
-                            .push(format!("{}: {e:#}", task.dir.display()));
+                            .push(format!("{}: {e:#}", task.run.dir.display()));
                     }
                 }
             });
@@ -380,18 +362,18 @@ pub fn run_sweep(
 
 /// Runs one task; its result line.
 fn run_task(task: &Task, multi: &MultiProgress) -> Result<String> {
-    let config = task.load_config()?;
+    let config = &task.config;
     let progress = EpochProgress::new(
         config.epochs(),
-        &task.dir.display().to_string(),
+        &task.run.dir.display().to_string(),
         Some(multi),
     );
     let result = run_into(
-        &config,
+        config,
         &task.config_name(),
-        &task.dir,
+        &task.run.dir,
         &progress,
-        Some(&task.entry),
+        Some(&task.run.entry),
         Extras::default(),
         Resume::IfAny,
     );
