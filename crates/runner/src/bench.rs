@@ -191,19 +191,16 @@ pub fn run_train_bench(args: &TrainBenchArgs) -> Result<()> {
     let x = train_bench_rows(args.rows, args.dims, args.common.seed)?;
     if let Some(path) = &args.common.write_data {
         // Streamed a row at a time (the whole text would be another 230 MB).
-        dagmm_report::output::atomically(path, |tmp| {
+        dagmm_pipeline::files::atomically(path, |tmp| -> std::io::Result<()> {
             use std::io::Write as _;
-            let file = std::fs::File::create(tmp)
-                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", tmp.display()))?;
-            let mut out = std::io::BufWriter::new(file);
+            let mut out = std::io::BufWriter::new(std::fs::File::create(tmp)?);
             let header: Vec<String> = (0..args.dims).map(|j| format!("x{j}")).collect();
             writeln!(out, "{}", header.join(","))?;
             for row in x.rows() {
                 let cells: Vec<String> = row.iter().map(|v| format!("{v}")).collect();
                 writeln!(out, "{}", cells.join(","))?;
             }
-            out.flush()?;
-            Ok(())
+            out.flush()
         })?;
     }
     let mut config = dagmm_model::DagmmConfig {
