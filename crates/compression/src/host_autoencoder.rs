@@ -18,7 +18,15 @@ use burn::tensor::Tensor;
 use ndarray::linalg::general_mat_mul;
 use ndarray::{Array1, Array2, ArrayView2, Axis};
 
-use crate::Autoencoder;
+use crate::{wide_fn, Autoencoder};
+
+/// What follows a layer's matrix product and bias.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    Identity,
+    /// [`tanh_f32`].
+    Tanh,
+}
 
 /// A copy of one Burn linear layer's weights (`[in, out]`, Burn's layout) and bias on the host.
 #[derive(Debug, Clone)]
@@ -77,22 +85,19 @@ impl HostLinear {
         Self { weight, bias }
     }
 
-    /// `h W + b` of the rows `h`, then `f` applied to each output in place.
-    pub fn forward(&self, h: ArrayView2<f32>, f: impl Fn(f32) -> f32) -> Array2<f32> {
+    /// `h W + b` of the rows `h`, then `activation` of each output.
+    pub fn forward(&self, h: ArrayView2<f32>, activation: Activation) -> Array2<f32> {
         let mut a = Array2::<f32>::zeros((h.nrows(), self.weight.ncols()));
         general_mat_mul(1.0, &h, &self.weight, 0.0, &mut a);
-        // Plain slices, so that the loop vectorises.
         let width = a.ncols();
-        let values = a.as_slice_mut().expect("standard layout");
-        match self
+        let bias = self
             .bias
             .as_ref()
-            .map(|b| b.as_slice().expect("contiguous"))
-        {
-            Some(b) => values.chunks_exact_mut(width).for_each(|row| {
-                row.iter_mut().zip(b).for_each(|(v, b)| *v = f(*v + b));
-            }),
-            None => values.iter_mut().for_each(|v| *v = f(*v)),
+            .map(|b| b.as_slice().expect("contiguous"));
+        let values = a.as_slice_mut().expect("standard layout");
+        match activation {
+            Activation::Identity => add_bias(values, width, bias),
+            Activation::Tanh => add_bias_then_tanh(values, width, bias),
         }
         a
     }
@@ -120,6 +125,100 @@ impl HostLinear {
             },
             below,
         )
+    }
+}
+
+wide_fn! {
+    /// `v ← v + b` for each row of `width` values (plain slices, so that the loop vectorises).
+    fn add_bias(values: &mut [f32], width: usize, bias: Option<&[f32]>) {
+        if let Some(b) = bias {
+            values.chunks_exact_mut(width).for_each(|row| {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v += b);
+            });
+        }
+    }
+}
+
+wide_fn! {
+    /// `v ← tanh(v + b)` for each row of `width` values.
+    fn add_bias_then_tanh(values: &mut [f32], width: usize, bias: Option<&[f32]>) {
+        match bias {
+            Some(b) => values.chunks_exact_mut(width).for_each(|row| {
+                row.iter_mut().zip(b).for_each(|(v, b)| *v = tanh_f32(*v + b));
+            }),
+            None => values.iter_mut().for_each(|v| *v = tanh_f32(*v)),
+        }
+    }
+}
+
+/// `[Σ (a−b)², Σ a², Σ b², Σ ab]` of one row pair, summed left to right.
+#[inline(always)]
+fn row_sums(a: &[f32], b: &[f32]) -> [f32; 4] {
+    let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
+    for (a, b) in a.iter().zip(b) {
+        sq += (a - b) * (a - b);
+        xx += a * a;
+        yy += b * b;
+        xy += a * b;
+    }
+    [sq, xx, yy, xy]
+}
+
+wide_fn! {
+    /// [`row_sums`] of each row of `x` (`width` values each) and its reconstruction `x_hat`. Two
+    /// rows at a time, so that eight sums are in flight rather than four (each row's sums still
+    /// run left to right, as one row alone).
+    fn reconstruction_sums(x: &[f32], x_hat: &[f32], width: usize, sums: &mut [[f32; 4]]) {
+        let rows = x.chunks_exact(width).zip(x_hat.chunks_exact(width));
+        let mut pairs = sums.chunks_exact_mut(2);
+        let mut rows = rows.into_iter();
+        for pair in &mut pairs {
+            let (a0, b0) = rows.next().expect("a row per sum");
+            let (a1, b1) = rows.next().expect("a row per sum");
+            let (mut s0, mut s1) = ([0.0f32; 4], [0.0f32; 4]);
+            for j in 0..width {
+                let (p, q) = (a0[j], b0[j]);
+                s0[0] += (p - q) * (p - q);
+                s0[1] += p * p;
+                s0[2] += q * q;
+                s0[3] += p * q;
+                let (p, q) = (a1[j], b1[j]);
+                s1[0] += (p - q) * (p - q);
+                s1[1] += p * p;
+                s1[2] += q * q;
+                s1[3] += p * q;
+            }
+            pair[0] = s0;
+            pair[1] = s1;
+        }
+        if let [last] = pairs.into_remainder() {
+            let (a, b) = rows.next().expect("a row per sum");
+            *last = row_sums(a, b);
+        }
+    }
+}
+
+wide_fn! {
+    /// `g = c_diff (x − x') + c_x x + c_y x'` row by row, `[c_diff, c_x, c_y]` per row.
+    fn reconstruction_gradient(x: &[f32], x_hat: &[f32], coefficients: &[[f32; 3]], grad: &mut [f32]) {
+        let width = grad.len() / coefficients.len().max(1);
+        for (((g, a), b), &[c_diff, c_x, c_y]) in grad
+            .chunks_exact_mut(width)
+            .zip(x.chunks_exact(width))
+            .zip(x_hat.chunks_exact(width))
+            .zip(coefficients)
+        {
+            for ((g, a), b) in g.iter_mut().zip(a).zip(b) {
+                *g = c_diff * (a - b) + c_x * a + c_y * b;
+            }
+        }
+    }
+}
+
+wide_fn! {
+    /// `g ← g (1 − h²)`: back through `h = tanh(·)`.
+    fn times_tanh_derivative(g: &mut [f32], h: &[f32]) {
+        g.iter_mut().zip(h).for_each(|(g, h)| *g *= 1.0 - h * h);
     }
 }
 
@@ -167,11 +266,12 @@ impl HostAutoencoder {
                 Some(h) => h.view(),
                 None => x.view(),
             };
-            let a = if self.has_tanh(l) {
-                layer.forward(input, tanh_f32)
+            let activation = if self.has_tanh(l) {
+                Activation::Tanh
             } else {
-                layer.forward(input, |v| v)
+                Activation::Identity
             };
+            let a = layer.forward(input, activation);
             outputs.push(a);
         }
         let z_c = &outputs[self.encoder_layers - 1];
@@ -181,15 +281,15 @@ impl HostAutoencoder {
         let mut z = Array2::<f32>::zeros((n, latent + 2));
         let mut squared_error = Vec::with_capacity(n);
         let mut norms = Vec::with_capacity(n);
-        for i in 0..n {
-            let (xi, yi) = (x.row(i), x_hat.row(i));
-            let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-            for (a, b) in xi.iter().zip(yi) {
-                sq += (a - b) * (a - b);
-                xx += a * a;
-                yy += b * b;
-                xy += a * b;
-            }
+        let x = x.as_standard_layout();
+        let mut sums = vec![[0.0f32; 4]; n];
+        reconstruction_sums(
+            x.as_slice().expect("standard layout"),
+            x_hat.as_slice().expect("standard layout"),
+            x.ncols(),
+            &mut sums,
+        );
+        for (i, &[sq, xx, yy, xy]) in sums.iter().enumerate() {
             let (x_norm, y_norm) = ((xx + eps2).sqrt(), (yy + eps2).sqrt());
             let mut zi = z.row_mut(i);
             for j in 0..latent {
@@ -224,26 +324,36 @@ impl HostAutoencoder {
         let latent = z_c.ncols();
         // ∂/∂x' of the relative distance, the cosine and the weighted squared error.
         let mut grad = Array2::<f32>::zeros(x_hat.raw_dim());
-        for i in 0..n {
-            let (xi, yi) = (x.row(i), x_hat.row(i));
-            let (x_norm, y_norm, distance) = pass.norms[i];
-            let cosine = pass.z[[i, latent + 1]];
-            let (d_rel, d_cos) = (dz[[i, latent]], dz[[i, latent + 1]]);
-            // rel = √(sq+ε²)/‖x‖: ∂/∂x' = −(x − x')/(‖x‖ √(sq+ε²)); sq: −2(x − x').
-            let c_diff = -d_rel / (x_norm * distance) - 2.0 * error_weight;
-            // cos = x·x'/(‖x‖‖x'‖): ∂/∂x' = x/(‖x‖‖x'‖) − cos x'/‖x'‖².
-            let c_x = d_cos / (x_norm * y_norm);
-            let c_y = -d_cos * cosine / (y_norm * y_norm);
-            for ((g, a), b) in grad.row_mut(i).iter_mut().zip(xi).zip(yi) {
-                *g = c_diff * (a - b) + c_x * a + c_y * b;
-            }
-        }
+        // Each row's ∂/∂x' is c_diff (x − x') + c_x x + c_y x'.
+        let coefficients: Vec<[f32; 3]> = (0..n)
+            .map(|i| {
+                let (x_norm, y_norm, distance) = pass.norms[i];
+                let cosine = pass.z[[i, latent + 1]];
+                let (d_rel, d_cos) = (dz[[i, latent]], dz[[i, latent + 1]]);
+                // rel = √(sq+ε²)/‖x‖: ∂/∂x' = −(x − x')/(‖x‖ √(sq+ε²)); sq: −2(x − x').
+                let c_diff = -d_rel / (x_norm * distance) - 2.0 * error_weight;
+                // cos = x·x'/(‖x‖‖x'‖): ∂/∂x' = x/(‖x‖‖x'‖) − cos x'/‖x'‖².
+                let c_x = d_cos / (x_norm * y_norm);
+                let c_y = -d_cos * cosine / (y_norm * y_norm);
+                [c_diff, c_x, c_y]
+            })
+            .collect();
+        let x_rows = x.as_standard_layout();
+        reconstruction_gradient(
+            x_rows.as_slice().expect("standard layout"),
+            x_hat.as_slice().expect("standard layout"),
+            &coefficients,
+            grad.as_slice_mut().expect("standard layout"),
+        );
         let mut grads: Vec<Option<LayerGradients>> = vec![None; self.layers.len()];
         for l in (0..self.layers.len()).rev() {
             let layer = &self.layers[l];
             let output = &pass.outputs[l];
             if self.has_tanh(l) {
-                grad.zip_mut_with(output, |g, h| *g *= 1.0 - h * h);
+                times_tanh_derivative(
+                    grad.as_slice_mut().expect("standard layout"),
+                    output.as_slice().expect("standard layout"),
+                );
             }
             let input = if l == 0 {
                 x.view()

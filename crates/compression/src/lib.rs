@@ -32,19 +32,21 @@ mod init;
 mod layerwise;
 mod vae;
 mod vq_vae;
+mod wide;
 
 pub use autoencoder::{tanh, Autoencoder};
 pub use config::{CompressionConfig, CompressionKind, DEFAULT_NORM_EPS};
 pub use error::CompressionError;
 pub use features::{reconstruction_features, ReconstructionFeatures};
 pub use host_autoencoder::{
-    compare_gradients, register_linear_gradients, tanh_f32, CompareGradient, HostAutoencoder,
-    HostGradient, HostLinear, HostPass, LayerGradients,
+    compare_gradients, register_linear_gradients, tanh_f32, Activation, CompareGradient,
+    HostAutoencoder, HostGradient, HostLinear, HostPass, LayerGradients,
 };
 pub use init::linear_pytorch_default;
 pub use layerwise::LayerPair;
 pub use vae::{Vae, VaeEncoding};
 pub use vq_vae::{code_counts, Quantized, VqVae};
+pub use wide::has_wide_vectors;
 
 use burn::module::Module;
 use burn::tensor::Tensor;

@@ -54,6 +54,16 @@ pub struct BatchGaussianMixture {
 impl BatchGaussianMixture {
     /// The mixture of the rows `z` (`n × d`, row-major) with memberships `gamma` (`n × k`).
     pub fn fit(z: &[f32], gamma: &[f32], n: usize, d: usize, k: usize, jitter: f64) -> Self {
+        // DAGMM's z (one latent value and the two reconstruction features) and the paper's four
+        // components get loops compiled for those sizes: the same operations, unrolled.
+        match (d, k) {
+            (3, 4) => Self::fit_sized(z, gamma, n, 3, 4, jitter),
+            _ => Self::fit_sized(z, gamma, n, d, k, jitter),
+        }
+    }
+
+    #[inline(always)]
+    fn fit_sized(z: &[f32], gamma: &[f32], n: usize, d: usize, k: usize, jitter: f64) -> Self {
         assert_eq!(z.len(), n * d, "z is not {n} × {d}");
         assert_eq!(gamma.len(), n * k, "gamma is not {n} × {k}");
         let z: Vec<f64> = z.iter().map(|&v| f64::from(v)).collect();
@@ -172,7 +182,23 @@ impl BatchGaussianMixture {
         penalty_weight: f64,
         kind: CovariancePenalty,
     ) -> (Vec<f64>, Vec<f64>) {
-        let (n, k, d) = (self.n, self.k, self.d);
+        // As in `fit`: DAGMM's sizes compiled for themselves.
+        match (self.d, self.k) {
+            (3, 4) => self.gradients_sized(energy_weights, penalty_weight, kind, 3, 4),
+            (d, k) => self.gradients_sized(energy_weights, penalty_weight, kind, d, k),
+        }
+    }
+
+    #[inline(always)]
+    fn gradients_sized(
+        &self,
+        energy_weights: &[f64],
+        penalty_weight: f64,
+        kind: CovariancePenalty,
+        d: usize,
+        k: usize,
+    ) -> (Vec<f64>, Vec<f64>) {
+        let n = self.n;
         assert_eq!(energy_weights.len(), n, "one weight per row");
         let dd = d * d;
         // g_ik = ∂J/∂l_ik.
@@ -277,6 +303,7 @@ impl BatchGaussianMixture {
     }
 }
 
+#[inline(always)]
 fn mat_vec(m: &[f64], v: &[f64], d: usize, out: &mut [f64]) {
     for a in 0..d {
         out[a] = (0..d).map(|b| m[a * d + b] * v[b]).sum();
@@ -285,6 +312,7 @@ fn mat_vec(m: &[f64], v: &[f64], d: usize, out: &mut [f64]) {
 
 /// `(A + εI)⁻¹` and `log|A + εI|` of a symmetric `d × d` matrix by Cholesky, pivots floored at
 /// `ε` (or 1e-30 when `ε = 0`) as in [`cholesky`](crate::cholesky).
+#[inline(always)]
 fn inverse_and_log_det(a: &[f64], d: usize, jitter: f64) -> (Vec<f64>, f64) {
     let floor = jitter.max(1e-30);
     let mut l = vec![0.0; d * d];

@@ -5,7 +5,7 @@
 //! `γ` for the same RNG state.
 
 use dagmm_compression::{
-    register_linear_gradients, tanh_f32, HostGradient, HostLinear, LayerGradients,
+    register_linear_gradients, Activation, HostGradient, HostLinear, LayerGradients,
 };
 use ndarray::{Array2, ArrayView2, Zip};
 use rand::RngCore;
@@ -55,10 +55,10 @@ impl HostEstimationNetwork {
                 None => z.view(),
             };
             if l == last {
-                logits = Some(layer.forward(input, |v| v));
+                logits = Some(layer.forward(input, Activation::Identity));
                 break;
             }
-            let t = layer.forward(input, tanh_f32);
+            let t = layer.forward(input, Activation::Tanh);
             let mask = match rng.as_deref_mut() {
                 Some(rng) if self.dropout > 0.0 => Some(
                     Array2::from_shape_vec(t.raw_dim(), dropout_mask(t.len(), self.dropout, rng))

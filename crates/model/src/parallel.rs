@@ -5,8 +5,9 @@
 //! step kept one core busy; and most of a step was not the matrix products but the element-wise
 //! ops around them and their autodiff bookkeeping. The step splits instead, by the chain rule:
 //!
-//! 1. the batch's rows are cut into `P` contiguous parts; each part's thread gathers its rows
-//!    and runs the autoencoder forward on the host ([`HostAutoencoder`]: a matrix product and
+//! 1. the batch's rows are cut into `P` contiguous parts; each part's thread (the first part on
+//!    the calling thread, the others on `P − 1` helper threads) gathers its rows and runs the
+//!    autoencoder forward on the host ([`HostAutoencoder`]: a matrix product and
 //!    one fused bias-and-`tanh` pass per layer), and hands back its `z` and squared errors;
 //! 2. this thread joins the parts' `z`, runs the estimation network on the graph (one dropout
 //!    mask for the whole batch, drawn as the one-thread step draws it), the batch's mixture (for
@@ -17,13 +18,17 @@
 //!    rows (the terms of `J` that reach the autoencoder through that part) by the written-out
 //!    backward pass, and the parts' gradients are summed.
 //!
+//! A thread waiting for the next stage of a step polls its channel for a while before it blocks
+//! ([`receive`]): on these virtual machines a blocked thread took tens of microseconds to wake,
+//! four times a step, and the waits inside a step are shorter than a millisecond.
+//!
 //! The gradients are those of the one-graph step up to f32 rounding (the tests check them
 //! against it). The parts are fixed by `training.threads`, not by the machine, so a run gives
 //! the same numbers on any machine; 1 is the one-graph step of earlier versions.
 
-use std::sync::mpsc;
-
+use std::sync::mpsc::{self, RecvError, TryRecvError};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use burn::module::ParamId;
 use burn::optim::GradientsParams;
@@ -70,7 +75,7 @@ pub(crate) fn part_bounds(n: usize, parts: usize) -> Vec<(usize, usize)> {
         .collect()
 }
 
-/// What a part thread is asked to do for one step.
+/// What a helper thread is asked to do for one step.
 struct PartJob {
     /// The autoencoder's weights of this step.
     autoencoder: Arc<HostAutoencoder>,
@@ -83,25 +88,45 @@ struct PartJob {
     done_tx: mpsc::Sender<Vec<LayerGradients>>,
 }
 
-/// The threads of the split step, one per part, alive for a whole training stage (threads
-/// started per step cost more than they saved: each new thread's allocator heap starts from
-/// fresh pages, which the kernel zeroes on first touch).
-pub(crate) struct PartThreads {
-    jobs: Vec<mpsc::Sender<PartJob>>,
+/// The parts of the split step: the calling thread takes the first, one helper thread each of
+/// the others, alive for a whole training stage (threads started per step cost more than they
+/// saved: each new thread's allocator heap starts from fresh pages, which the kernel zeroes on
+/// first touch).
+pub(crate) struct PartThreads<'env> {
+    helpers: Vec<mpsc::Sender<PartJob>>,
+    /// The stage's rows, which the calling thread's part gathers from.
+    x: FeaturesView<'env>,
 }
 
-impl PartThreads {
-    /// `parts` threads in `scope`, each gathering its rows from `x`.
-    pub(crate) fn start<'scope, 'env: 'scope>(
+/// How long a waiting thread polls its channel before it blocks.
+const POLL: Duration = Duration::from_millis(1);
+
+/// The next message of `rx`: polled for up to [`POLL`], giving the core to whatever else is
+/// runnable between polls (so that a sweep's other runs lose little), then waited for blocked.
+fn receive<T>(rx: &mpsc::Receiver<T>) -> Result<T, RecvError> {
+    let started = Instant::now();
+    loop {
+        match rx.try_recv() {
+            Ok(v) => return Ok(v),
+            Err(TryRecvError::Disconnected) => return Err(RecvError),
+            Err(TryRecvError::Empty) if started.elapsed() > POLL => return rx.recv(),
+            Err(TryRecvError::Empty) => std::thread::yield_now(),
+        }
+    }
+}
+
+impl<'env> PartThreads<'env> {
+    /// `parts − 1` helper threads in `scope`, each gathering its rows from `x`.
+    pub(crate) fn start<'scope>(
         scope: &'scope std::thread::Scope<'scope, 'env>,
         x: FeaturesView<'env>,
         parts: usize,
     ) -> Self {
-        let jobs = (0..parts)
+        let helpers = (1..parts.max(1))
             .map(|_| {
                 let (tx, rx) = mpsc::channel::<PartJob>();
                 scope.spawn(move || {
-                    for job in rx {
+                    while let Ok(job) = receive(&rx) {
                         let Some(grads) = compression_part(&job, x) else {
                             break;
                         };
@@ -113,28 +138,34 @@ impl PartThreads {
                 tx
             })
             .collect();
-        Self { jobs }
+        Self { helpers, x }
     }
 
     /// Number of parts.
     pub(crate) fn parts(&self) -> usize {
-        self.jobs.len()
+        self.helpers.len() + 1
     }
 }
 
-/// One part's forward pass: gathers its rows of `x` (as f32), sends `z` and the squared errors,
+/// The rows `rows` of `x` gathered as f32, `[rows, d]`.
+fn gather(x: FeaturesView<'_>, rows: &[usize]) -> Array2<f32> {
+    let mut xb = Array2::<f32>::zeros((rows.len(), x.ncols()));
+    for (mut out, &i) in xb.axis_iter_mut(Axis(0)).zip(rows) {
+        x.row_to_f32(i, out.as_slice_mut().expect("a standard-layout row"));
+    }
+    xb
+}
+
+/// A helper's part of a step: gathers its rows of `x` (as f32), sends `z` and the squared errors,
 /// waits for `∂J/∂z` of its rows and returns the gradients of the autoencoder's weights (`None`
 /// when the step was abandoned).
 fn compression_part(job: &PartJob, x: FeaturesView<'_>) -> Option<Vec<LayerGradients>> {
-    let mut xb = Array2::<f32>::zeros((job.rows.len(), x.ncols()));
-    for (mut out, &i) in xb.axis_iter_mut(Axis(0)).zip(&job.rows) {
-        x.row_to_f32(i, out.as_slice_mut().expect("a standard-layout row"));
-    }
+    let xb = gather(x, &job.rows);
     let pass = job.autoencoder.forward(xb.view());
     job.forward_tx
         .send((pass.z.clone(), pass.squared_error.clone()))
         .ok()?;
-    let dz = job.grad_rx.recv().ok()?;
+    let dz = receive(&job.grad_rx).ok()?;
     Some(
         job.autoencoder
             .backward(xb.view(), &pass, dz.view(), job.error_weight),
@@ -177,7 +208,7 @@ fn split_step_with(
     let mut forwards = Vec::with_capacity(bounds.len());
     let mut grad_txs = Vec::with_capacity(bounds.len());
     let mut dones = Vec::with_capacity(bounds.len());
-    for (jobs, &(start, end)) in threads.jobs.iter().zip(&bounds) {
+    for (jobs, &(start, end)) in threads.helpers.iter().zip(&bounds[1..]) {
         let (forward_tx, forward_rx) = mpsc::channel();
         let (grad_tx, grad_rx) = mpsc::channel();
         let (done_tx, done_rx) = mpsc::channel();
@@ -195,14 +226,17 @@ fn split_step_with(
         dones.push(done_rx);
     }
     let device = network_device(ae);
-    let mut z_rows = Vec::new();
+    // The first part, here.
+    let own_rows = &rows[bounds[0].0..bounds[0].1];
+    let own_x = gather(threads.x, own_rows);
+    let own = autoencoder.forward(own_x.view());
+    let z_dim = own.z.ncols();
+    let mut z_rows = Vec::with_capacity(n * z_dim);
     let mut errors = Vec::with_capacity(n);
-    let mut z_dim = 0;
+    z_rows.extend(own.z.iter().copied());
+    errors.extend(own.squared_error.iter().copied());
     for rx in &forwards {
-        let (z, e) = rx
-            .recv()
-            .expect("a compression part sends its forward pass");
-        z_dim = z.ncols();
+        let (z, e) = receive(rx).expect("a compression part sends its forward pass");
         z_rows.extend(z.iter().copied());
         errors.extend(e);
     }
@@ -221,13 +255,20 @@ fn split_step_with(
         );
         graph_mixture_step(network, config, z, errors, anomaly, rng)
     };
-    for (tx, &(start, end)) in grad_txs.iter().zip(&bounds) {
+    for (tx, &(start, end)) in grad_txs.iter().zip(&bounds[1..]) {
         tx.send(dz.slice(ndarray::s![start..end, ..]).to_owned())
             .expect("a compression part waits for its gradient");
     }
-    let mut sum: Option<Vec<LayerGradients>> = None;
+    let (own_start, own_end) = bounds[0];
+    let own_grads = autoencoder.backward(
+        own_x.view(),
+        &own,
+        dz.slice(ndarray::s![own_start..own_end, ..]),
+        error_weight,
+    );
+    let mut sum: Option<Vec<LayerGradients>> = Some(own_grads);
     for rx in &dones {
-        let part = rx.recv().expect("a compression part finishes its step");
+        let part = receive(rx).expect("a compression part finishes its step");
         sum = Some(match sum {
             None => part,
             Some(mut acc) => {

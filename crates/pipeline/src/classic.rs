@@ -12,7 +12,7 @@ use dagmm_data::FeaturesView;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{Detector, RowScores, ScoreName};
+use crate::detector::{Detector, RowScores, ScoreName, SCORE_BLOCK_ROWS};
 use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
 use crate::files::{read_json, write_json_compact};
 use crate::{PipelineError, Result};
@@ -298,7 +298,11 @@ impl Detector for ClassicDetector {
         self.gmm.n_features()
     }
     fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
-        let ll = self.gmm.score_samples(x.to_f64().view())?.to_vec();
+        let mut ll = Vec::with_capacity(x.nrows());
+        x.for_each_f64_block(SCORE_BLOCK_ROWS, |_, rows| {
+            ll.extend(self.gmm.score_samples(rows)?.iter().copied());
+            Ok::<(), PipelineError>(())
+        })?;
         Ok(RowScores {
             score: ll.iter().map(|l| -l).collect(),
             columns: vec![("log_likelihood", ll)],

@@ -115,6 +115,10 @@ impl RowScores {
     }
 }
 
+/// Rows a classic detector scores at a time when its input is not `f64` already (f32 or encoded
+/// rows are widened a block at a time, never whole: KDDCUP's test half is 233 MB in f64).
+pub(crate) const SCORE_BLOCK_ROWS: usize = 8192;
+
 /// A fitted detector.
 pub trait Detector {
     /// Which kind it is (how `load_detector` reads it back).

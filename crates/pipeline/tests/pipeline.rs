@@ -158,7 +158,7 @@ fn ocsvm_scores_through_the_pipeline_equal_a_direct_fit_on_the_seeded_subsample(
     let (train, test) = rows(&config);
     assert!(train.nrows() > 150, "the cap is below the training rows");
     let (direct, fit) =
-        OcSvmDetector::fit(config.ocsvm.as_ref().unwrap(), 3, train.view()).unwrap();
+        OcSvmDetector::fit(config.ocsvm.as_ref().unwrap(), 3, train.view().into()).unwrap();
     let want: Vec<f64> = test.outer_iter().map(|r| -direct.decision(r)).collect();
     assert_eq!(out.test.scores.score, want);
     let recorded = out

@@ -14,7 +14,7 @@ use dagmm_data::FeaturesView;
 use dagmm_model::{Checkpointing, DeviceChoice};
 use linfa::prelude::{Fit, Pr};
 use linfa_svm::Svm;
-use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2};
 use rand::seq::index::sample;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -23,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
 use crate::config::RunConfig;
-use crate::detector::{Detector, RowScores, ScoreName};
+use crate::detector::{Detector, RowScores, ScoreName, SCORE_BLOCK_ROWS};
 use crate::files::{read_json, write_json};
 use crate::{PipelineError, Result};
 
@@ -130,7 +130,7 @@ impl Family for OcSvm {
         _on_progress: &mut dyn FnMut(FitProgress<'_>),
     ) -> Result<Fitted> {
         let section = config.ocsvm.clone().unwrap_or_default();
-        let (detector, fit) = OcSvmDetector::fit(&section, config.seed(), x.to_f64().view())?;
+        let (detector, fit) = OcSvmDetector::fit(&section, config.seed(), x)?;
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
@@ -158,8 +158,8 @@ pub struct OcSvmDetector {
 
 impl OcSvmDetector {
     /// Fits on the rows of `x` (a seeded subsample of `section.max_train_rows` when there are
-    /// more).
-    pub fn fit(section: &OcSvmSection, seed: u64, x: ArrayView2<f64>) -> Result<(Self, OcSvmFit)> {
+    /// more; only those rows are widened to f64).
+    pub fn fit(section: &OcSvmSection, seed: u64, x: FeaturesView<'_>) -> Result<(Self, OcSvmFit)> {
         let n = x.nrows();
         if n < 2 {
             return Err(PipelineError::Invalid(format!(
@@ -174,9 +174,9 @@ impl OcSvmDetector {
             )
             .into_vec();
             picked.sort_unstable();
-            x.select(Axis(0), &picked)
+            x.rows_f64(picked.into_iter())
         } else {
-            x.to_owned()
+            x.to_f64().into_owned()
         };
         let gamma = section.gamma.unwrap_or_else(|| scale_gamma(rows.view()));
         let model: Svm<f64, bool> = Svm::<f64, Pr>::params()
@@ -283,11 +283,15 @@ impl Detector for OcSvmDetector {
     }
 
     fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
-        let x = x.to_f64();
-        let decision: Vec<f64> = (0..x.nrows())
-            .into_par_iter()
-            .map(|i| self.decision(x.row(i)))
-            .collect();
+        let mut decision = Vec::with_capacity(x.nrows());
+        x.for_each_f64_block(SCORE_BLOCK_ROWS, |_, rows| {
+            decision.par_extend(
+                (0..rows.nrows())
+                    .into_par_iter()
+                    .map(|i| self.decision(rows.row(i))),
+            );
+            Ok::<(), PipelineError>(())
+        })?;
         Ok(RowScores {
             score: decision.iter().map(|f| -f).collect(),
             columns: vec![("decision_function", decision)],
@@ -346,7 +350,7 @@ mod tests {
                 max_train_rows: 10_000,
                 tol: 1e-6,
             };
-            let (svm, fit) = OcSvmDetector::fit(&section, 0, x.view()).unwrap();
+            let (svm, fit) = OcSvmDetector::fit(&section, 0, x.view().into()).unwrap();
             assert_eq!(fit.rows_fitted, 300);
             let range = case
                 .train_decision
@@ -388,9 +392,9 @@ mod tests {
             max_train_rows: 20,
             ..OcSvmSection::default()
         };
-        let (a, fit) = OcSvmDetector::fit(&section, 4, x.view()).unwrap();
+        let (a, fit) = OcSvmDetector::fit(&section, 4, x.view().into()).unwrap();
         assert_eq!((fit.rows_fitted, fit.rows_available), (20, 60));
-        let (b, _) = OcSvmDetector::fit(&section, 4, x.view()).unwrap();
+        let (b, _) = OcSvmDetector::fit(&section, 4, x.view().into()).unwrap();
         assert_eq!(a, b, "the same seed gives the same fit");
         // gamma = "scale": 1 / (d · Var(X)) of the fitted rows.
         assert!(fit.gamma > 0.0 && fit.gamma.is_finite());
@@ -399,7 +403,7 @@ mod tests {
     #[test]
     fn a_saved_detector_scores_the_same() {
         let x = Array2::from_shape_fn((40, 3), |(i, j)| ((i * 5 + j) % 13) as f64 / 13.0);
-        let (svm, _) = OcSvmDetector::fit(&OcSvmSection::default(), 0, x.view()).unwrap();
+        let (svm, _) = OcSvmDetector::fit(&OcSvmSection::default(), 0, x.view().into()).unwrap();
         let dir = tempfile::tempdir().unwrap();
         svm.save(dir.path()).unwrap();
         let back = OcSvmDetector::load(dir.path()).unwrap();
