@@ -16,6 +16,7 @@ use crate::hyperparams::{CovarianceType, GmmParams, InitMethod};
 use crate::kmeans;
 use crate::linalg::{inverse_cholesky, WIDE};
 use crate::narrow::{add_scatter, log_weighted_rows as log_weighted_fixed, with_width, NARROW};
+use crate::rows::{for_each_block, map_blocks, map_blocks_mut, with_dense_rows, DenseRows, Rows};
 
 const LN_2PI: f64 = 1.837_877_066_409_345_3;
 /// Rows per parallel work item.
@@ -233,15 +234,28 @@ impl GaussianMixture {
         on_iteration: &mut dyn FnMut(&EmIteration),
     ) -> Result<GaussianMixture> {
         params.validate()?;
-        let x = checked(x, None)?;
-        let (n, d) = x.dim();
+        with_dense_rows(x, |rows| Self::fit_rows(params, rows, on_iteration))
+    }
+
+    /// [`fit_observed`](Self::fit_observed) of rows read a block at a time (the same fit, to the
+    /// bit, as of the same rows held whole).
+    pub fn fit_rows(
+        params: &GmmParams,
+        x: &dyn Rows,
+        on_iteration: &mut dyn FnMut(&EmIteration),
+    ) -> Result<GaussianMixture> {
+        params.validate()?;
+        let (n, d) = (x.n_rows(), x.n_features());
         if n == 0 || d == 0 {
             return Err(GmmError::EmptyData {
                 rows: n,
                 columns: d,
             });
         }
-        check_spread(x.view())?;
+        if let Some((row, column)) = first_non_finite(x) {
+            return Err(GmmError::NonFinite { row, column });
+        }
+        check_spread(x)?;
         if n < params.n_components.max(2) {
             return Err(GmmError::TooFewRows {
                 rows: n,
@@ -249,28 +263,21 @@ impl GaussianMixture {
                 needed: params.n_components.max(2),
             });
         }
-        let data = x.as_slice().expect("standard layout");
         let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
         let mut best: Option<GaussianMixture> = None;
         for init in 1..=params.n_init {
-            let resp = initial_responsibilities(params, data, d, &mut rng);
-            let run = fit_once(
-                params,
-                data,
-                d,
-                resp,
-                &mut |iteration, lower_bound, change| {
-                    on_iteration(&EmIteration {
-                        init,
-                        n_init: params.n_init,
-                        iteration,
-                        max_iter: params.max_iter,
-                        lower_bound,
-                        change,
-                        tol: params.tol,
-                    })
-                },
-            )?;
+            let resp = initial_responsibilities(params, x, &mut rng);
+            let run = fit_once(params, x, resp, &mut |iteration, lower_bound, change| {
+                on_iteration(&EmIteration {
+                    init,
+                    n_init: params.n_init,
+                    iteration,
+                    max_iter: params.max_iter,
+                    lower_bound,
+                    change,
+                    tol: params.tol,
+                })
+            })?;
             if best
                 .as_ref()
                 .is_none_or(|b| run.lower_bound > b.lower_bound)
@@ -344,20 +351,35 @@ impl GaussianMixture {
     /// Per-sample log-likelihood `log Σ_k φ_k N(x | μ_k, Σ_k)` (scikit-learn's `score_samples`).
     pub fn score_samples(&self, x: ArrayView2<f64>) -> Result<Array1<f64>> {
         let x = checked(x, Some(self.n_features()))?;
-        let d = self.n_features();
-        let k = self.components.k();
-        let data = x.as_slice().expect("standard layout");
-        let mut out = vec![0.0; x.nrows()];
-        out.par_chunks_mut(CHUNK)
-            .zip(data.par_chunks(CHUNK * d))
-            .for_each(|(out, rows)| {
-                let mut lp = vec![0.0; out.len() * k];
-                self.components.log_weighted_rows(rows, &mut lp);
-                for (o, l) in out.iter_mut().zip(lp.chunks(k)) {
-                    *o = log_sum_exp(l);
-                }
+        let rows = DenseRows::new(x.as_slice().expect("standard layout"), self.n_features());
+        Ok(self.log_likelihoods(&rows))
+    }
+
+    /// [`score_samples`](Self::score_samples) of rows read a block at a time.
+    pub fn score_rows(&self, x: &dyn Rows) -> Result<Array1<f64>> {
+        if x.n_features() != self.n_features() {
+            return Err(GmmError::FeatureMismatch {
+                expected: self.n_features(),
+                found: x.n_features(),
             });
-        Ok(Array1::from(out))
+        }
+        if let Some((row, column)) = first_non_finite(x) {
+            return Err(GmmError::NonFinite { row, column });
+        }
+        Ok(self.log_likelihoods(x))
+    }
+
+    fn log_likelihoods(&self, x: &dyn Rows) -> Array1<f64> {
+        let k = self.components.k();
+        let mut out = vec![0.0; x.n_rows()];
+        map_blocks_mut(x, CHUNK, &mut out, 1, |rows, out| {
+            let mut lp = vec![0.0; out.len() * k];
+            self.components.log_weighted_rows(rows, &mut lp);
+            for (o, l) in out.iter_mut().zip(lp.chunks(k)) {
+                *o = log_sum_exp(l);
+            }
+        });
+        Array1::from(out)
     }
 
     /// Mean per-sample log-likelihood (scikit-learn's `score`); an error for zero rows, which
@@ -373,6 +395,18 @@ impl GaussianMixture {
         Ok(s.sum() / s.len() as f64)
     }
 
+    /// [`score`](Self::score) of rows read a block at a time.
+    pub fn score_of_rows(&self, x: &dyn Rows) -> Result<f64> {
+        if x.n_rows() == 0 {
+            return Err(GmmError::EmptyData {
+                rows: 0,
+                columns: x.n_features(),
+            });
+        }
+        let s = self.score_rows(x)?;
+        Ok(s.sum() / s.len() as f64)
+    }
+
     /// Posterior probability of each component for each row, `n × K`.
     pub fn predict_proba(&self, x: ArrayView2<f64>) -> Result<Array2<f64>> {
         let x = checked(x, Some(self.n_features()))?;
@@ -380,7 +414,7 @@ impl GaussianMixture {
         let mut resp = vec![0.0; x.nrows() * k];
         e_step(
             &self.components,
-            x.as_slice().expect("standard layout"),
+            &DenseRows::new(x.as_slice().expect("standard layout"), self.n_features()),
             &mut resp,
         );
         Ok(Array2::from_shape_vec((x.nrows(), k), resp).expect("n × K"))
@@ -428,13 +462,23 @@ impl GaussianMixture {
 
     /// [`bic`](Self::bic) and [`aic`](Self::aic) from one pass over `x`.
     pub fn criteria(&self, x: ArrayView2<f64>) -> Result<Criteria> {
-        let n = x.nrows() as f64;
-        let minus_two_log_l = -2.0 * self.score(x)? * n;
+        Ok(self.criteria_from(x.nrows(), self.score(x)?))
+    }
+
+    /// [`criteria`](Self::criteria) of rows read a block at a time.
+    pub fn criteria_of_rows(&self, x: &dyn Rows) -> Result<Criteria> {
+        Ok(self.criteria_from(x.n_rows(), self.score_of_rows(x)?))
+    }
+
+    /// BIC and AIC of a mean log-likelihood `score` over `n` rows.
+    fn criteria_from(&self, n: usize, score: f64) -> Criteria {
+        let n = n as f64;
+        let minus_two_log_l = -2.0 * score * n;
         let p = self.n_parameters() as f64;
-        Ok(Criteria {
+        Criteria {
             bic: minus_two_log_l + p * n.ln(),
             aic: minus_two_log_l + 2.0 * p,
-        })
+        }
     }
 
     pub fn params(&self) -> &GmmParams {
@@ -501,41 +545,66 @@ fn checked<'a>(x: ArrayView2<'a, f64>, width: Option<usize>) -> Result<CowArray<
     }
 }
 
+/// The first (row, column) of `x` holding NaN or an infinity, in row order.
+fn first_non_finite(x: &dyn Rows) -> Option<(usize, usize)> {
+    let d = x.n_features();
+    map_blocks(x, CHUNK, |start, rows| {
+        rows.iter()
+            .position(|v| !v.is_finite())
+            .map(|p| (start + p / d, p % d))
+    })
+    .into_iter()
+    .flatten()
+    .next()
+}
+
 /// Errors when a column's sum or variance overflows `f64`: EM would then see infinite
-/// covariances and report them as ill-defined, which hides the cause.
-fn check_spread(x: ArrayView2<f64>) -> Result<()> {
-    let n = x.nrows() as f64;
-    for (j, column) in x.columns().into_iter().enumerate() {
-        let overflow = |quantity| {
-            let min = column.iter().copied().fold(f64::INFINITY, f64::min);
-            let max = column.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-            GmmError::ColumnOverflow {
-                column: j,
-                min: short_number(min),
-                max: short_number(max),
-                quantity,
-            }
-        };
-        let sum = column.sum();
-        if !sum.is_finite() {
-            return Err(overflow("sum"));
+/// covariances and report them as ill-defined, which hides the cause. (Each column's sums run
+/// over the rows in order.)
+fn check_spread(x: &dyn Rows) -> Result<()> {
+    let (n, d) = (x.n_rows(), x.n_features());
+    let mut sums = vec![0.0; d];
+    for_each_block(x, CHUNK, |rows| {
+        for row in rows.chunks(d) {
+            sums.iter_mut().zip(row).for_each(|(s, v)| *s += v);
         }
-        let mean = sum / n;
-        let scatter: f64 = column.iter().map(|v| (v - mean) * (v - mean)).sum();
-        if !scatter.is_finite() {
-            return Err(overflow("variance"));
+    });
+    let means: Vec<f64> = sums.iter().map(|s| s / n as f64).collect();
+    let mut scatters = vec![0.0; d];
+    for_each_block(x, CHUNK, |rows| {
+        for row in rows.chunks(d) {
+            for ((s, v), m) in scatters.iter_mut().zip(row).zip(&means) {
+                *s += (v - m) * (v - m);
+            }
+        }
+    });
+    let overflow = |j: usize, quantity| {
+        let (mut min, mut max) = (f64::INFINITY, f64::NEG_INFINITY);
+        for_each_block(x, CHUNK, |rows| {
+            for row in rows.chunks(d) {
+                (min, max) = (min.min(row[j]), max.max(row[j]));
+            }
+        });
+        GmmError::ColumnOverflow {
+            column: j,
+            min: short_number(min),
+            max: short_number(max),
+            quantity,
+        }
+    };
+    for j in 0..d {
+        if !sums[j].is_finite() {
+            return Err(overflow(j, "sum"));
+        }
+        if !scatters[j].is_finite() {
+            return Err(overflow(j, "variance"));
         }
     }
     Ok(())
 }
 
-fn initial_responsibilities<R: Rng>(
-    params: &GmmParams,
-    x: &[f64],
-    d: usize,
-    rng: &mut R,
-) -> Vec<f64> {
-    let n = x.len() / d;
+fn initial_responsibilities<R: Rng>(params: &GmmParams, x: &dyn Rows, rng: &mut R) -> Vec<f64> {
+    let n = x.n_rows();
     let k = params.n_components;
     let one_hot = |labels: Vec<usize>| {
         let mut resp = vec![0.0; n * k];
@@ -546,12 +615,12 @@ fn initial_responsibilities<R: Rng>(
     };
     match params.init {
         InitMethod::KMeans => {
-            let mut centers = kmeans::kmeans_plusplus(x, d, k, rng);
-            one_hot(kmeans::lloyd(x, d, &mut centers, 300))
+            let mut centers = kmeans::kmeans_plusplus_rows(x, k, rng);
+            one_hot(kmeans::lloyd_rows(x, &mut centers, 300))
         }
         InitMethod::KMeansPlusPlus => {
-            let centers = kmeans::kmeans_plusplus(x, d, k, rng);
-            one_hot(kmeans::assign(x, d, &centers))
+            let centers = kmeans::kmeans_plusplus_rows(x, k, rng);
+            one_hot(kmeans::assign(x, &centers))
         }
         InitMethod::Random => {
             let mut resp: Vec<f64> = (0..n * k).map(|_| rng.random::<f64>()).collect();
@@ -568,13 +637,12 @@ fn initial_responsibilities<R: Rng>(
 /// `on_iteration(iteration, lower bound, change)` after each iteration.
 fn fit_once(
     params: &GmmParams,
-    x: &[f64],
-    d: usize,
+    x: &dyn Rows,
     mut resp: Vec<f64>,
     on_iteration: &mut dyn FnMut(usize, f64, f64),
 ) -> Result<GaussianMixture> {
-    let n = x.len() / d;
-    let (mut weights, mut means, mut covariances) = m_step(params, x, d, &resp);
+    let (n, d) = (x.n_rows(), x.n_features());
+    let (mut weights, mut means, mut covariances) = m_step(params, x, &resp);
     let mut components = build_components(&weights, &means, &covariances, d)?;
     let mut lower_bound = f64::NEG_INFINITY;
     let mut history = Vec::new();
@@ -583,7 +651,7 @@ fn fit_once(
     for iter in 1..=params.max_iter {
         let previous = lower_bound;
         lower_bound = e_step(&components, x, &mut resp) / n as f64;
-        (weights, means, covariances) = m_step(params, x, d, &resp);
+        (weights, means, covariances) = m_step(params, x, &resp);
         components = build_components(&weights, &means, &covariances, d)?;
         history.push(lower_bound);
         n_iter = iter;
@@ -607,23 +675,20 @@ fn fit_once(
 }
 
 /// Fills `resp` (`n × K`) with posterior probabilities; returns the summed log-likelihood.
-fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
-    let (d, k) = (components.d, components.k());
-    resp.par_chunks_mut(CHUNK * k)
-        .zip(x.par_chunks(CHUNK * d))
-        .map(|(resp, rows)| {
-            components.log_weighted_rows(rows, resp);
-            let mut total = 0.0;
-            for r in resp.chunks_mut(k) {
-                let norm = log_sum_exp(r);
-                total += norm;
-                r.iter_mut().for_each(|v| *v = (*v - norm).exp());
-            }
-            total
-        })
-        .collect::<Vec<f64>>()
-        .into_iter()
-        .fold(0.0, |a, b| a + b)
+fn e_step(components: &Components, x: &dyn Rows, resp: &mut [f64]) -> f64 {
+    let k = components.k();
+    map_blocks_mut(x, CHUNK, resp, k, |rows, resp| {
+        components.log_weighted_rows(rows, resp);
+        let mut total = 0.0;
+        for r in resp.chunks_mut(k) {
+            let norm = log_sum_exp(r);
+            total += norm;
+            r.iter_mut().for_each(|v| *v = (*v - norm).exp());
+        }
+        total
+    })
+    .into_iter()
+    .fold(0.0, |a, b| a + b)
 }
 
 /// `Σ_i r_ik (x_i − μ_k)(x_i − μ_k)ᵀ` of each component (`K` `d × d` blocks, row-major; the lower
@@ -633,24 +698,25 @@ fn e_step(components: &Components, x: &[f64], resp: &mut [f64]) -> f64 {
 /// every row, which for thousands of features was nearly the whole cost of EM; the matrix
 /// product (cache-blocked by `matrixmultiply`) does not. Narrower data keep the per-row loop
 /// and its results bit for bit.
-fn wide_scatter(x: &[f64], d: usize, resp: &[f64], k: usize, means: &[f64]) -> Vec<f64> {
-    let n = x.len() / d;
+fn wide_scatter(x: &dyn Rows, resp: &[f64], k: usize, means: &[f64]) -> Vec<f64> {
+    let (n, d) = (x.n_rows(), x.n_features());
     // One block of rows per thread: each block's partial sums are K full d × d matrices (36 MB
     // for K = 2 at 1,500 features), which fresh pages make costly to allocate and add.
     let block = n.div_ceil(rayon::current_num_threads()).max(256);
-    let parts = x
-        .par_chunks(block * d)
-        .zip(resp.par_chunks(block * k))
-        .map(|(rows, r)| {
+    let parts = (0..n.div_ceil(block))
+        .into_par_iter()
+        .map(|b| {
+            let (start, end) = (b * block, ((b + 1) * block).min(n));
             let mut acc = vec![0.0; k * d * d];
             // W of a few thousand rows at a time, not of the whole block: a copy of the rows
             // per M-step (187 MB on KDDCUP's training half) is what EM's peak memory was.
-            let mut w = Array2::<f64>::zeros((SCATTER_ROWS.min(rows.len() / d), d));
-            for (rows, r) in rows
-                .chunks(SCATTER_ROWS * d)
-                .zip(r.chunks(SCATTER_ROWS * k))
-            {
-                let m = rows.len() / d;
+            let mut w = Array2::<f64>::zeros((SCATTER_ROWS.min(end - start), d));
+            let mut buffer = Vec::new();
+            for first in (start..end).step_by(SCATTER_ROWS) {
+                let last = (first + SCATTER_ROWS).min(end);
+                let rows = x.block(first, last, &mut buffer);
+                let r = &resp[first * k..last * k];
+                let m = last - first;
                 let mut w = w.slice_mut(ndarray::s![..m, ..]);
                 for c in 0..k {
                     let mean = &means[c * d..(c + 1) * d];
@@ -706,32 +772,26 @@ fn sum_in_order(parts: Vec<Vec<f64>>, len: usize) -> Vec<f64> {
 }
 
 /// Weights, means (`K × d`, row-major) and covariances from responsibilities.
-fn m_step(
-    params: &GmmParams,
-    x: &[f64],
-    d: usize,
-    resp: &[f64],
-) -> (Vec<f64>, Vec<f64>, Covariances) {
-    let n = x.len() / d;
+fn m_step(params: &GmmParams, x: &dyn Rows, resp: &[f64]) -> (Vec<f64>, Vec<f64>, Covariances) {
+    let (n, d) = (x.n_rows(), x.n_features());
     let k = params.n_components;
+    // The responsibilities of the block of rows starting at `start`.
+    let resp_of = |start: usize, rows: &[f64]| &resp[start * k..(start + rows.len() / d) * k];
     // Pass 1: N_k and Σ_i r_ik x_i.
-    let sums = x
-        .par_chunks(CHUNK * d)
-        .zip(resp.par_chunks(CHUNK * k))
-        .map(|(rows, resp)| {
-            let mut acc = vec![0.0; k + k * d];
-            for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
-                for c in 0..k {
-                    acc[c] += r[c];
-                    let s = &mut acc[k + c * d..k + (c + 1) * d];
-                    for j in 0..d {
-                        s[j] += r[c] * row[j];
-                    }
+    let sums = map_blocks(x, CHUNK, |start, rows| {
+        let resp = resp_of(start, rows);
+        let mut acc = vec![0.0; k + k * d];
+        for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
+            for c in 0..k {
+                acc[c] += r[c];
+                let s = &mut acc[k + c * d..k + (c + 1) * d];
+                for j in 0..d {
+                    s[j] += r[c] * row[j];
                 }
             }
-            acc
-        })
-        .collect::<Vec<_>>();
+        }
+        acc
+    });
     let sums = sum_in_order(sums, k + k * d);
     let nk: Vec<f64> = sums[..k].iter().map(|v| v + 10.0 * f64::EPSILON).collect();
     let mut means = sums[k..].to_vec();
@@ -751,45 +811,41 @@ fn m_step(
     );
     let width = if diagonal_only { d } else { d * d };
     let scatter = if !diagonal_only && d >= WIDE {
-        wide_scatter(x, d, resp, k, &means)
+        wide_scatter(x, resp, k, &means)
     } else {
-        let parts = x
-            .par_chunks(CHUNK * d)
-            .zip(resp.par_chunks(CHUNK * k))
-            .map(|(rows, resp)| {
-                let mut acc = vec![0.0; k * width];
-                if !diagonal_only
-                    && with_width!(d, add_scatter(rows, resp, &means, &mut acc)).is_some()
-                {
-                    return acc;
-                }
-                let mut diff = vec![0.0; d];
-                for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
-                    for c in 0..k {
-                        let w = r[c];
-                        let mean = &means[c * d..(c + 1) * d];
+        let parts = map_blocks(x, CHUNK, |start, rows| {
+            let resp = resp_of(start, rows);
+            let mut acc = vec![0.0; k * width];
+            if !diagonal_only && with_width!(d, add_scatter(rows, resp, &means, &mut acc)).is_some()
+            {
+                return acc;
+            }
+            let mut diff = vec![0.0; d];
+            for (row, r) in rows.chunks(d).zip(resp.chunks(k)) {
+                for c in 0..k {
+                    let w = r[c];
+                    let mean = &means[c * d..(c + 1) * d];
+                    for j in 0..d {
+                        diff[j] = row[j] - mean[j];
+                    }
+                    let s = &mut acc[c * width..(c + 1) * width];
+                    if diagonal_only {
                         for j in 0..d {
-                            diff[j] = row[j] - mean[j];
+                            s[j] += w * diff[j] * diff[j];
                         }
-                        let s = &mut acc[c * width..(c + 1) * width];
-                        if diagonal_only {
-                            for j in 0..d {
-                                s[j] += w * diff[j] * diff[j];
-                            }
-                        } else {
-                            for i in 0..d {
-                                let wi = w * diff[i];
-                                let s_row = &mut s[i * d..i * d + i + 1];
-                                for (j, v) in s_row.iter_mut().enumerate() {
-                                    *v += wi * diff[j];
-                                }
+                    } else {
+                        for i in 0..d {
+                            let wi = w * diff[i];
+                            let s_row = &mut s[i * d..i * d + i + 1];
+                            for (j, v) in s_row.iter_mut().enumerate() {
+                                *v += wi * diff[j];
                             }
                         }
                     }
                 }
-                acc
-            })
-            .collect::<Vec<_>>();
+            }
+            acc
+        });
         sum_in_order(parts, k * width)
     };
     let reg = params.reg_covar;
@@ -945,7 +1001,7 @@ mod tests {
             n_components: k,
             ..GmmParams::default()
         };
-        let (weights, means, covariances) = m_step(&params, &x, d, &resp);
+        let (weights, means, covariances) = m_step(&params, &DenseRows::new(&x, d), &resp);
         // The per-row scatter, written out.
         let mut expected = vec![0.0; k * d * d];
         for i in 0..n {
@@ -959,7 +1015,7 @@ mod tests {
                 }
             }
         }
-        let wide = wide_scatter(&x, d, &resp, k, &means);
+        let wide = wide_scatter(&DenseRows::new(&x, d), &resp, k, &means);
         // The lower triangle is what the wide scatter promises.
         for c in 0..k {
             for a in 0..d {
@@ -986,6 +1042,67 @@ mod tests {
                     "row {i}: {b} vs {r}"
                 );
             }
+        }
+    }
+
+    /// Rows that are copied into the caller's buffer block by block, as an encoded source is
+    /// expanded.
+    struct Copied(Vec<f64>, usize);
+
+    impl Rows for Copied {
+        fn n_rows(&self) -> usize {
+            self.0.len() / self.1
+        }
+        fn n_features(&self) -> usize {
+            self.1
+        }
+        fn block<'a>(&'a self, start: usize, end: usize, buffer: &'a mut Vec<f64>) -> &'a [f64] {
+            buffer.clear();
+            buffer.extend_from_slice(&self.0[start * self.1..end * self.1]);
+            buffer
+        }
+    }
+
+    /// EM over rows made a block at a time is EM over the rows held whole, to the bit: narrow
+    /// (the per-row loops) and wide (the blocked products) data, k-means and k-means++ starts,
+    /// several initialisations; and so are the scores, the criteria and the first bad value.
+    #[test]
+    fn rows_made_block_by_block_fit_as_rows_held_whole() {
+        for (n, d, init) in [
+            (3 * CHUNK + 17, 3, InitMethod::KMeans),
+            (CHUNK + 5, 40, InitMethod::KMeansPlusPlus),
+        ] {
+            let mut rng = ChaCha8Rng::seed_from_u64(d as u64);
+            let x = Array2::from_shape_fn((n, d), |(i, j)| {
+                ((i % 3) * (j % 4)) as f64 + rng.random_range(-1.0..1.0)
+            });
+            let params = GmmParams {
+                n_components: 3,
+                n_init: 2,
+                init,
+                ..GmmParams::default()
+            };
+            let whole = GaussianMixture::fit(&params, x.view()).unwrap();
+            let copied = Copied(x.as_slice().unwrap().to_vec(), d);
+            let blocks = GaussianMixture::fit_rows(&params, &copied, &mut |_| {}).unwrap();
+            assert_eq!(blocks.lower_bound_history(), whole.lower_bound_history());
+            assert_eq!(blocks.means(), whole.means());
+            assert_eq!(blocks.covariances(), whole.covariances());
+            assert_eq!(blocks.weights(), whole.weights());
+            assert_eq!(
+                whole.score_rows(&copied).unwrap(),
+                whole.score_samples(x.view()).unwrap()
+            );
+            assert_eq!(
+                whole.criteria_of_rows(&copied).unwrap(),
+                whole.criteria(x.view()).unwrap()
+            );
+            let mut bad = copied.0.clone();
+            bad[(CHUNK + 2) * d + 1] = f64::NAN;
+            assert!(matches!(
+                GaussianMixture::fit_rows(&params, &Copied(bad, d), &mut |_| {}),
+                Err(GmmError::NonFinite { row, column: 1 }) if row == CHUNK + 2
+            ));
         }
     }
 

@@ -1,7 +1,8 @@
 //! k-means for initialising EM: greedy k-means++ seeding (as scikit-learn) and Lloyd's iterations.
 
 use rand::Rng;
-use rayon::prelude::*;
+
+use crate::rows::{for_each_block, map_blocks, row, DenseRows, Rows};
 
 const CHUNK: usize = 4096;
 
@@ -9,15 +10,35 @@ fn sq_dist(a: &[f64], b: &[f64]) -> f64 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+/// `f` of every row of `x`, in row order.
+fn per_row<T: Send>(x: &dyn Rows, f: impl Fn(usize, &[f64]) -> T + Sync) -> Vec<T> {
+    let d = x.n_features();
+    map_blocks(x, CHUNK, |start, rows| {
+        rows.chunks(d)
+            .enumerate()
+            .map(|(i, r)| f(start + i, r))
+            .collect::<Vec<T>>()
+    })
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 /// Greedy k-means++: each new center is the best of `2 + ln k` candidates drawn with probability
 /// proportional to the squared distance to the nearest center so far. Returns `k × d` centers.
 pub fn kmeans_plusplus<R: Rng>(x: &[f64], d: usize, k: usize, rng: &mut R) -> Vec<f64> {
-    let n = x.len() / d;
+    kmeans_plusplus_rows(&DenseRows::new(x, d), k, rng)
+}
+
+/// [`kmeans_plusplus`] of rows read a block at a time.
+pub(crate) fn kmeans_plusplus_rows<R: Rng>(x: &dyn Rows, k: usize, rng: &mut R) -> Vec<f64> {
+    let (n, d) = (x.n_rows(), x.n_features());
+    let mut buffer = Vec::new();
     let trials = 2 + (k as f64).ln().floor() as usize;
     let mut centers = Vec::with_capacity(k * d);
     let first = rng.random_range(0..n);
-    centers.extend_from_slice(&x[first * d..(first + 1) * d]);
-    let mut closest: Vec<f64> = x.par_chunks(d).map(|r| sq_dist(r, &centers[..d])).collect();
+    centers.extend_from_slice(row(x, first, &mut buffer));
+    let mut closest: Vec<f64> = per_row(x, |_, r| sq_dist(r, &centers[..d]));
     let mut potential: f64 = closest.iter().sum();
     for _ in 1..k {
         // Cumulative sums for inverse-CDF sampling.
@@ -35,12 +56,8 @@ pub fn kmeans_plusplus<R: Rng>(x: &[f64], d: usize, k: usize, rng: &mut R) -> Ve
             .collect();
         let mut best: Option<(f64, Vec<f64>, usize)> = None;
         for &c in &candidates {
-            let center = &x[c * d..(c + 1) * d];
-            let dist: Vec<f64> = x
-                .par_chunks(d)
-                .zip(closest.par_iter())
-                .map(|(r, &old)| sq_dist(r, center).min(old))
-                .collect();
+            let center = row(x, c, &mut buffer).to_vec();
+            let dist: Vec<f64> = per_row(x, |i, r| sq_dist(r, &center).min(closest[i]));
             let pot: f64 = dist.iter().sum();
             if best.as_ref().is_none_or(|(p, _, _)| pot < *p) {
                 best = Some((pot, dist, c));
@@ -49,67 +66,76 @@ pub fn kmeans_plusplus<R: Rng>(x: &[f64], d: usize, k: usize, rng: &mut R) -> Ve
         let (pot, dist, c) = best.expect("at least two candidates");
         potential = pot;
         closest = dist;
-        centers.extend_from_slice(&x[c * d..(c + 1) * d]);
+        centers.extend_from_slice(row(x, c, &mut buffer));
     }
     centers
 }
 
 /// Index of the nearest center for every row.
-pub fn assign(x: &[f64], d: usize, centers: &[f64]) -> Vec<usize> {
-    x.par_chunks(d)
-        .map(|row| {
-            let mut best = (f64::INFINITY, 0);
-            for (c, center) in centers.chunks(d).enumerate() {
-                let dist = sq_dist(row, center);
-                if dist < best.0 {
-                    best = (dist, c);
-                }
+pub(crate) fn assign(x: &dyn Rows, centers: &[f64]) -> Vec<usize> {
+    let d = x.n_features();
+    per_row(x, |_, row| {
+        let mut best = (f64::INFINITY, 0);
+        for (c, center) in centers.chunks(d).enumerate() {
+            let dist = sq_dist(row, center);
+            if dist < best.0 {
+                best = (dist, c);
             }
-            best.1
-        })
-        .collect()
+        }
+        best.1
+    })
 }
 
 /// Lloyd's k-means from `centers` until the total squared center shift falls below
 /// `1e-4 ×` the mean feature variance (scikit-learn's tolerance) or `max_iter`. Returns labels.
 pub fn lloyd(x: &[f64], d: usize, centers: &mut [f64], max_iter: usize) -> Vec<usize> {
-    let n = x.len() / d;
+    lloyd_rows(&DenseRows::new(x, d), centers, max_iter)
+}
+
+/// [`lloyd`] over rows read a block at a time.
+pub(crate) fn lloyd_rows(x: &dyn Rows, centers: &mut [f64], max_iter: usize) -> Vec<usize> {
+    let (n, d) = (x.n_rows(), x.n_features());
     let k = centers.len() / d;
     let mut mean = vec![0.0; d];
-    for row in x.chunks(d) {
-        for j in 0..d {
-            mean[j] += row[j] / n as f64;
+    for_each_block(x, CHUNK, |rows| {
+        for row in rows.chunks(d) {
+            for j in 0..d {
+                mean[j] += row[j] / n as f64;
+            }
         }
-    }
-    let mean_var: f64 = x.chunks(d).map(|row| sq_dist(row, &mean)).sum::<f64>() / (n * d) as f64;
+    });
+    let mut total_var = 0.0;
+    for_each_block(x, CHUNK, |rows| {
+        for row in rows.chunks(d) {
+            total_var += sq_dist(row, &mean);
+        }
+    });
+    let mean_var = total_var / (n * d) as f64;
     let tol = 1e-4 * mean_var;
-    let mut labels = assign(x, d, centers);
+    let mut labels = assign(x, centers);
     for _ in 0..max_iter {
-        let (sums, counts) = x
-            .par_chunks(CHUNK * d)
-            .zip(labels.par_chunks(CHUNK))
-            .map(|(rows, labs)| {
-                let mut sums = vec![0.0; k * d];
-                let mut counts = vec![0usize; k];
-                for (row, &l) in rows.chunks(d).zip(labs) {
-                    counts[l] += 1;
-                    for j in 0..d {
-                        sums[l * d + j] += row[j];
-                    }
+        let (sums, counts) = map_blocks(x, CHUNK, |start, rows| {
+            let labs = &labels[start..start + rows.len() / d];
+            let mut sums = vec![0.0; k * d];
+            let mut counts = vec![0usize; k];
+            for (row, &l) in rows.chunks(d).zip(labs) {
+                counts[l] += 1;
+                for j in 0..d {
+                    sums[l * d + j] += row[j];
                 }
-                (sums, counts)
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
-            // In chunk order: the same centers on every run (see `sum_in_order` in the EM).
-            .fold(
-                (vec![0.0; k * d], vec![0usize; k]),
-                |(mut s, mut c), (s2, c2)| {
-                    s.iter_mut().zip(s2).for_each(|(a, b)| *a += b);
-                    c.iter_mut().zip(c2).for_each(|(a, b)| *a += b);
-                    (s, c)
-                },
-            );
+            }
+            (sums, counts)
+        })
+        .into_iter()
+        // In chunk order: the same centers on every run (see `sum_in_order` in the EM).
+        .fold(
+            (vec![0.0; k * d], vec![0usize; k]),
+            |(mut s, mut c), (s2, c2)| {
+                s.iter_mut().zip(s2).for_each(|(a, b)| *a += b);
+                c.iter_mut().zip(c2).for_each(|(a, b)| *a += b);
+                (s, c)
+            },
+        );
         let mut shift = 0.0;
         for c in 0..k {
             if counts[c] == 0 {
@@ -121,7 +147,7 @@ pub fn lloyd(x: &[f64], d: usize, centers: &mut [f64], max_iter: usize) -> Vec<u
                 centers[c * d + j] = new;
             }
         }
-        labels = assign(x, d, centers);
+        labels = assign(x, centers);
         if shift <= tol {
             break;
         }

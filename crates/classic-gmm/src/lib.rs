@@ -13,6 +13,7 @@ mod hyperparams;
 mod kmeans;
 pub mod linalg;
 mod narrow;
+mod rows;
 mod selection;
 
 pub use algorithm::{log_sum_exp, Covariances, Criteria, EmIteration, GaussianMixture};
@@ -20,4 +21,5 @@ pub use errors::{GmmError, Result};
 pub use gaussian::{GaussianDensity, GaussianKind};
 pub use hyperparams::{CovarianceType, GmmParams, InitMethod};
 pub use kmeans::{kmeans_plusplus, lloyd};
-pub use selection::{select_by_bic, BicSelection};
+pub use rows::{DenseRows, Rows};
+pub use selection::{select_by_bic, select_by_bic_of_rows, BicSelection};

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use ndarray::Array2;
 
 use crate::error::{DataError, Result};
+use crate::matrix::FeatureValue;
 use crate::scaling::Scaler;
 
 /// Where one encoded field of a row goes among the expanded columns.
@@ -129,32 +130,33 @@ impl EncodedLayout {
     }
 }
 
-/// Scaled rows stored encoded, in `f32`: each number scaled in `f64` and rounded once, each
-/// one-hot column holding the scaled value of 0 or of 1. Expanded, a row is bit for bit the row
-/// that scaling the expanded matrix in `f64` and rounding it to `f32` would give.
+/// Scaled rows stored encoded, in `E` (`f32` for the networks, `f64` for EM): each number scaled
+/// in `f64` and rounded once to `E`, each one-hot column holding the scaled value of 0 or of 1.
+/// Expanded, a row is bit for bit the row that scaling the expanded matrix in `f64` and rounding
+/// it to `E` would give.
 #[derive(Debug, Clone, PartialEq)]
-pub struct EncodedFeatures {
-    scaled: Arc<ScaledLayout>,
+pub struct EncodedFeatures<E: FeatureValue = f32> {
+    scaled: Arc<ScaledLayout<E>>,
     n_rows: usize,
-    numbers: Vec<f32>,
+    numbers: Vec<E>,
     codes: Vec<u32>,
 }
 
 /// The layout with each column's scaled 0 (`absent`) and scaled 1 (`present`).
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) struct ScaledLayout {
+pub(crate) struct ScaledLayout<E: FeatureValue = f32> {
     layout: EncodedLayout,
-    absent: Vec<f32>,
-    present: Vec<f32>,
+    absent: Vec<E>,
+    present: Vec<E>,
 }
 
-impl ScaledLayout {
+impl<E: FeatureValue> ScaledLayout<E> {
     /// Each one-hot column's 0 and 1 under `scaler` (fitted on the expanded columns), computed
-    /// as [`Scaler::transform_row`] would and rounded to `f32`. A one-hot column's offset and
+    /// as [`Scaler::transform_row`] would and rounded to `E`. A one-hot column's offset and
     /// scale lie in [0, 1] and (0, 1], so both values are finite.
     pub(crate) fn new(layout: EncodedLayout, scaler: &Scaler) -> Self {
-        let mut absent = vec![0.0; layout.width];
-        let mut present = vec![0.0; layout.width];
+        let mut absent = vec![E::from_f64(0.0); layout.width];
+        let mut present = vec![E::from_f64(0.0); layout.width];
         for field in &layout.fields {
             if let EncodedField::Category {
                 group,
@@ -163,8 +165,8 @@ impl ScaledLayout {
             {
                 for c in first_column..first_column + layout.ranks[group].len() {
                     let (o, s) = (scaler.offset[c], scaler.scale[c]);
-                    absent[c] = ((0.0 - o) / s) as f32;
-                    present[c] = ((1.0 - o) / s) as f32;
+                    absent[c] = E::from_f64((0.0 - o) / s);
+                    present[c] = E::from_f64((1.0 - o) / s);
                 }
             }
         }
@@ -176,9 +178,9 @@ impl ScaledLayout {
     }
 }
 
-impl EncodedFeatures {
+impl<E: FeatureValue> EncodedFeatures<E> {
     /// An empty matrix of `scaled`'s layout, with room for `rows` rows.
-    pub(crate) fn with_capacity(scaled: Arc<ScaledLayout>, rows: usize) -> Self {
+    pub(crate) fn with_capacity(scaled: Arc<ScaledLayout<E>>, rows: usize) -> Self {
         let (n_numbers, n_codes) = (scaled.layout.n_numbers, scaled.layout.n_codes());
         EncodedFeatures {
             scaled,
@@ -189,13 +191,14 @@ impl EncodedFeatures {
     }
 
     /// Appends a row from its scaled expanded values (`ncols`) and its codes: the numbers are
-    /// taken from their columns and rounded to `f32`.
+    /// taken from their columns and rounded to `E`.
     pub(crate) fn push_scaled(&mut self, row: &[f64], codes: &[u32]) {
         let layout = &self.scaled.layout;
         let start = self.numbers.len();
-        self.numbers.resize(start + layout.n_numbers, 0.0);
+        self.numbers
+            .resize(start + layout.n_numbers, E::from_f64(0.0));
         for (slot, column) in layout.number_columns() {
-            self.numbers[start + slot] = row[column] as f32;
+            self.numbers[start + slot] = E::from_f64(row[column]);
         }
         self.codes.extend_from_slice(codes);
         self.n_rows += 1;
@@ -210,7 +213,7 @@ impl EncodedFeatures {
     }
 
     /// Row `i` expanded into `out` (`ncols` values).
-    pub fn row_into(&self, i: usize, out: &mut [f32]) {
+    pub fn row_into(&self, i: usize, out: &mut [E]) {
         let layout = &self.scaled.layout;
         let (n_numbers, n_codes) = (layout.n_numbers, layout.n_codes());
         let numbers = &self.numbers[i * n_numbers..(i + 1) * n_numbers];
@@ -224,9 +227,9 @@ impl EncodedFeatures {
         }
     }
 
-    /// Every row expanded, in `f32`.
-    pub fn expand(&self) -> Array2<f32> {
-        let mut x = Array2::zeros((self.n_rows, self.ncols()));
+    /// Every row expanded.
+    pub fn expand(&self) -> Array2<E> {
+        let mut x = Array2::from_elem((self.n_rows, self.ncols()), E::from_f64(0.0));
         for (i, mut row) in x.rows_mut().into_iter().enumerate() {
             self.row_into(i, row.as_slice_mut().expect("standard layout"));
         }

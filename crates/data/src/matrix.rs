@@ -38,13 +38,14 @@ impl FeatureValue for f32 {
     }
 }
 
-/// A feature matrix (rows are samples) in either precision, or scaled rows kept encoded
-/// (`f32`, expanded a row at a time).
+/// A feature matrix (rows are samples) in either precision, or scaled rows kept encoded in either
+/// precision (expanded a row at a time).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Features {
     F64(Array2<f64>),
     F32(Array2<f32>),
     Encoded(EncodedFeatures),
+    EncodedF64(EncodedFeatures<f64>),
 }
 
 /// A borrowed [`Features`].
@@ -53,6 +54,7 @@ pub enum FeaturesView<'a> {
     F64(ArrayView2<'a, f64>),
     F32(ArrayView2<'a, f32>),
     Encoded(&'a EncodedFeatures),
+    EncodedF64(&'a EncodedFeatures<f64>),
 }
 
 impl Features {
@@ -61,6 +63,7 @@ impl Features {
             Features::F64(x) => FeaturesView::F64(x.view()),
             Features::F32(x) => FeaturesView::F32(x.view()),
             Features::Encoded(x) => FeaturesView::Encoded(x),
+            Features::EncodedF64(x) => FeaturesView::EncodedF64(x),
         }
     }
 
@@ -107,6 +110,7 @@ impl<'a> FeaturesView<'a> {
             FeaturesView::F64(x) => x.nrows(),
             FeaturesView::F32(x) => x.nrows(),
             FeaturesView::Encoded(x) => x.nrows(),
+            FeaturesView::EncodedF64(x) => x.nrows(),
         }
     }
 
@@ -115,12 +119,13 @@ impl<'a> FeaturesView<'a> {
             FeaturesView::F64(x) => x.ncols(),
             FeaturesView::F32(x) => x.ncols(),
             FeaturesView::Encoded(x) => x.ncols(),
+            FeaturesView::EncodedF64(x) => x.ncols(),
         }
     }
 
     pub fn precision(&self) -> Precision {
         match self {
-            FeaturesView::F64(_) => Precision::F64,
+            FeaturesView::F64(_) | FeaturesView::EncodedF64(_) => Precision::F64,
             FeaturesView::F32(_) | FeaturesView::Encoded(_) => Precision::F32,
         }
     }
@@ -137,16 +142,10 @@ impl<'a> FeaturesView<'a> {
     /// are expanded straight into the result, never as a whole f32 matrix first).
     pub fn rows_f64(&self, rows: impl ExactSizeIterator<Item = usize>) -> Array2<f64> {
         let mut out = Array2::<f64>::zeros((rows.len(), self.ncols()));
-        let mut buffer = vec![0.0f32; self.ncols()];
         for (mut row, i) in out.rows_mut().into_iter().zip(rows) {
-            match self {
-                FeaturesView::F64(x) => row.assign(&x.row(i)),
-                _ => {
-                    self.row_to_f32(i, &mut buffer);
-                    row.iter_mut()
-                        .zip(&buffer)
-                        .for_each(|(o, &v)| *o = f64::from(v));
-                }
+            match row.as_slice_mut() {
+                Some(row) => self.row_to_f64(i, row),
+                None => unreachable!("a fresh matrix's rows are contiguous"),
             }
         }
         out
@@ -179,6 +178,7 @@ impl<'a> FeaturesView<'a> {
             FeaturesView::F64(x) => FeaturesView::F64(x.view()),
             FeaturesView::F32(x) => FeaturesView::F32(x.view()),
             FeaturesView::Encoded(x) => FeaturesView::Encoded(x),
+            FeaturesView::EncodedF64(x) => FeaturesView::EncodedF64(x),
         }
     }
 
@@ -188,13 +188,13 @@ impl<'a> FeaturesView<'a> {
         match self {
             FeaturesView::F64(x) => x.slice(ndarray::s![.., ..k]).to_owned(),
             FeaturesView::F32(x) => x.slice(ndarray::s![.., ..k]).mapv(f64::from),
-            FeaturesView::Encoded(x) => {
-                let mut row = vec![0.0; x.ncols()];
-                Array2::from_shape_fn((x.nrows(), k), |(i, j)| {
+            _ => {
+                let mut row = vec![0.0; self.ncols()];
+                Array2::from_shape_fn((self.nrows(), k), |(i, j)| {
                     if j == 0 {
-                        x.row_into(i, &mut row);
+                        self.row_to_f64(i, &mut row);
                     }
-                    f64::from(row[j])
+                    row[j]
                 })
             }
         }
@@ -206,6 +206,7 @@ impl<'a> FeaturesView<'a> {
             FeaturesView::F64(x) => Features::F64(x.to_owned()),
             FeaturesView::F32(x) => Features::F32(x.to_owned()),
             FeaturesView::Encoded(x) => Features::Encoded((*x).clone()),
+            FeaturesView::EncodedF64(x) => Features::EncodedF64((*x).clone()),
         }
     }
 
@@ -221,6 +222,30 @@ impl<'a> FeaturesView<'a> {
                 None => out.iter_mut().zip(x.row(i)).for_each(|(o, v)| *o = *v),
             },
             FeaturesView::Encoded(x) => x.row_into(i, out),
+            FeaturesView::EncodedF64(x) => {
+                let mut row = vec![0.0; x.ncols()];
+                x.row_into(i, &mut row);
+                out.iter_mut().zip(&row).for_each(|(o, v)| *o = *v as f32);
+            }
+        }
+    }
+
+    /// Row `i` as `f64` (widened exactly) into `out` (`ncols` values).
+    pub fn row_to_f64(&self, i: usize, out: &mut [f64]) {
+        match self {
+            FeaturesView::F64(x) => out.iter_mut().zip(x.row(i)).for_each(|(o, v)| *o = *v),
+            FeaturesView::F32(x) => out
+                .iter_mut()
+                .zip(x.row(i))
+                .for_each(|(o, v)| *o = f64::from(*v)),
+            FeaturesView::Encoded(x) => {
+                let mut row = vec![0.0f32; x.ncols()];
+                x.row_into(i, &mut row);
+                out.iter_mut()
+                    .zip(&row)
+                    .for_each(|(o, v)| *o = f64::from(*v));
+            }
+            FeaturesView::EncodedF64(x) => x.row_into(i, out),
         }
     }
 
@@ -235,12 +260,12 @@ impl<'a> FeaturesView<'a> {
         match self {
             FeaturesView::F64(x) => find(x),
             FeaturesView::F32(x) => find(x),
-            FeaturesView::Encoded(x) => {
-                let mut row = vec![0.0; x.ncols()];
-                (0..x.nrows()).find_map(|i| {
-                    x.row_into(i, &mut row);
+            _ => {
+                let mut row = vec![0.0; self.ncols()];
+                (0..self.nrows()).find_map(|i| {
+                    self.row_to_f64(i, &mut row);
                     let j = row.iter().position(|v| !v.is_finite())?;
-                    Some((i, j, f64::from(row[j])))
+                    Some((i, j, row[j]))
                 })
             }
         }
@@ -251,11 +276,11 @@ impl<'a> FeaturesView<'a> {
         match self {
             FeaturesView::F64(x) => x.iter().for_each(|v| visit(*v)),
             FeaturesView::F32(x) => x.iter().for_each(|v| visit(f64::from(*v))),
-            FeaturesView::Encoded(x) => {
-                let mut row = vec![0.0; x.ncols()];
-                for i in 0..x.nrows() {
-                    x.row_into(i, &mut row);
-                    row.iter().for_each(|v| visit(f64::from(*v)));
+            _ => {
+                let mut row = vec![0.0; self.ncols()];
+                for i in 0..self.nrows() {
+                    self.row_to_f64(i, &mut row);
+                    row.iter().for_each(|v| visit(*v));
                 }
             }
         }

@@ -116,7 +116,7 @@ impl<E: FeatureValue> Part for DensePart<E> {
     }
 }
 
-impl Part for EncodedFeatures {
+impl<E: FeatureValue> Part for EncodedFeatures<E> {
     fn append(&mut self, row: &[f64], codes: &[u32]) {
         self.push_scaled(row, codes);
     }
@@ -381,8 +381,9 @@ impl LoadedRows {
     }
 
     /// The two parts at `parts` (each ascending; a row may be in both), scaled by `scaler`
-    /// (errors name the row's 1-based number here) and stored in `precision`: encoded rows in
-    /// `f32` stay encoded ([`Features::Encoded`], the numbers scaled), anything else is expanded.
+    /// (errors name the row's 1-based number here) and stored in `precision`: encoded rows stay
+    /// encoded ([`Features::Encoded`] in `f32`, [`Features::EncodedF64`] in `f64`, the numbers
+    /// scaled), dense rows are stored dense.
     /// Encoded rows are freed chunk by chunk as the parts fill, so the loaded rows and the parts
     /// never coexist whole.
     pub fn into_parts(
@@ -404,6 +405,13 @@ impl LoadedRows {
             (Precision::F32, _) => {
                 let parts = self.fill(parts, scaler, |rows| DensePart::<f32>::new(rows, d))?;
                 parts.map(|p| Features::F32(p.into_array()))
+            }
+            (Precision::F64, Store::Encoded(e)) => {
+                let scaled = Arc::new(ScaledLayout::new(e.layout.clone(), scaler));
+                self.fill(parts, scaler, |rows| {
+                    EncodedFeatures::with_capacity(scaled.clone(), rows)
+                })?
+                .map(Features::EncodedF64)
             }
             (Precision::F64, _) => {
                 let parts = self.fill(parts, scaler, |rows| DensePart::<f64>::new(rows, d))?;
@@ -643,6 +651,15 @@ mod tests {
                 assert_eq!(e.expand(), want.mapv(|v| v as f32), "{kind:?}");
             }
             let [a, b] = encoded(n)
+                .into_parts([&train, &test], &scaler, Precision::F64)
+                .unwrap();
+            for (part, want) in [a, b].iter().zip(&expected) {
+                let Features::EncodedF64(e) = part else {
+                    panic!("encoded rows in f64 stay encoded")
+                };
+                assert_eq!(&e.expand(), want, "{kind:?}: the f64 rows bit for bit");
+            }
+            let [a, b] = LoadedRows::dense(encoded(n).into_dataset().unwrap())
                 .into_parts([&train, &test], &scaler, Precision::F64)
                 .unwrap();
             assert_eq!([a, b], expected.clone().map(Features::F64), "{kind:?}");

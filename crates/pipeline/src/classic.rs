@@ -5,14 +5,14 @@
 use std::path::Path;
 
 use dagmm_classic_gmm::{
-    select_by_bic, CovarianceType, Covariances, EmIteration, GaussianDensity, GaussianKind,
-    GaussianMixture, GmmParams,
+    select_by_bic_of_rows, CovarianceType, Covariances, EmIteration, GaussianDensity, GaussianKind,
+    GaussianMixture, GmmParams, Rows,
 };
 use dagmm_data::FeaturesView;
 use ndarray::{Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::detector::{Detector, RowScores, ScoreName, SCORE_BLOCK_ROWS};
+use crate::detector::{Detector, RowScores, ScoreName};
 use crate::detectors::{DetectorKind, GaussianSection, GmmSection};
 use crate::files::{read_json, write_json_compact};
 use crate::{PipelineError, Result};
@@ -138,9 +138,37 @@ pub struct ClassicFit {
     pub selection: Option<BicSelectionRecord>,
 }
 
+/// Feature rows as EM reads them, a block at a time: borrowed where they are one f64 matrix,
+/// else widened (f32) or expanded (encoded rows) block by block, never whole.
+pub(crate) struct FeatureRows<'a>(pub FeaturesView<'a>);
+
+impl Rows for FeatureRows<'_> {
+    fn n_rows(&self) -> usize {
+        self.0.nrows()
+    }
+
+    fn n_features(&self) -> usize {
+        self.0.ncols()
+    }
+
+    fn block<'b>(&'b self, start: usize, end: usize, buffer: &'b mut Vec<f64>) -> &'b [f64] {
+        let d = self.0.ncols();
+        if let FeaturesView::F64(x) = &self.0 {
+            if let Some(all) = x.as_slice() {
+                return &all[start * d..end * d];
+            }
+        }
+        buffer.resize((end - start) * d, 0.0);
+        for (i, out) in (start..end).zip(buffer.chunks_exact_mut(d.max(1))) {
+            self.0.row_to_f64(i, out);
+        }
+        buffer
+    }
+}
+
 impl ClassicFit {
-    fn of(gmm: &GaussianMixture, x: ArrayView2<f64>, model: ClassicModel) -> Result<Self> {
-        let criteria = gmm.criteria(x)?;
+    fn of(gmm: &GaussianMixture, x: &dyn Rows, model: ClassicModel) -> Result<Self> {
+        let criteria = gmm.criteria_of_rows(x)?;
         Ok(ClassicFit {
             n_iter: gmm.n_iter(),
             converged: gmm.converged(),
@@ -212,11 +240,12 @@ impl ClassicDetector {
     pub fn fit_gmm(
         section: &GmmSection,
         seed: u64,
-        x: ArrayView2<f64>,
+        x: FeaturesView<'_>,
         on_iteration: &mut dyn FnMut(&EmIteration),
     ) -> Result<(Self, ClassicFit)> {
         let params = section.params(seed);
         let rows = x.nrows();
+        let x = FeatureRows(x);
         match section.select_k {
             Some([min, max]) if max > rows => {
                 return Err(PipelineError::Invalid(format!(
@@ -236,7 +265,7 @@ impl ClassicDetector {
         }
         let (gmm, selection) = match section.select_k {
             Some([min, max]) => {
-                let s = select_by_bic(&params, x, min, max)?;
+                let s = select_by_bic_of_rows(&params, &x, min, max)?;
                 let record = BicSelectionRecord {
                     criterion: "bic".into(),
                     range: [min, max],
@@ -245,17 +274,14 @@ impl ClassicDetector {
                 };
                 (s.best, Some(record))
             }
-            None => (
-                GaussianMixture::fit_observed(&params, x, on_iteration)?,
-                None,
-            ),
+            None => (GaussianMixture::fit_rows(&params, &x, on_iteration)?, None),
         };
         let used = GmmParams {
             n_components: gmm.n_components(),
             ..params
         };
         let model = ClassicModel::of("gaussian_mixture".into(), &gmm, Some(used), None);
-        let mut fit = ClassicFit::of(&gmm, x, model.clone())?;
+        let mut fit = ClassicFit::of(&gmm, &x, model.clone())?;
         fit.selection = selection;
         Ok((Self::new(DetectorKind::Gmm, gmm, model), fit))
     }
@@ -272,7 +298,7 @@ impl ClassicDetector {
         };
         let gmm = density.as_mixture().clone();
         let model = ClassicModel::of(kind.into(), &gmm, None, Some(section.reg_covar));
-        let fit = ClassicFit::of(&gmm, x, model.clone())?;
+        let fit = ClassicFit::of(&gmm, &FeatureRows(x.into()), model.clone())?;
         Ok((Self::new(DetectorKind::Gaussian, gmm, model), fit))
     }
 
@@ -298,11 +324,7 @@ impl Detector for ClassicDetector {
         self.gmm.n_features()
     }
     fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
-        let mut ll = Vec::with_capacity(x.nrows());
-        x.for_each_f64_block(SCORE_BLOCK_ROWS, |_, rows| {
-            ll.extend(self.gmm.score_samples(rows)?.iter().copied());
-            Ok::<(), PipelineError>(())
-        })?;
+        let ll = self.gmm.score_rows(&FeatureRows(x))?.to_vec();
         Ok(RowScores {
             score: ll.iter().map(|l| -l).collect(),
             columns: vec![("log_likelihood", ll)],

@@ -115,8 +115,8 @@ impl RowScores {
     }
 }
 
-/// Rows a classic detector scores at a time when its input is not `f64` already (f32 or encoded
-/// rows are widened a block at a time, never whole: KDDCUP's test half is 233 MB in f64).
+/// Rows the one-class SVM scores at a time when its input is not one `f64` matrix already (f32 or
+/// encoded rows are widened a block at a time, never whole: KDDCUP's test half is 233 MB in f64).
 pub(crate) const SCORE_BLOCK_ROWS: usize = 8192;
 
 /// A fitted detector.

@@ -403,10 +403,10 @@ fn kddcup_rows_stay_encoded_for_networks_and_expand_to_the_f64_rows_rounded() {
         assert_eq!(wide.test_indices, narrow.test_indices);
         assert_eq!(wide.columns.len(), 3 + 3 + 5 + 2);
         for (f64_part, encoded) in [(&wide.train, &narrow.train), (wide.test(), narrow.test())] {
-            let (Features::F64(x), Features::Encoded(e)) = (f64_part, encoded) else {
-                panic!("EM reads f64 rows, the networks encoded f32 rows")
+            let (Features::EncodedF64(x), Features::Encoded(e)) = (f64_part, encoded) else {
+                panic!("EM reads encoded f64 rows, the networks encoded f32 rows")
             };
-            assert_eq!(e.expand(), x.mapv(|v| v as f32), "{scaling:?}");
+            assert_eq!(e.expand(), x.expand().mapv(|v| v as f32), "{scaling:?}");
         }
     }
 }

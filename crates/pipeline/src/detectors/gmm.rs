@@ -110,10 +110,9 @@ impl Family for Gmm {
         on_progress: &mut dyn FnMut(FitProgress<'_>),
     ) -> Result<Fitted> {
         let section = config.gmm.clone().unwrap_or_default();
-        let (detector, fit) =
-            ClassicDetector::fit_gmm(&section, config.seed(), x.to_f64().view(), &mut |i| {
-                on_progress(FitProgress::EmIteration(i))
-            })?;
+        let (detector, fit) = ClassicDetector::fit_gmm(&section, config.seed(), x, &mut |i| {
+            on_progress(FitProgress::EmIteration(i))
+        })?;
         Ok(Fitted {
             detector: Box::new(detector),
             history: Vec::new(),
