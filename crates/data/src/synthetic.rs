@@ -32,13 +32,34 @@ fn fill_blobs(
     std: f64,
     seed: u64,
 ) -> Result<Vec<usize>> {
-    let n_samples = points.nrows();
+    if centers.first().map_or(0, Vec::len) != points.ncols() {
+        return Err(DataError::InvalidArgument(
+            "blobs need at least one center, all of the same non-zero dimension".into(),
+        ));
+    }
+    let mut which = Vec::with_capacity(points.nrows());
+    let mut rows = points.rows_mut().into_iter();
+    for_each_blob(which.capacity(), centers, std, seed, |c, row| {
+        rows.next()
+            .expect("a row per sample")
+            .iter_mut()
+            .zip(row)
+            .for_each(|(p, v)| *p = *v);
+        which.push(c);
+    })?;
+    Ok(which)
+}
+
+/// The rows of [`blobs`] one at a time, in order: `visit(center, row)`.
+fn for_each_blob(
+    n_samples: usize,
+    centers: &[Vec<f64>],
+    std: f64,
+    seed: u64,
+    mut visit: impl FnMut(usize, &[f64]),
+) -> Result<()> {
     let dims = centers.first().map_or(0, Vec::len);
-    if centers.is_empty()
-        || dims == 0
-        || centers.iter().any(|c| c.len() != dims)
-        || points.ncols() != dims
-    {
+    if centers.is_empty() || dims == 0 || centers.iter().any(|c| c.len() != dims) {
         return Err(DataError::InvalidArgument(
             "blobs need at least one center, all of the same non-zero dimension".into(),
         ));
@@ -47,19 +68,17 @@ fn fill_blobs(
         .map_err(|e| DataError::InvalidArgument(format!("blob standard deviation {std}: {e}")))?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let k = centers.len();
-    let mut which = Vec::with_capacity(n_samples);
-    let mut row = 0;
+    let mut row = vec![0.0; dims];
     for (c, center) in centers.iter().enumerate() {
         let count = n_samples / k + usize::from(c < n_samples % k);
         for _ in 0..count {
-            for (j, mu) in center.iter().enumerate() {
-                points[[row, j]] = mu + normal.sample(&mut rng);
+            for (v, mu) in row.iter_mut().zip(center) {
+                *v = mu + normal.sample(&mut rng);
             }
-            which.push(c);
-            row += 1;
+            visit(c, &row);
         }
     }
-    Ok(which)
+    Ok(())
 }
 
 /// `k` centers drawn uniformly from the box `[-10, 10]^dims` (scikit-learn's default box).
@@ -116,6 +135,41 @@ pub fn contaminated_blobs(
     outlier_fraction: f64,
     seed: u64,
 ) -> Result<Dataset> {
+    let mut features = Array2::zeros((n_samples, dims));
+    let mut rows = features.rows_mut().into_iter();
+    let mut labels = Vec::with_capacity(n_samples);
+    for_each_contaminated_blob(
+        n_samples,
+        dims,
+        k,
+        std,
+        outlier_fraction,
+        seed,
+        |row, label| {
+            rows.next()
+                .expect("a row per sample")
+                .iter_mut()
+                .zip(row)
+                .for_each(|(f, v)| *f = *v);
+            labels.push(label);
+        },
+    )?;
+    drop(rows);
+    Dataset::new(features, Some(labels), Dataset::default_columns(dims))
+}
+
+/// The rows of [`contaminated_blobs`] one at a time, in order, `visit(row, label)`, holding
+/// none of them: for data too large to keep in `f64` (a second pass gives the same rows).
+#[allow(clippy::too_many_arguments)]
+pub fn for_each_contaminated_blob(
+    n_samples: usize,
+    dims: usize,
+    k: usize,
+    std: f64,
+    outlier_fraction: f64,
+    seed: u64,
+    mut visit: impl FnMut(&[f64], u8),
+) -> Result<()> {
     if !(0.0..1.0).contains(&outlier_fraction) {
         return Err(DataError::InvalidArgument(format!(
             "outlier_fraction must be in [0, 1), got {outlier_fraction}"
@@ -129,31 +183,26 @@ pub fn contaminated_blobs(
     let n_outliers = (n_samples as f64 * outlier_fraction).round() as usize;
     let n_inliers = n_samples - n_outliers;
     let centers = random_centers(k, dims, seed);
-    // The inliers are drawn into the rows they keep (no second copy of them).
-    let mut features = Array2::zeros((n_samples, dims));
-    fill_blobs(
-        features.slice_mut(ndarray::s![..n_inliers, ..]),
-        &centers,
-        std,
-        seed.wrapping_add(1),
-    )?;
+    // The inliers' bounding box, for the outliers.
     let mut lo = vec![f64::INFINITY; dims];
     let mut hi = vec![f64::NEG_INFINITY; dims];
-    for row in features.slice(ndarray::s![..n_inliers, ..]).rows() {
+    for_each_blob(n_inliers, &centers, std, seed.wrapping_add(1), |_, row| {
         for j in 0..dims {
             lo[j] = lo[j].min(row[j]);
             hi[j] = hi[j].max(row[j]);
         }
-    }
+        visit(row, 0);
+    })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(2));
-    for i in n_inliers..n_samples {
+    let mut row = vec![0.0; dims];
+    for _ in n_inliers..n_samples {
         for j in 0..dims {
             let margin = 0.2 * (hi[j] - lo[j]);
-            features[[i, j]] = rng.random_range(lo[j] - margin..hi[j] + margin);
+            row[j] = rng.random_range(lo[j] - margin..hi[j] + margin);
         }
+        visit(&row, 1);
     }
-    let labels = (0..n_samples).map(|i| u8::from(i >= n_inliers)).collect();
-    Dataset::new(features, Some(labels), Dataset::default_columns(dims))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -157,15 +157,45 @@ pub struct TrainBenchRecord {
 
 /// KDDCUP-shaped rows: four Gaussian blobs with 2% uniform outliers, min-max scaled to `[0, 1]`
 /// like the KDDCUP features after the paper's preprocessing, in `f32` (what the network's
-/// tensors hold): scaled in place and rounded once, so that no second `f64` copy exists.
+/// tensors hold), each value scaled in `f64` and rounded once. The rows are drawn twice, a row
+/// at a time, never held in `f64`: once to fit the scaler, once to scale them (187 MB of `f64`
+/// rows beside their 94 MB in `f32` were this command's peak).
 pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::Array2<f32>> {
-    let mut data = dagmm_data::synthetic::contaminated_blobs(rows, dims, 4, 1.5, 0.02, seed)?;
-    let scaler = dagmm_data::scaling::Scaler::fit(
-        dagmm_data::scaling::ScalingKind::MinMax,
-        data.features.view(),
+    use dagmm_data::scaling::{ScalerFit, ScalingKind};
+    use dagmm_data::synthetic::for_each_contaminated_blob;
+    let draw = |visit: &mut dyn FnMut(&[f64])| {
+        for_each_contaminated_blob(rows, dims, 4, 1.5, 0.02, seed, |row, _| visit(row))
+    };
+    let scaler = ScalerFit::run(
+        ScalingKind::MinMax,
+        dagmm_data::Dataset::default_columns(dims),
+        |fit| {
+            let mut added = Ok(());
+            draw(&mut |row| {
+                if added.is_ok() {
+                    added = fit.add(row);
+                }
+            })?;
+            added
+        },
     )?;
-    scaler.transform_in_place(&mut data.features)?;
-    Ok(data.features.mapv(|v| v as f32))
+    let mut x = ndarray::Array2::<f32>::zeros((rows, dims));
+    let mut out = x.rows_mut().into_iter().enumerate();
+    let mut scaled = vec![0.0; dims];
+    let mut result = Ok(());
+    draw(&mut |row| {
+        let (i, mut out) = out.next().expect("a row per sample");
+        scaled.copy_from_slice(row);
+        if result.is_ok() {
+            result = scaler.transform_row(&mut scaled, i + 1);
+        }
+        out.iter_mut()
+            .zip(&scaled)
+            .for_each(|(o, v)| *o = *v as f32);
+    })?;
+    result?;
+    drop(out);
+    Ok(x)
 }
 
 /// The peak resident memory of this process so far (`VmHWM` of `/proc/self/status`), bytes.
