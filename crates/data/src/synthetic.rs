@@ -154,7 +154,6 @@ pub fn contaminated_blobs(
             labels.push(label);
         },
     )?;
-    drop(rows);
     Dataset::new(features, Some(labels), Dataset::default_columns(dims))
 }
 

@@ -194,7 +194,6 @@ pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::
             .for_each(|(o, v)| *o = *v as f32);
     })?;
     result?;
-    drop(out);
     Ok(x)
 }
 
