@@ -26,7 +26,8 @@ pub fn has_wide_vectors() -> bool {
 /// `wide_fn! { /// docs \n pub fn name(arg: Type, …) -> Ret { body } }` declares `name`, whose
 /// body is compiled for the baseline and for AVX2 + FMA (x86-64), the second run where the
 /// processor has them ([`has_wide_vectors`]). The body is inlined into both, so the loops it
-/// holds, and any `#[inline]` function it calls, are compiled for each.
+/// holds, and the functions it calls that are inlined there (mark them `#[inline(always)]`, as
+/// [`tanh_f32`](crate::tanh_f32) is), are compiled for each.
 #[macro_export]
 macro_rules! wide_fn {
     ($(#[$meta:meta])* $vis:vis fn $name:ident($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block) => {

@@ -37,9 +37,10 @@ fn fill_blobs(
             "blobs need at least one center, all of the same non-zero dimension".into(),
         ));
     }
-    let mut which = Vec::with_capacity(points.nrows());
+    let n_samples = points.nrows();
+    let mut which = Vec::with_capacity(n_samples);
     let mut rows = points.rows_mut().into_iter();
-    for_each_blob(which.capacity(), centers, std, seed, |c, row| {
+    for_each_blob(n_samples, centers, std, seed, |c, row| {
         rows.next()
             .expect("a row per sample")
             .iter_mut()

@@ -71,9 +71,11 @@ fn count_ones(labels: &Option<Vec<u8>>) -> Option<usize> {
 ///
 /// The loaded rows stay as compact as their format allows ([`dagmm_data::LoadedRows`]): the split
 /// is made of row numbers, the scaling is fitted on the training rows one at a time, and the parts
-/// are written while the loaded rows are freed, so the whole expanded matrix never exists. For a
-/// network, KDDCUP's parts stay encoded too (KDDCUP 10%: 466 MB expanded in f64, 156 MB loaded
-/// encoded, 73 MB in the two encoded f32 parts; 210 MB had they been expanded in f32).
+/// are written while the loaded rows are freed, so the whole expanded matrix never exists.
+/// KDDCUP's parts stay encoded too, in f32 for a network and in f64 for the classic detectors,
+/// which expand them a block at a time (KDDCUP 10%: 466 MB expanded in f64, 156 MB loaded
+/// encoded, 73 MB in the two encoded f32 parts and 141 MB in f64; 210 MB had they been expanded
+/// in f32).
 pub fn prepare(config: &RunConfig) -> Result<PreparedData> {
     let data = &config.data;
     let path = data_path(data)?;
