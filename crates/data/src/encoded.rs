@@ -8,8 +8,8 @@ use std::sync::Arc;
 use ndarray::Array2;
 
 use crate::error::{DataError, Result};
-use crate::matrix::FeatureValue;
 use crate::scaling::Scaler;
+use crate::value::FeatureValue;
 
 /// Where one encoded field of a row goes among the expanded columns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -30,9 +30,11 @@ pub mod split;
 pub mod synthetic;
 #[cfg(test)]
 pub(crate) mod test_support;
+mod value;
 
 pub use dataset::Dataset;
 pub use error::{short_number, DataError, Result};
 pub use load::{load, load_rows, LoadOptions};
-pub use matrix::{FeatureValue, Features, FeaturesView, Precision};
+pub use matrix::{Features, FeaturesView, Precision};
 pub use rows::LoadedRows;
+pub use value::FeatureValue;

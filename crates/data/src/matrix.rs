@@ -5,37 +5,13 @@
 use ndarray::{Array2, ArrayView2, CowArray, Ix2};
 
 use crate::encoded::EncodedFeatures;
+use crate::value::FeatureValue;
 
 /// The number type a feature matrix is stored in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Precision {
     F64,
     F32,
-}
-
-/// A number a feature matrix can be stored in: `f64` or `f32`.
-pub trait FeatureValue: Copy + Send + Sync + PartialEq + std::fmt::Debug + 'static {
-    /// Rounds (for `f32`) an `f64` value.
-    fn from_f64(v: f64) -> Self;
-    fn to_f64(self) -> f64;
-}
-
-impl FeatureValue for f64 {
-    fn from_f64(v: f64) -> Self {
-        v
-    }
-    fn to_f64(self) -> f64 {
-        self
-    }
-}
-
-impl FeatureValue for f32 {
-    fn from_f64(v: f64) -> Self {
-        v as f32
-    }
-    fn to_f64(self) -> f64 {
-        self as f64
-    }
 }
 
 /// A feature matrix (rows are samples) in either precision, or scaled rows kept encoded in either

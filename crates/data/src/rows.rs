@@ -10,8 +10,9 @@ use ndarray::Array2;
 
 use crate::encoded::{EncodedFeatures, EncodedLayout, ScaledLayout};
 use crate::error::{DataError, Result};
-use crate::matrix::{FeatureValue, Features, Precision};
+use crate::matrix::{Features, Precision};
 use crate::scaling::{Scaler, ScalerFit, ScalingKind};
+use crate::value::FeatureValue;
 use crate::Dataset;
 
 /// Rows per chunk of encoded rows: each chunk is freed once [`LoadedRows::into_parts`] has passed

@@ -39,16 +39,25 @@ fn fill_blobs(
     }
     let n_samples = points.nrows();
     let mut which = Vec::with_capacity(n_samples);
-    let mut rows = points.rows_mut().into_iter();
+    let mut write = into_rows(points.rows_mut().into_iter());
     for_each_blob(n_samples, centers, std, seed, |c, row| {
+        write(row);
+        which.push(c);
+    })?;
+    Ok(which)
+}
+
+/// Writes each row it is given into the next of `rows`.
+fn into_rows<'a>(
+    mut rows: impl Iterator<Item = ndarray::ArrayViewMut1<'a, f64>>,
+) -> impl FnMut(&[f64]) {
+    move |row| {
         rows.next()
             .expect("a row per sample")
             .iter_mut()
             .zip(row)
-            .for_each(|(p, v)| *p = *v);
-        which.push(c);
-    })?;
-    Ok(which)
+            .for_each(|(p, v)| *p = *v)
+    }
 }
 
 /// The rows of [`blobs`] one at a time, in order: `visit(center, row)`.
@@ -137,24 +146,22 @@ pub fn contaminated_blobs(
     seed: u64,
 ) -> Result<Dataset> {
     let mut features = Array2::zeros((n_samples, dims));
-    let mut rows = features.rows_mut().into_iter();
     let mut labels = Vec::with_capacity(n_samples);
-    for_each_contaminated_blob(
-        n_samples,
-        dims,
-        k,
-        std,
-        outlier_fraction,
-        seed,
-        |row, label| {
-            rows.next()
-                .expect("a row per sample")
-                .iter_mut()
-                .zip(row)
-                .for_each(|(f, v)| *f = *v);
-            labels.push(label);
-        },
-    )?;
+    {
+        let mut write = into_rows(features.rows_mut().into_iter());
+        for_each_contaminated_blob(
+            n_samples,
+            dims,
+            k,
+            std,
+            outlier_fraction,
+            seed,
+            |row, label| {
+                write(row);
+                labels.push(label);
+            },
+        )?;
+    }
     Dataset::new(features, Some(labels), Dataset::default_columns(dims))
 }
 
