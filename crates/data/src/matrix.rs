@@ -119,31 +119,13 @@ impl<'a> FeaturesView<'a> {
     pub fn rows_f64(&self, rows: impl ExactSizeIterator<Item = usize>) -> Array2<f64> {
         let mut out = Array2::<f64>::zeros((rows.len(), self.ncols()));
         for (mut row, i) in out.rows_mut().into_iter().zip(rows) {
-            match row.as_slice_mut() {
-                Some(row) => self.row_to_f64(i, row),
-                None => unreachable!("a fresh matrix's rows are contiguous"),
-            }
+            self.row_to_f64(
+                i,
+                row.as_slice_mut()
+                    .expect("a fresh matrix's rows are contiguous"),
+            );
         }
         out
-    }
-
-    /// Calls `visit(first row, rows)` for consecutive blocks of at most `block` rows as `f64`:
-    /// the whole view at once, borrowed, when it is `f64` already; otherwise each block widened
-    /// on its own, so that a large f32 or encoded matrix is never held in `f64` whole.
-    pub fn for_each_f64_block<E>(
-        &self,
-        block: usize,
-        mut visit: impl FnMut(usize, ArrayView2<'_, f64>) -> Result<(), E>,
-    ) -> Result<(), E> {
-        if let FeaturesView::F64(x) = self {
-            return visit(0, x.view());
-        }
-        let n = self.nrows();
-        for start in (0..n).step_by(block.max(1)) {
-            let rows = self.rows_f64(start..(start + block).min(n));
-            visit(start, rows.view())?;
-        }
-        Ok(())
     }
 }
 
@@ -268,10 +250,9 @@ mod tests {
     use super::*;
     use ndarray::array;
 
-    /// Picked rows and blocks of rows widen to the rows of the whole widened matrix; an f64 view
-    /// is visited whole, borrowed.
+    /// Picked rows widen to the rows of the whole widened matrix.
     #[test]
-    fn rows_and_blocks_widen_to_the_whole_matrix_rows() {
+    fn picked_rows_widen_to_the_whole_matrix_rows() {
         let narrow = Array2::from_shape_fn((7, 3), |(i, j)| (i * 3 + j) as f32 * 0.1);
         let view = FeaturesView::from(narrow.view());
         let whole = view.to_f64();
@@ -279,26 +260,6 @@ mod tests {
         for (r, i) in [5, 0, 5].into_iter().enumerate() {
             assert_eq!(picked.row(r), whole.row(i));
         }
-        let mut seen = Vec::new();
-        view.for_each_f64_block(3, |start, rows| {
-            assert!(rows.nrows() <= 3);
-            for (r, row) in rows.rows().into_iter().enumerate() {
-                assert_eq!(row, whole.row(start + r));
-            }
-            seen.push((start, rows.nrows()));
-            Ok::<(), ()>(())
-        })
-        .unwrap();
-        assert_eq!(seen, vec![(0, 3), (3, 3), (6, 1)]);
-        let mut blocks = 0;
-        FeaturesView::from(whole.view())
-            .for_each_f64_block(3, |start, rows| {
-                assert_eq!((start, rows.nrows()), (0, 7));
-                blocks += 1;
-                Ok::<(), ()>(())
-            })
-            .unwrap();
-        assert_eq!(blocks, 1);
     }
 
     #[test]

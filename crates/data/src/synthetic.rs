@@ -43,6 +43,7 @@ fn fill_blobs(
     for_each_blob(n_samples, centers, std, seed, |c, row| {
         write(row);
         which.push(c);
+        Ok(())
     })?;
     Ok(which)
 }
@@ -66,7 +67,7 @@ fn for_each_blob(
     centers: &[Vec<f64>],
     std: f64,
     seed: u64,
-    mut visit: impl FnMut(usize, &[f64]),
+    mut visit: impl FnMut(usize, &[f64]) -> Result<()>,
 ) -> Result<()> {
     let dims = centers.first().map_or(0, Vec::len);
     if centers.is_empty() || dims == 0 || centers.iter().any(|c| c.len() != dims) {
@@ -85,7 +86,7 @@ fn for_each_blob(
             for (v, mu) in row.iter_mut().zip(center) {
                 *v = mu + normal.sample(&mut rng);
             }
-            visit(c, &row);
+            visit(c, &row)?;
         }
     }
     Ok(())
@@ -159,6 +160,7 @@ pub fn contaminated_blobs(
             |row, label| {
                 write(row);
                 labels.push(label);
+                Ok(())
             },
         )?;
     }
@@ -166,7 +168,8 @@ pub fn contaminated_blobs(
 }
 
 /// The rows of [`contaminated_blobs`] one at a time, in order, `visit(row, label)`, holding
-/// none of them: for data too large to keep in `f64` (a second pass gives the same rows).
+/// none of them: for data too large to keep in `f64` (a second pass gives the same rows). The
+/// first error `visit` returns ends the walk and is returned.
 #[allow(clippy::too_many_arguments)]
 pub fn for_each_contaminated_blob(
     n_samples: usize,
@@ -175,7 +178,7 @@ pub fn for_each_contaminated_blob(
     std: f64,
     outlier_fraction: f64,
     seed: u64,
-    mut visit: impl FnMut(&[f64], u8),
+    mut visit: impl FnMut(&[f64], u8) -> Result<()>,
 ) -> Result<()> {
     if !(0.0..1.0).contains(&outlier_fraction) {
         return Err(DataError::InvalidArgument(format!(
@@ -198,7 +201,7 @@ pub fn for_each_contaminated_blob(
             lo[j] = lo[j].min(row[j]);
             hi[j] = hi[j].max(row[j]);
         }
-        visit(row, 0);
+        visit(row, 0)
     })?;
     let mut rng = ChaCha8Rng::seed_from_u64(seed.wrapping_add(2));
     let mut row = vec![0.0; dims];
@@ -207,7 +210,7 @@ pub fn for_each_contaminated_blob(
             let margin = 0.2 * (hi[j] - lo[j]);
             row[j] = rng.random_range(lo[j] - margin..hi[j] + margin);
         }
-        visit(&row, 1);
+        visit(&row, 1)?;
     }
     Ok(())
 }

@@ -335,3 +335,36 @@ impl Detector for ClassicDetector {
         save_classic(dir, self.kind, &self.model)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array2;
+
+    /// Blocks of rows read through [`FeatureRows`] are the rows of the whole matrix widened to
+    /// f64: borrowed from a standard f64 matrix, copied from a transposed view, widened from f32.
+    #[test]
+    fn feature_rows_blocks_are_the_whole_matrix_rows() {
+        let narrow = Array2::from_shape_fn((7, 3), |(i, j)| (i * 3 + j) as f32 * 0.1);
+        let whole = narrow.mapv(f64::from);
+        let transposed = whole.t().to_owned();
+        for view in [
+            FeaturesView::from(narrow.view()),
+            FeaturesView::from(whole.view()),
+            FeaturesView::from(transposed.t()),
+        ] {
+            let rows = FeatureRows(view);
+            assert_eq!((rows.n_rows(), rows.n_features()), (7, 3));
+            let mut buffer = Vec::new();
+            for (start, end) in [(0, 3), (3, 6), (6, 7)] {
+                let block = rows.block(start, end, &mut buffer).to_vec();
+                let want: Vec<f64> = whole
+                    .slice(ndarray::s![start..end, ..])
+                    .iter()
+                    .copied()
+                    .collect();
+                assert_eq!(block, want, "rows {start}..{end}");
+            }
+        }
+    }
+}

@@ -163,37 +163,27 @@ pub struct TrainBenchRecord {
 pub fn train_bench_rows(rows: usize, dims: usize, seed: u64) -> Result<ndarray::Array2<f32>> {
     use dagmm_data::scaling::{ScalerFit, ScalingKind};
     use dagmm_data::synthetic::for_each_contaminated_blob;
-    let draw = |visit: &mut dyn FnMut(&[f64])| {
+    type Visit<'v> = &'v mut dyn FnMut(&[f64]) -> dagmm_data::Result<()>;
+    let draw = |visit: Visit| {
         for_each_contaminated_blob(rows, dims, 4, 1.5, 0.02, seed, |row, _| visit(row))
     };
     let scaler = ScalerFit::run(
         ScalingKind::MinMax,
         dagmm_data::Dataset::default_columns(dims),
-        |fit| {
-            let mut added = Ok(());
-            draw(&mut |row| {
-                if added.is_ok() {
-                    added = fit.add(row);
-                }
-            })?;
-            added
-        },
+        |fit| draw(&mut |row| fit.add(row)),
     )?;
     let mut x = ndarray::Array2::<f32>::zeros((rows, dims));
     let mut out = x.rows_mut().into_iter().enumerate();
     let mut scaled = vec![0.0; dims];
-    let mut result = Ok(());
     draw(&mut |row| {
         let (i, mut out) = out.next().expect("a row per sample");
         scaled.copy_from_slice(row);
-        if result.is_ok() {
-            result = scaler.transform_row(&mut scaled, i + 1);
-        }
+        scaler.transform_row(&mut scaled, i + 1)?;
         out.iter_mut()
             .zip(&scaled)
             .for_each(|(o, v)| *o = *v as f32);
+        Ok(())
     })?;
-    result?;
     Ok(x)
 }
 

@@ -10,6 +10,7 @@
 
 use std::path::Path;
 
+use dagmm_classic_gmm::Rows;
 use dagmm_data::FeaturesView;
 use dagmm_model::{Checkpointing, DeviceChoice};
 use linfa::prelude::{Fit, Pr};
@@ -22,6 +23,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::{Capabilities, DetectorKind, Family, FitProgress, FitReport, Fitted};
+use crate::classic::FeatureRows;
 use crate::config::RunConfig;
 use crate::detector::{Detector, RowScores, ScoreName, SCORE_BLOCK_ROWS};
 use crate::files::{read_json, write_json};
@@ -283,15 +285,18 @@ impl Detector for OcSvmDetector {
     }
 
     fn score(&self, x: FeaturesView<'_>) -> Result<RowScores> {
-        let mut decision = Vec::with_capacity(x.nrows());
-        x.for_each_f64_block(SCORE_BLOCK_ROWS, |_, rows| {
+        let rows = FeatureRows(x);
+        let (n, d) = (rows.n_rows(), rows.n_features());
+        let mut decision = Vec::with_capacity(n);
+        let mut buffer = Vec::new();
+        for start in (0..n).step_by(SCORE_BLOCK_ROWS) {
+            let block = rows.block(start, (start + SCORE_BLOCK_ROWS).min(n), &mut buffer);
             decision.par_extend(
-                (0..rows.nrows())
-                    .into_par_iter()
-                    .map(|i| self.decision(rows.row(i))),
+                block
+                    .par_chunks(d)
+                    .map(|row| self.decision(ArrayView1::from(row))),
             );
-            Ok::<(), PipelineError>(())
-        })?;
+        }
         Ok(RowScores {
             score: decision.iter().map(|f| -f).collect(),
             columns: vec![("decision_function", decision)],
