@@ -151,49 +151,36 @@ wide_fn! {
     }
 }
 
-/// `[Σ (a−b)², Σ a², Σ b², Σ ab]` of one row pair, summed left to right.
+/// Adds one column's terms to a row's `[Σ (a−b)², Σ a², Σ b², Σ ab]`.
 #[inline(always)]
-fn row_sums(a: &[f32], b: &[f32]) -> [f32; 4] {
-    let (mut sq, mut xx, mut yy, mut xy) = (0.0f32, 0.0f32, 0.0f32, 0.0f32);
-    for (a, b) in a.iter().zip(b) {
-        sq += (a - b) * (a - b);
-        xx += a * a;
-        yy += b * b;
-        xy += a * b;
-    }
-    [sq, xx, yy, xy]
+fn add_terms(sums: &mut [f32; 4], a: f32, b: f32) {
+    sums[0] += (a - b) * (a - b);
+    sums[1] += a * a;
+    sums[2] += b * b;
+    sums[3] += a * b;
 }
 
 wide_fn! {
-    /// [`row_sums`] of each row of `x` (`width` values each) and its reconstruction `x_hat`. Two
-    /// rows at a time, so that eight sums are in flight rather than four (each row's sums still
-    /// run left to right, as one row alone).
+    /// `[Σ (a−b)², Σ a², Σ b², Σ ab]` of each row of `x` (`width` values each) and its
+    /// reconstruction `x_hat`, each summed left to right. Two rows at a time, so that eight sums
+    /// are in flight rather than four (each row's sums still in its own order).
     fn reconstruction_sums(x: &[f32], x_hat: &[f32], width: usize, sums: &mut [[f32; 4]]) {
-        let rows = x.chunks_exact(width).zip(x_hat.chunks_exact(width));
+        let mut rows = x.chunks_exact(width).zip(x_hat.chunks_exact(width));
         let mut pairs = sums.chunks_exact_mut(2);
-        let mut rows = rows.into_iter();
         for pair in &mut pairs {
             let (a0, b0) = rows.next().expect("a row per sum");
             let (a1, b1) = rows.next().expect("a row per sum");
             let (mut s0, mut s1) = ([0.0f32; 4], [0.0f32; 4]);
             for j in 0..width {
-                let (p, q) = (a0[j], b0[j]);
-                s0[0] += (p - q) * (p - q);
-                s0[1] += p * p;
-                s0[2] += q * q;
-                s0[3] += p * q;
-                let (p, q) = (a1[j], b1[j]);
-                s1[0] += (p - q) * (p - q);
-                s1[1] += p * p;
-                s1[2] += q * q;
-                s1[3] += p * q;
+                add_terms(&mut s0, a0[j], b0[j]);
+                add_terms(&mut s1, a1[j], b1[j]);
             }
             pair[0] = s0;
             pair[1] = s1;
         }
         if let [last] = pairs.into_remainder() {
             let (a, b) = rows.next().expect("a row per sum");
-            *last = row_sums(a, b);
+            a.iter().zip(b).for_each(|(a, b)| add_terms(last, *a, *b));
         }
     }
 }
